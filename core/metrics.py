@@ -1,0 +1,164 @@
+"""Reading the append-only metrics stream, resuming where the last read stopped.
+
+A line is complete only when it ends in a newline: a torn last line is a record
+that is not written yet, never an error (as TensorBoard's event file loader
+treats a torn last record).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# Keys that describe a record rather than measure something.
+RECORD_KEYS = frozenset({"step", "time"})
+
+
+@dataclass
+class MetricTail:
+    """Incremental reader of one metrics.jsonl: call `read_new()` as often as you like."""
+
+    path: Path
+    offset: int = 0
+
+    def read_new(self) -> list[dict[str, Any]]:
+        """Records appended since the last call; a partial last line is left for next time."""
+        try:
+            with open(self.path, "rb") as src:
+                src.seek(self.offset)
+                chunk = src.read()
+        except FileNotFoundError:
+            return []
+        end = chunk.rfind(b"\n")
+        if end < 0:
+            return []
+        self.offset += end + 1
+        return list(_parse_lines(chunk[: end + 1]))
+
+
+def _parse_lines(chunk: bytes) -> Iterator[dict[str, Any]]:
+    for line in chunk.splitlines():
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue  # a line some other writer mangled; skip it, keep the rest
+        if isinstance(record, dict):
+            yield record
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def is_finite(value: Any) -> bool:
+    return is_number(value) and math.isfinite(value)
+
+
+@dataclass
+class MetricSeries:
+    """Every value of one metric in the order logged."""
+
+    name: str
+    steps: list[float] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+
+    @property
+    def last(self) -> float | None:
+        return self.values[-1] if self.values else None
+
+    def best(self, mode: str) -> float | None:
+        finite = [v for v in self.values if math.isfinite(v)]
+        if not finite:
+            return None
+        return max(finite) if mode == "max" else min(finite)
+
+
+class MetricHistory:
+    """All metrics of one run, fed incrementally from a MetricTail."""
+
+    def __init__(self, path: Path) -> None:
+        self.tail = MetricTail(path)
+        self.series: dict[str, MetricSeries] = {}
+        self.last_step: float | None = None
+        self.total: float | None = None
+        self.last_time: float | None = None
+        self.first_time: float | None = None
+
+    def update(self) -> bool:
+        """Read what was appended; True if anything new arrived."""
+        records = self.tail.read_new()
+        for index, record in enumerate(records):
+            self._add(record, index)
+        return bool(records)
+
+    def _add(self, record: dict[str, Any], index: int) -> None:
+        step = record.get("step")
+        when = record.get("time")
+        if is_number(when):
+            self.last_time = when
+            if self.first_time is None:
+                self.first_time = when
+        if "_total" in record and is_number(record["_total"]):
+            self.total = record["_total"]
+        if is_number(step):
+            self.last_step = step
+        for key, value in record.items():
+            if key in RECORD_KEYS or key.startswith("_") or not is_number(value):
+                continue
+            series = self.series.get(key)
+            if series is None:
+                series = self.series[key] = MetricSeries(key)
+            series.steps.append(step if is_number(step) else len(series.values))
+            series.values.append(float(value))
+
+
+def summarize(history: MetricHistory, *, mode_of: dict[str, str] | None = None,
+              default_mode: str = "min") -> dict[str, dict[str, float | int | None]]:
+    """{metric: {"last", "best", "count"}} with best per the metric's mode."""
+    modes = mode_of or {}
+    return {
+        name: {
+            "last": series.last,
+            "best": series.best(modes.get(name, guess_mode(name, default_mode))),
+            "count": len(series.values),
+        }
+        for name, series in history.series.items()
+    }
+
+
+_MAX_HINTS = ("acc", "bleu", "iou", "miou", "r1", "r5", "r10", "f1", "auc", "precision",
+              "recall", "score", "map")
+_MIN_HINTS = ("loss", "err", "perplexity", "ppl", "rank", "time")
+
+
+def guess_mode(metric: str, default: str = "min") -> str:
+    """Whether larger is better for a metric nobody declared: accuracy-like names yes."""
+    lowered = metric.lower()
+    if any(hint in lowered for hint in _MIN_HINTS):
+        return "min"
+    if any(hint in lowered for hint in _MAX_HINTS):
+        return "max"
+    return default
+
+
+def downsample(values: list[float], points: int) -> list[float]:
+    """About `points` finite values that keep the curve's shape (bucket means).
+
+    Non-finite values are dropped: a sparkline cannot draw them.
+    """
+    finite = [v for v in values if math.isfinite(v)]
+    if points <= 0 or len(finite) <= points:
+        return finite
+    size = len(finite) / points
+    out = []
+    for bucket in range(points):
+        lo, hi = int(bucket * size), max(int((bucket + 1) * size), int(bucket * size) + 1)
+        part = finite[lo:hi]
+        out.append(sum(part) / len(part))
+    return out

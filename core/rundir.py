@@ -1,0 +1,182 @@
+"""One run's directory: the only channel between a training process and the rest.
+
+Layout of `runs/<experiment>/<run-id>/`:
+
+    run.json        what was asked: experiment, params, argv, cwd, git state (written once)
+    status.json     where it stands: state, pids, exit code, times (atomic rewrites)
+    output.log      the process's stdout and stderr
+    metrics.jsonl   append-only, one JSON object a line: {"step": 3, "time": ..., "loss": 0.2}
+    summary.json    the training code's `run.summary` (atomic rewrites)
+    tb/             TensorBoard event files
+    artifacts/      figures, captions, checkpoints
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+RUN_FILE = "run.json"
+STATUS_FILE = "status.json"
+LOG_FILE = "output.log"
+METRICS_FILE = "metrics.jsonl"
+SUMMARY_FILE = "summary.json"
+STOP_FILE = "stop-requested"
+TRACKED_FILE = "tracked"
+TB_DIR = "tb"
+ARTIFACTS_DIR = "artifacts"
+
+QUEUED = "queued"
+STARTING = "starting"
+RUNNING = "running"
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+KILLED = "killed"
+LOST = "lost"
+ACTIVE_STATES = frozenset({QUEUED, STARTING, RUNNING})
+FINAL_STATES = frozenset({SUCCEEDED, FAILED, KILLED, LOST})
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Replace `path` with `data` so that a reader sees the old or the new file, never half."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(data, out, indent=1, sort_keys=True, default=str)
+            out.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_json(path: Path, default: Any = None) -> Any:
+    """Read a JSON file written by `write_json_atomic`; missing or unreadable gives `default`."""
+    try:
+        with open(path, encoding="utf-8") as src:
+            return json.load(src)
+    except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
+        return default
+
+
+@dataclass
+class RunSpec:
+    """What was asked for a run; never changes after creation."""
+
+    run_id: str
+    experiment: str
+    argv: list[str]
+    params: dict[str, Any]
+    cwd: str
+    env: dict[str, str] = field(default_factory=dict)
+    gpus: int = 0
+    metric: str | None = None
+    mode: str = "min"
+    group: str | None = None
+    tags: list[str] = field(default_factory=list)
+    task: str | None = None
+    needs: dict[str, str] = field(default_factory=dict)
+    backend: str = "local"
+    backend_options: dict[str, Any] = field(default_factory=dict)
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+    manifest: str | None = None
+    created: float = field(default_factory=time.time)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunSpec:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+class RunDir:
+    """Paths and small file operations of one run directory."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r})"
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    @property
+    def experiment(self) -> str:
+        return self.path.parent.name
+
+    @property
+    def run_file(self) -> Path:
+        return self.path / RUN_FILE
+
+    @property
+    def status_file(self) -> Path:
+        return self.path / STATUS_FILE
+
+    @property
+    def log_file(self) -> Path:
+        return self.path / LOG_FILE
+
+    @property
+    def metrics_file(self) -> Path:
+        return self.path / METRICS_FILE
+
+    @property
+    def summary_file(self) -> Path:
+        return self.path / SUMMARY_FILE
+
+    @property
+    def tb_dir(self) -> Path:
+        return self.path / TB_DIR
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.path / ARTIFACTS_DIR
+
+    @property
+    def stop_file(self) -> Path:
+        return self.path / STOP_FILE
+
+    def spec(self) -> RunSpec | None:
+        data = read_json(self.run_file)
+        return RunSpec.from_json(data) if isinstance(data, dict) else None
+
+    def status(self) -> dict[str, Any]:
+        data = read_json(self.status_file)
+        return data if isinstance(data, dict) else {}
+
+    def write_status(self, **changes: Any) -> dict[str, Any]:
+        """Merge `changes` into status.json atomically and return the new status."""
+        status = self.status()
+        status.update(changes)
+        status["updated"] = time.time()
+        write_json_atomic(self.status_file, status)
+        return status
+
+    def summary(self) -> dict[str, Any]:
+        data = read_json(self.summary_file)
+        return data if isinstance(data, dict) else {}
+
+    def stop_requested(self) -> bool:
+        return self.stop_file.exists()
+
+
+def create_run_dir(runs_dir: Path, spec: RunSpec, **status: Any) -> RunDir:
+    """Make the directory of a new run with its spec and first status, atomically visible."""
+    final = runs_dir / spec.experiment / spec.run_id
+    final.parent.mkdir(parents=True, exist_ok=True)
+    # Build in a hidden sibling and rename, so no reader ever sees a run without run.json.
+    staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{spec.run_id}."))
+    run = RunDir(staging)
+    write_json_atomic(run.run_file, spec.__dict__)
+    run.write_status(**status)
+    (staging / TB_DIR).mkdir()
+    (staging / ARTIFACTS_DIR).mkdir()
+    os.rename(staging, final)
+    return RunDir(final)

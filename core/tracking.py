@@ -1,0 +1,232 @@
+"""The tracking API for training code: `run = dltui.init(); run.log({...}, step=...)`.
+
+Under `dltui run`, `init()` picks up the run directory the launcher made (the
+`DLTUI_RUN_DIR` variable). A script started by hand gets a run directory of
+its own under `./runs/<script name>/`, so it shows in `dltui ps` all the same.
+
+Every `log()` appends one line to metrics.jsonl and flushes it at once (a
+dashboard sees it within its next poll); TensorBoard events go through
+TensorBoard's writer thread, flushed every couple of seconds.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dltui import rundir as rd
+from dltui.active import mark_active, unmark_active
+from dltui.names import check_experiment_name, new_run_id
+from dltui.procs import hostname, process_start_ticks
+
+RUN_DIR_ENV = "DLTUI_RUN_DIR"
+RUNS_DIR_ENV = "DLTUI_RUNS_DIR"
+
+
+class Summary(dict):  # type: ignore[type-arg]
+    """`run.summary["test_acc"] = 0.91`: final figures of a run, saved on every change."""
+
+    def __init__(self, path: Path, initial: Mapping[str, Any]) -> None:
+        super().__init__(initial)
+        self._path = path
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        self.save()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        super().update(*args, **kwargs)
+        self.save()
+
+    def save(self) -> None:
+        rd.write_json_atomic(self._path, dict(self))
+
+
+class Run:
+    """A run as seen from inside the training process."""
+
+    def __init__(self, run_dir: rd.RunDir, *, owns_status: bool, tensorboard: bool = True) -> None:
+        self.dir = run_dir
+        spec = run_dir.spec()
+        self.params: dict[str, Any] = dict(spec.params) if spec else {}
+        self.experiment = spec.experiment if spec else run_dir.experiment
+        status = run_dir.status()
+        self.needs: dict[str, Path] = {k: Path(v) for k, v in status.get("needs", {}).items()}
+        self.summary = Summary(run_dir.summary_file, run_dir.summary())
+        self._metrics = open(run_dir.metrics_file, "a", encoding="utf-8")  # noqa: SIM115
+        self._owns_status = owns_status
+        self._events: Any = None
+        self._tensorboard = tensorboard
+        self._finished = False
+        self._last_step = -1
+
+    @property
+    def path(self) -> Path:
+        return self.dir.path
+
+    @property
+    def artifacts_dir(self) -> Path:
+        self.dir.artifacts_dir.mkdir(exist_ok=True)
+        return self.dir.artifacts_dir
+
+    def _event_writer(self) -> Any:
+        if self._events is None:
+            from dltui.tbwriter import EventWriter
+
+            self._events = EventWriter(self.dir.tb_dir)
+        return self._events
+
+    def _step(self, step: int | None) -> int:
+        self._last_step = self._last_step + 1 if step is None else int(step)
+        return self._last_step
+
+    def log(self, values: Mapping[str, Any], step: int | None = None) -> None:
+        """Record metric values at `step` (the next step if None)."""
+        at = self._step(step)
+        when = time.time()
+        clean = {str(k): _plain(v) for k, v in values.items()}
+        self._metrics.write(json.dumps({"step": at, "time": round(when, 3), **clean},
+                                       allow_nan=True) + "\n")
+        self._metrics.flush()
+        if self._tensorboard:
+            numbers = {k: v for k, v in clean.items() if isinstance(v, (int, float))
+                       and not isinstance(v, bool)}
+            if numbers:
+                self._event_writer().scalars(numbers, at, when)
+
+    def progress(self, done: int, total: int) -> None:
+        """Say how far along the run is (`done` of `total` steps or epochs), for the ETA."""
+        self._metrics.write(json.dumps({"step": done, "time": round(time.time(), 3),
+                                        "_total": total}) + "\n")
+        self._metrics.flush()
+
+    def log_image(self, name: str, pixels: Any, step: int | None = None,
+                  save: bool = True) -> Path | None:
+        """An H x W x C uint8 image to TensorBoard and, with `save`, to artifacts/NAME.png."""
+        from dltui.png import encode_png
+
+        shape = tuple(pixels.shape)
+        png = encode_png(pixels)
+        at = self._last_step if step is None else int(step)
+        if self._tensorboard:
+            channels = 1 if len(shape) == 2 else shape[2]
+            self._event_writer().image(name, png, shape[0], shape[1], channels, max(at, 0))
+        if not save:
+            return None
+        target = self.artifacts_dir / f"{_file_name(name)}.png"
+        target.write_bytes(png)
+        return target
+
+    def log_text(self, name: str, text: str, step: int | None = None) -> None:
+        """Text (a caption, a table in Markdown) to TensorBoard's text tab."""
+        at = self._last_step if step is None else int(step)
+        if self._tensorboard:
+            self._event_writer().text(name, text, max(at, 0))
+
+    def save_artifact(self, name: str, data: str | bytes) -> Path:
+        target = self.artifacts_dir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, bytes):
+            target.write_bytes(data)
+        else:
+            target.write_text(data, encoding="utf-8")
+        return target
+
+    def finish(self, exit_code: int = 0) -> None:
+        """Flush everything; a run this process owns is marked finished."""
+        if self._finished:
+            return
+        self._finished = True
+        if self._events is not None:
+            self._events.close()
+        self._metrics.close()
+        if self._owns_status:
+            state = rd.SUCCEEDED if exit_code == 0 else rd.FAILED
+            self.dir.write_status(state=state, exit_code=exit_code, ended_at=time.time())
+            unmark_active(self.dir.path.parent.parent, self.dir.run_id)
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, kind: Any, *_: Any) -> None:
+        self.finish(0 if kind is None else 1)
+
+
+def _plain(value: Any) -> Any:
+    """Python numbers from tensors and numpy scalars; anything else as text."""
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    item = getattr(value, "item", None)
+    if callable(item):
+        try:
+            return item()
+        except (ValueError, RuntimeError):
+            pass
+    return str(value)
+
+
+def _file_name(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip("._") or "image"
+
+
+_current: Run | None = None
+
+
+def init(*, params: Mapping[str, Any] | None = None, experiment: str | None = None,
+         runs_dir: str | Path | None = None, tensorboard: bool = True) -> Run:
+    """The run this process reports to; made on first call, the same one after."""
+    global _current
+    if _current is not None:
+        return _current
+    launched = os.environ.get(RUN_DIR_ENV)
+    if launched:
+        run = Run(rd.RunDir(launched), owns_status=False, tensorboard=tensorboard)
+        # Tell the wrapper that metrics come through the API, not stdout.
+        (run.dir.path / rd.TRACKED_FILE).touch()
+    else:
+        run = _start_by_hand(params or {}, experiment, runs_dir, tensorboard)
+    if params:
+        # Defaults from the script, overridden by what the launcher resolved.
+        run.params = {**dict(params), **run.params}
+    _current = run
+    sys.excepthook = _note_uncaught
+    atexit.register(_finish_at_exit)
+    return run
+
+
+def _start_by_hand(params: Mapping[str, Any], experiment: str | None,
+                   runs_dir: str | Path | None, tensorboard: bool) -> Run:
+    root = Path(runs_dir or os.environ.get(RUNS_DIR_ENV) or "runs").resolve()
+    name = check_experiment_name(experiment or Path(sys.argv[0] or "script").stem or "script")
+    spec = rd.RunSpec(run_id=new_run_id(), experiment=name, argv=[sys.executable, *sys.argv],
+                      params=dict(params), cwd=os.getcwd())
+    pid = os.getpid()
+    now = time.time()
+    run_dir = rd.create_run_dir(root, spec, state=rd.RUNNING, pid=pid,
+                                pid_start=process_start_ticks(pid), host=hostname(),
+                                queued_at=now, started_at=now, launched_by="hand")
+    mark_active(root, run_dir.path)
+    (run_dir.path / rd.TRACKED_FILE).touch()
+    return Run(run_dir, owns_status=True, tensorboard=tensorboard)
+
+
+_uncaught: list[BaseException] = []
+
+
+def _note_uncaught(kind: Any, value: Any, traceback: Any) -> None:
+    _uncaught.append(value)
+    _previous_excepthook(kind, value, traceback)
+
+
+_previous_excepthook = sys.excepthook
+
+
+def _finish_at_exit() -> None:
+    if _current is not None:
+        _current.finish(1 if _uncaught else 0)
