@@ -31,7 +31,7 @@ def active_paths(runs_dir: Path) -> list[Path]:
     """Run directories the index lists, oldest id first."""
     index = runs_dir / ACTIVE_DIR
     try:
-        entries = sorted(e for e in os.scandir(index) if not e.name.startswith("."))
+        entries = [e for e in os.scandir(index) if not e.name.startswith(".")]
     except FileNotFoundError:
         return []
     paths = []

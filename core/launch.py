@@ -1,0 +1,146 @@
+"""Turning `dltui run NAME --set k=v` into queued runs, needed experiments first."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dltui import rundir as rd
+from dltui.active import mark_active
+from dltui.errors import UserError
+from dltui.manifest import Experiment, Manifest
+from dltui.names import new_run_id
+from dltui.scheduler import QueueSettings
+from dltui.store import RunStore
+
+
+@dataclass
+class GitState:
+    commit: str | None = None
+    dirty: bool | None = None
+
+
+def git_state(folder: Path) -> GitState:
+    """The commit and dirty flag of the repository holding `folder`, if any."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True,
+                                text=True, timeout=5)
+        if commit.returncode != 0:
+            return GitState()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=folder, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return GitState()
+    return GitState(commit.stdout.strip(), bool(dirty.stdout.strip()))
+
+
+def make_spec(manifest: Manifest, exp: Experiment, params: dict[str, Any], *,
+              git: GitState, batch: str, backend: str | None = None) -> rd.RunSpec:
+    gpus = exp.gpus
+    if "nproc" in params and isinstance(params["nproc"], int) and exp.gpus > 0:
+        gpus = max(gpus, params["nproc"])
+    return rd.RunSpec(
+        run_id=new_run_id(), experiment=exp.name, argv=exp.argv(params), params=params,
+        cwd=str(manifest.path.parent), env=dict(exp.env), gpus=gpus, metric=exp.metric,
+        mode=exp.mode, group=exp.group, tags=list(exp.tags), task=exp.task,
+        needs={name: "" for name in exp.needs}, backend=backend or exp.backend,
+        backend_options=dict(manifest.backends.get(backend or exp.backend, {})),
+        git_commit=git.commit, git_dirty=git.dirty, manifest=str(manifest.path),
+    )
+
+
+def _check_overrides(exp: Experiment, overrides: Mapping[str, list[Any]]) -> None:
+    if exp.command:
+        known = set(exp.params) | set(exp.sweep)
+        unknown = [k for k in overrides if k not in known and k != "nproc"]
+        if unknown:
+            raise UserError(
+                f"experiment {exp.name!r} has no param {unknown[0]!r} to --set",
+                fix=f"its params are {', '.join(sorted(known)) or 'none'}; add it to "
+                f"[experiments.{exp.name}] params first")
+
+
+def launch(*, manifest: Manifest, names: Iterable[str],
+           overrides: Mapping[str, list[Any]] | None = None,
+           runs_dir: Path | None = None, backend: str | None = None,
+           queue_order: float | None = None) -> list[rd.RunDir]:
+    """Queue the runs of `names` (with overrides); run needed experiments first when no
+    finished run of them exists. Returns the queued runs of `names` themselves."""
+    root = (runs_dir or manifest.runs_dir).resolve()
+    requested = list(dict.fromkeys(names))
+    experiments = [manifest.experiment(name) for name in requested]
+    for exp in experiments:
+        _check_overrides(exp, overrides or {})
+    store = RunStore(root)
+    QueueSettings(manifest.settings.max_parallel, manifest.settings.runs_per_gpu).write(root)
+    git = git_state(manifest.path.parent)
+    batch = new_run_id()
+    order = time.time() if queue_order is None else queue_order
+    provided: dict[str, list[str]] = {}  # experiment -> runs (relative paths) to wait for
+    queued: list[rd.RunDir] = []
+    for name in manifest.closure(requested):
+        exp = manifest.experiments[name]
+        if name not in requested:
+            provided[name] = _runs_for_need(store, manifest, exp, git, batch, order, root)
+            continue
+        waits = [rel for need in exp.needs for rel in provided.get(need, [])]
+        for params in exp.param_sets(overrides):
+            spec = make_spec(manifest, exp, params, git=git, batch=batch, backend=backend)
+            queued.append(_enqueue(root, spec, waits, order, batch))
+        provided[name] = [f"{q.experiment}/{q.run_id}" for q in queued if q.experiment == name]
+    return queued
+
+
+def _runs_for_need(store: RunStore, manifest: Manifest, exp: Experiment, git: GitState,
+                   batch: str, order: float, root: Path) -> list[str]:
+    runs = store.runs(exp.name)
+    if any(r.state == rd.SUCCEEDED for r in runs):
+        return []
+    pending = [r.ref for r in runs if not r.is_final]
+    if pending:
+        return pending
+    made = [_enqueue(root, make_spec(manifest, exp, params, git=git, batch=batch), [], order,
+                     batch) for params in exp.param_sets()]
+    return [f"{m.experiment}/{m.run_id}" for m in made]
+
+
+def _enqueue(root: Path, spec: rd.RunSpec, waits_for: list[str], order: float,
+             batch: str) -> rd.RunDir:
+    run = rd.create_run_dir(root, spec, state=rd.QUEUED, queued_at=time.time(),
+                            queue_order=order, waits_for=waits_for, batch=batch,
+                            backend=spec.backend)
+    mark_active(root, run.path)
+    return run
+
+
+def relaunch(*, run: rd.RunDir, overrides: Mapping[str, list[Any]] | None = None,
+             manifest: Manifest | None = None) -> list[rd.RunDir]:
+    """Queue a run again with the same params, or with some changed."""
+    spec = run.spec()
+    if spec is None:
+        raise UserError(f"{run.path} has no run.json", fix="it is damaged; remove it")
+    root = run.path.parent.parent
+    if manifest is not None and spec.experiment in manifest.experiments:
+        exp = manifest.experiments[spec.experiment]
+        grid = {k: [v] for k, v in spec.params.items()}
+        grid.update(overrides or {})
+        return launch(manifest=manifest, names=[exp.name], overrides=grid, runs_dir=root)
+    params_sets = [dict(spec.params)]
+    if overrides:
+        params_sets = [{**spec.params, **{k: v[0] for k, v in overrides.items()}}]
+    made = []
+    for params in params_sets:
+        fresh = rd.RunSpec(**{**spec.__dict__, "run_id": new_run_id(), "params": params,
+                              "created": time.time()})
+        made.append(_enqueue(root, fresh, [], time.time(), new_run_id()))
+    return made
+
+
+def environment_runs_dir(manifest_runs_dir: Path) -> Path:
+    env = os.environ.get("DLTUI_RUNS_DIR")
+    return Path(env).resolve() if env else manifest_runs_dir

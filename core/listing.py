@@ -1,0 +1,87 @@
+"""Rows for listings (`dltui list`, `dltui ps`, the dashboard): plain dicts of facts."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from dltui import rundir as rd
+from dltui.compare import best_value
+from dltui.manifest import Manifest
+from dltui.metrics import MetricHistory, is_number
+from dltui.store import RunInfo, RunStore
+
+
+def experiment_rows(*, manifest: Manifest, store: RunStore) -> list[dict[str, Any]]:
+    """One row per experiment: what it runs, how many runs a launch makes, latest status."""
+    rows = []
+    for exp in manifest.experiments.values():
+        runs = store.runs(exp.name)
+        latest = runs[-1] if runs else None
+        scores = [v for v in (best_value(r) for r in runs if r.state == rd.SUCCEEDED)
+                  if v is not None]
+        best = (max(scores) if exp.mode == "max" else min(scores)) if scores else None
+        rows.append({
+            "name": exp.name,
+            "runs_per_launch": len(exp.param_sets()),
+            "what": f"task {exp.task}" if exp.task else " ".join(exp.command),
+            "group": exp.group or "",
+            "tags": list(exp.tags),
+            "metric": exp.metric or "",
+            "mode": exp.mode,
+            "needs": list(exp.needs),
+            "runs": len(runs),
+            "latest_state": latest.state if latest else "",
+            "latest_run": latest.run_id if latest else "",
+            "best": best,
+            "description": exp.description,
+        })
+    return rows
+
+
+def progress_of(info: RunInfo, history: MetricHistory | None = None) -> dict[str, Any]:
+    """Step, total, ETA and latest values of a run, read from its metrics stream."""
+    if history is None:
+        history = MetricHistory(info.dir.metrics_file)
+        history.update()
+    total = history.total
+    if total is None:
+        epochs = info.spec.params.get("epochs")
+        total = epochs if is_number(epochs) else None
+    step = history.last_step
+    eta = None
+    started = info.started
+    if (not info.is_final and started and is_number(step) and is_number(total)
+            and step > 0 and total > step):
+        # Epochs are counted from 1 by most loops, from 0 by some: count what is done.
+        elapsed = (history.last_time or time.time()) - started
+        eta = max(0.0, elapsed / step * (total - step) - (time.time() - (history.last_time
+                                                                          or time.time())))
+    latest = {name: series.last for name, series in history.series.items()}
+    return {"step": step, "total": total, "eta": eta, "latest": latest}
+
+
+def run_row(info: RunInfo, *, with_progress: bool = True) -> dict[str, Any]:
+    status = info.status
+    row: dict[str, Any] = {
+        "run": info.run_id,
+        "experiment": info.experiment,
+        "state": info.state,
+        "params": info.spec.params,
+        "gpus": status.get("gpu_ids"),
+        "pid": status.get("pid"),
+        "exit_code": status.get("exit_code"),
+        "error": status.get("error"),
+        "queued_at": status.get("queued_at"),
+        "started_at": status.get("started_at"),
+        "ended_at": status.get("ended_at"),
+        "duration": info.duration,
+        "path": str(info.dir.path),
+    }
+    if with_progress:
+        row.update(progress_of(info))
+    else:  # a finished run's wrapper left the last values in its status
+        metrics = status.get("metrics") or {}
+        row.update(step=status.get("last_step"), total=status.get("total"), eta=None,
+                   latest={k: v.get("last") for k, v in metrics.items()})
+    return row

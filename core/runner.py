@@ -1,0 +1,197 @@
+"""The wrapper around one run's process: `python -m dltui.runner RUN_DIR`.
+
+It starts the command with the run's environment, copies its output to
+output.log, turns `key: value` lines into metrics when the script does not use
+the tracking API, and records how the process ended. It runs in its own session
+and process group together with the command, so that a stop reaches both and a
+closed terminal reaches neither.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from dltui import rundir as rd
+from dltui.active import unmark_active
+from dltui.metrics import MetricHistory, summarize
+from dltui.procs import hostname, process_start_ticks
+from dltui.scalars import parse_line
+from dltui.tracking import RUN_DIR_ENV, RUNS_DIR_ENV
+
+_NEEDS_PLACEHOLDER = re.compile(r"\{needs\.([A-Za-z0-9_.+-]+)\}")
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM if the wrapper dies, so no training is orphaned."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+class StdoutMetrics:
+    """Metrics of an uninstrumented script, parsed from its output lines."""
+
+    def __init__(self, run: rd.RunDir) -> None:
+        self.run = run
+        self.step: int | None = None
+        self.count = 0
+        self._file: Any = None
+        self._events: Any = None
+
+    def feed(self, line: str) -> None:
+        parsed = parse_line(line)
+        if parsed.step is not None:
+            self.step = parsed.step
+        if not parsed.values and parsed.total is None:
+            return
+        if (self.run.path / rd.TRACKED_FILE).exists():
+            return  # the script reports through the API; its prints are only prints
+        step = self.step if self.step is not None else self.count
+        self.count += 1
+        record: dict[str, Any] = {"step": step, "time": round(time.time(), 3), **parsed.values}
+        if parsed.total is not None:
+            record["_total"] = parsed.total
+        if self._file is None:
+            self._file = open(self.run.metrics_file, "a", encoding="utf-8")  # noqa: SIM115
+        self._file.write(json.dumps(record) + "\n")
+        self._file.flush()
+        if parsed.values:
+            if self._events is None:
+                from dltui.tbwriter import EventWriter
+
+                self._events = EventWriter(self.run.tb_dir)
+            self._events.scalars(parsed.values, step)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        if self._events is not None:
+            self._events.close()
+
+
+def build_env(run: rd.RunDir, spec: rd.RunSpec, status: dict[str, Any]) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(spec.env)
+    env[RUN_DIR_ENV] = str(run.path)
+    env[RUNS_DIR_ENV] = str(run.path.parent.parent)
+    env["PYTHONUNBUFFERED"] = "1"
+    gpu_ids = status.get("gpu_ids")
+    if gpu_ids is not None:
+        # An empty list hides every GPU: a CPU run must not grab one.
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in gpu_ids)
+    return env
+
+
+def fill_needs(argv: list[str], needs: dict[str, str]) -> list[str]:
+    return [_NEEDS_PLACEHOLDER.sub(lambda m: needs.get(m.group(1), m.group(0)), arg)
+            for arg in argv]
+
+
+def final_state(exit_code: int, stop_requested: bool) -> str:
+    if exit_code == 0:
+        return rd.SUCCEEDED
+    return rd.KILLED if stop_requested else rd.FAILED
+
+
+def metric_summary(run: rd.RunDir, spec: rd.RunSpec) -> dict[str, Any]:
+    history = MetricHistory(run.metrics_file)
+    history.update()
+    modes = {spec.metric: spec.mode} if spec.metric else {}
+    return {"metrics": summarize(history, mode_of=modes), "last_step": history.last_step,
+            "total": history.total}
+
+
+def run_wrapped(run: rd.RunDir) -> int:
+    spec = run.spec()
+    if spec is None:
+        print(f"dltui.runner: {run.path} has no run.json", file=sys.stderr)
+        return 2
+    status = run.status()
+    if status.get("state") in rd.FINAL_STATES:
+        return 0  # cancelled between the scheduler's decision and this start
+    env = build_env(run, spec, status)
+    argv = fill_needs(list(spec.argv), status.get("needs", {}))
+    pid = os.getpid()
+    run.write_status(state=rd.RUNNING, pid=pid, pid_start=process_start_ticks(pid),
+                     pgid=os.getpgid(0), host=hostname(), started_at=time.time(), argv=argv)
+    stop_signals: list[int] = []
+    child: subprocess.Popen[bytes] | None = None
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        stop_signals.append(signum)
+        if child is not None and child.poll() is None:
+            try:  # the group got it already if the group was signalled; harmless twice
+                child.send_signal(signum)
+            except ProcessLookupError:
+                pass
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, on_signal)
+    log = open(run.log_file, "ab", buffering=0)  # noqa: SIM115
+    try:
+        child = subprocess.Popen(argv, cwd=spec.cwd, env=env, stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 preexec_fn=_die_with_parent)
+    except OSError as err:
+        message = f"cannot start {argv[0]!r}: {err.strerror or err}"
+        log.write(f"dltui: {message}\n".encode())
+        log.close()
+        run.write_status(state=rd.FAILED, exit_code=127, ended_at=time.time(), error=message)
+        unmark_active(run.path.parent.parent, run.run_id)
+        return 127
+    run.write_status(child_pid=child.pid)
+    parser = StdoutMetrics(run)
+    assert child.stdout is not None
+    pending = b""
+    fd = child.stdout.fileno()
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except InterruptedError:
+            continue
+        if not chunk:
+            break
+        log.write(chunk)
+        pending += chunk
+        *lines, pending = re.split(rb"[\r\n]", pending)
+        for line in lines:
+            if line:
+                parser.feed(line.decode("utf-8", "replace"))
+        if len(pending) > 1 << 20:  # a megabyte with no line break is not a metrics line
+            pending = b""
+    if pending:
+        parser.feed(pending.decode("utf-8", "replace"))
+    exit_code = child.wait()
+    parser.close()
+    log.close()
+    stopped = bool(stop_signals) or run.stop_requested()
+    state = final_state(exit_code, stopped)
+    error = None
+    if state == rd.FAILED:
+        error = (f"killed by signal {signal.Signals(-exit_code).name}" if exit_code < 0
+                 else f"exited with code {exit_code}")
+    run.write_status(state=state, exit_code=exit_code, ended_at=time.time(), error=error,
+                     **metric_summary(run, spec))
+    unmark_active(run.path.parent.parent, run.run_id)
+    return 0 if exit_code == 0 else 1
+
+
+def main() -> None:
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m dltui.runner RUN_DIR")
+    sys.exit(run_wrapped(rd.RunDir(Path(sys.argv[1]).resolve())))
+
+
+if __name__ == "__main__":
+    main()

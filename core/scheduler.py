@@ -1,0 +1,253 @@
+"""The queue: start queued runs as GPU slots (or CPU slots) free up.
+
+One scheduler runs per runs directory, in the detached supervisor process
+(`python -m dltui.supervisor RUNS_DIR`, holding `.supervisor.lock`). Its state
+is the run directories themselves, so a killed supervisor loses nothing: the
+next `dltui` command that finds queued runs and no supervisor starts another.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dltui import rundir as rd
+from dltui.active import unmark_active
+from dltui.gpus import gpu_indices
+from dltui.metrics import is_finite
+from dltui.store import RunInfo, RunStore
+
+LOCK_FILE = ".supervisor.lock"
+SETTINGS_FILE = ".queue.json"
+SUPERVISOR_LOG = ".supervisor.log"
+
+
+@dataclass
+class QueueSettings:
+    max_parallel: int = 1
+    runs_per_gpu: int = 1
+
+    @classmethod
+    def read(cls, runs_dir: Path) -> QueueSettings:
+        data = rd.read_json(runs_dir / SETTINGS_FILE, {})
+        return cls(**{k: v for k, v in data.items() if k in ("max_parallel", "runs_per_gpu")})
+
+    def write(self, runs_dir: Path) -> None:
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        rd.write_json_atomic(runs_dir / SETTINGS_FILE, self.__dict__)
+
+
+def queue_key(info: RunInfo) -> tuple[float, float, str]:
+    status = info.status
+    return (float(status.get("queue_order", 0.0)), float(status.get("queued_at", 0.0)),
+            info.run_id)
+
+
+def chosen_need(store: RunStore, experiment: str, among: list[str] | None = None) -> Path | None:
+    """The finished run of `experiment` that a dependent run consumes: its best by the
+    experiment's metric, else its latest; `among` limits it to the runs waited for."""
+    runs = [r for r in store.runs(experiment) if r.state == rd.SUCCEEDED
+            and (among is None or r.run_id in among)]
+    if not runs:
+        return None
+    metric, mode = runs[-1].spec.metric, runs[-1].spec.mode
+    if metric:
+        scored = [(r.status.get("metrics", {}).get(metric, {}).get("best"), r) for r in runs]
+        ranked = [(v, r) for v, r in scored if is_finite(v)]
+        if ranked:
+            pick = max if mode == "max" else min
+            return pick(ranked, key=lambda pair: pair[0])[1].dir.path
+    return runs[-1].dir.path
+
+
+class Scheduler:
+    def __init__(self, runs_dir: Path, *, gpus: list[int] | None = None,
+                 settings: QueueSettings | None = None) -> None:
+        self.root = runs_dir
+        self.store = RunStore(runs_dir)
+        self.gpus = gpu_indices() if gpus is None else gpus
+        self.settings = settings
+
+    def tick(self) -> int:
+        """Start whatever can start now; return how many runs are still queued."""
+        settings = self.settings or QueueSettings.read(self.root)
+        active = self.store.active()
+        load = dict.fromkeys(self.gpus, 0)
+        cpu_busy = 0
+        for info in active:
+            if info.state in (rd.STARTING, rd.RUNNING) and info.status.get("backend",
+                                                                            "local") == "local":
+                ids = info.status.get("gpu_ids") or []
+                for index in ids:
+                    load[index] = load.get(index, 0) + 1
+                cpu_busy += not ids
+        queued = sorted((i for i in active if i.state == rd.QUEUED), key=queue_key)
+        waiting = 0
+        for info in queued:
+            ready = self._dependencies_ready(info)
+            if ready is None:
+                continue  # failed for its dependency
+            if not ready:
+                waiting += 1
+                continue
+            wanted = min(info.spec.gpus, len(self.gpus))
+            if info.spec.backend == "slurm":
+                self._start(info, [])
+                continue
+            if wanted == 0:
+                if cpu_busy >= settings.max_parallel:
+                    waiting += 1
+                    continue
+                cpu_busy += 1
+                self._start(info, [])
+                continue
+            free = sorted((g for g in self.gpus if load[g] < settings.runs_per_gpu),
+                          key=lambda g: (load[g], g))
+            if len(free) < wanted:
+                waiting += 1
+                continue
+            chosen = free[:wanted]
+            for index in chosen:
+                load[index] += 1
+            self._start(info, chosen)
+        return waiting
+
+    def _dependencies_ready(self, info: RunInfo) -> bool | None:
+        waits_for: list[str] = info.status.get("waits_for", [])
+        for relative in waits_for:
+            dep = rd.RunDir(self.root / relative)
+            state = dep.status().get("state")
+            if state == rd.SUCCEEDED:
+                continue
+            if state in rd.FINAL_STATES:
+                info.dir.write_status(state=rd.FAILED, ended_at=time.time(),
+                                      error=f"needed run {relative} ended {state}")
+                unmark_active(self.root, info.run_id)
+                return None
+            return False
+        return True
+
+    def _resolve_needs(self, info: RunInfo) -> dict[str, str]:
+        needs: dict[str, str] = {}
+        waited = [Path(p).name for p in info.status.get("waits_for", [])]
+        for name in info.spec.needs:
+            path = chosen_need(self.store, name, [w for w in waited
+                                                  if (self.root / name / w).exists()] or None)
+            if path is not None:
+                needs[name] = str(path)
+        return needs
+
+    def _start(self, info: RunInfo, gpu_ids: list[int]) -> None:
+        run = info.dir
+        if run.status().get("state") != rd.QUEUED:
+            return  # cancelled since we looked
+        run.write_status(state=rd.STARTING, gpu_ids=gpu_ids, needs=self._resolve_needs(info),
+                         backend=info.spec.backend)
+        if info.spec.backend == "slurm":
+            from dltui.backends.slurm import submit_run
+
+            submit_run(run)
+            return
+        with open(run.log_file, "ab") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "dltui.runner", str(run.path)],
+                                    stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                    start_new_session=True, close_fds=True)
+        run.write_status(pid=proc.pid, pid_start=None)
+        _reaped.append(proc)
+
+
+# The supervisor reaps its children so that they do not linger as zombies.
+_reaped: list[subprocess.Popen[bytes]] = []
+
+
+def reap_children() -> None:
+    for proc in list(_reaped):
+        if proc.poll() is not None:
+            _reaped.remove(proc)
+
+
+@contextmanager
+def supervisor_lock(runs_dir: Path) -> Iterator[bool]:
+    """Hold the one-supervisor-per-runs-directory lock; yields False if another has it."""
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    with open(runs_dir / LOCK_FILE, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def supervisor_pid(runs_dir: Path) -> int | None:
+    """The pid of the live supervisor of `runs_dir`, None when there is none."""
+    path = runs_dir / LOCK_FILE
+    try:
+        with open(path) as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                text = handle.read().strip()
+                return int(text) if text.isdigit() else -1
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return None
+    except FileNotFoundError:
+        return None
+
+
+def has_queued(store: RunStore) -> bool:
+    return any(info.state == rd.QUEUED for info in store.active())
+
+
+def ensure_supervisor(runs_dir: Path) -> int | None:
+    """Start a detached supervisor if runs are queued and none is running; its pid or None."""
+    pid = supervisor_pid(runs_dir)
+    if pid is not None or not has_queued(RunStore(runs_dir)):
+        return pid
+    with open(runs_dir / SUPERVISOR_LOG, "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "dltui.supervisor", str(runs_dir)],
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                start_new_session=True, close_fds=True)
+    return proc.pid
+
+
+def supervise(runs_dir: Path, *, poll: float = 0.2, linger: float = 2.0) -> None:
+    """Run the queue until nothing has been queued for `linger` seconds."""
+    scheduler = Scheduler(runs_dir)
+    while True:
+        with supervisor_lock(runs_dir) as held:
+            if not held:
+                return
+            idle_since: float | None = None
+            while True:
+                waiting = scheduler.tick()
+                reap_children()
+                if waiting:
+                    idle_since = None
+                elif idle_since is None:
+                    idle_since = time.monotonic()
+                elif time.monotonic() - idle_since >= linger:
+                    break
+                time.sleep(poll)
+        # Between the last look and the release, a run may have been queued: look again.
+        if not has_queued(scheduler.store):
+            return
+
+
+def queue_info(runs_dir: Path) -> dict[str, Any]:
+    return {"supervisor_pid": supervisor_pid(runs_dir), **QueueSettings.read(runs_dir).__dict__}

@@ -1,0 +1,169 @@
+"""Finding runs on disk: listing, resolving a reference, and reconciling status.
+
+Status is reconciled with the process table whenever it is read: a run whose
+wrapper process is gone is never left "running".
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dltui import rundir as rd
+from dltui.active import active_paths, unmark_active
+from dltui.errors import UserError
+from dltui.procs import hostname, is_alive
+
+
+@dataclass
+class RunInfo:
+    dir: rd.RunDir
+    spec: rd.RunSpec
+    status: dict[str, Any]
+
+    @property
+    def run_id(self) -> str:
+        return self.spec.run_id
+
+    @property
+    def experiment(self) -> str:
+        return self.spec.experiment
+
+    @property
+    def state(self) -> str:
+        return str(self.status.get("state", rd.QUEUED))
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in rd.FINAL_STATES
+
+    @property
+    def started(self) -> float | None:
+        return self.status.get("started_at")
+
+    @property
+    def duration(self) -> float | None:
+        started = self.started
+        if started is None:
+            return None
+        ended = self.status.get("ended_at") or (None if self.is_final else time.time())
+        return None if ended is None else max(0.0, ended - started)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.experiment}/{self.run_id}"
+
+
+def reconcile(run: rd.RunDir, status: dict[str, Any]) -> dict[str, Any]:
+    """The status with a dead wrapper turned final ("lost", or "killed" if a stop was asked)."""
+    state = status.get("state")
+    if state not in (rd.STARTING, rd.RUNNING):
+        return status
+    if status.get("backend", "local") != "local" or status.get("host", hostname()) != hostname():
+        return status  # another machine's process table is not ours to read
+    if is_alive(status.get("pid"), status.get("pid_start")):
+        return status
+    if state == rd.STARTING and time.time() - float(status.get("updated", 0)) < 5:
+        return status  # the scheduler is between writing "starting" and the pid
+    # The wrapper writes its final status before it exits: read again before judging.
+    fresh = run.status()
+    if fresh.get("state") not in (rd.STARTING, rd.RUNNING):
+        return fresh
+    if is_alive(fresh.get("pid"), fresh.get("pid_start")):
+        return fresh
+    stopped = run.stop_requested()
+    return run.write_status(
+        state=rd.KILLED if stopped else rd.LOST, ended_at=time.time(),
+        error=None if stopped else "the run's process ended without reporting (killed, "
+        "out of memory, or the machine restarted)")
+
+
+def load_run(path: Path) -> RunInfo | None:
+    run = rd.RunDir(path)
+    spec = run.spec()
+    if spec is None:
+        return None
+    return RunInfo(run, spec, reconcile(run, run.status()))
+
+
+class RunStore:
+    """Every run under one runs directory."""
+
+    def __init__(self, runs_dir: Path | str) -> None:
+        self.root = Path(runs_dir)
+
+    def run_paths(self, experiment: str | None = None) -> list[Path]:
+        """Run directories, oldest first within each experiment."""
+        paths: list[Path] = []
+        try:
+            experiments = [experiment] if experiment else sorted(
+                e.name for e in os.scandir(self.root)
+                if e.is_dir(follow_symlinks=False) and not e.name.startswith("."))
+        except FileNotFoundError:
+            return []
+        for name in experiments:
+            try:
+                ids = sorted(e.name for e in os.scandir(self.root / name)
+                             if not e.name.startswith(".") and e.is_dir(follow_symlinks=False))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            paths.extend(self.root / name / run_id for run_id in ids)
+        return paths
+
+    def runs(self, experiment: str | None = None) -> list[RunInfo]:
+        return [info for path in self.run_paths(experiment)
+                if (info := load_run(path)) is not None]
+
+    def active(self) -> list[RunInfo]:
+        """Queued and running runs (the index), reconciled; finished ones leave the index."""
+        found = []
+        for path in active_paths(self.root):
+            info = load_run(path)
+            if info is None or info.is_final:
+                if info is None and path.exists():
+                    continue  # still being created
+                unmark_active(self.root, path.name)
+                if info is None:
+                    continue
+            found.append(info)
+        return found
+
+    def latest(self, experiment: str) -> RunInfo | None:
+        for path in reversed(self.run_paths(experiment)):
+            info = load_run(path)
+            if info is not None:
+                return info
+        return None
+
+    def resolve(self, ref: str) -> RunInfo:
+        """A run from its full id, a unique id prefix, `experiment/id`, or an experiment
+        name (its latest run)."""
+        ref = ref.strip().rstrip("/")
+        if not ref:
+            raise UserError("an empty run reference", fix="give a run id, a prefix of one, or "
+                            "an experiment name")
+        if "/" in ref:
+            experiment, _, prefix = ref.partition("/")
+            candidates = [p for p in self.run_paths(experiment) if p.name.startswith(prefix)]
+        else:
+            if (self.root / ref).is_dir() and not ref.startswith("."):
+                latest = self.latest(ref)
+                if latest is not None:
+                    return latest
+            candidates = [p for p in self.run_paths() if p.name.startswith(ref)]
+        if not candidates:
+            raise UserError(f"no run matches {ref!r} in {self.root}",
+                            fix="`dltui ps --all` lists runs; give an id, a unique prefix, or "
+                            "an experiment name")
+        exact = [p for p in candidates if p.name == ref.rpartition("/")[2]]
+        if len(candidates) > 1 and len(exact) != 1:
+            shown = ", ".join(f"{p.parent.name}/{p.name}" for p in candidates[:5])
+            raise UserError(f"{ref!r} matches {len(candidates)} runs: {shown}",
+                            fix="give more characters of the run id")
+        info = load_run((exact or candidates)[0])
+        if info is None:
+            raise UserError(f"run {ref!r} has no run.json", fix="it is damaged; remove it")
+        return info

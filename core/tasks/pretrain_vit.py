@@ -1,0 +1,176 @@
+"""Pretrain a small ViT on the embedded shapes, as the frozen backbone of the head experiments.
+
+    python -m dltui.tasks.pretrain_vit epochs=8 objective=mim+cls
+
+DINO ViT-S/16 cannot be downloaded here, so the heads need a backbone of our
+own whose patch tokens carry what a segmenter needs. Two objectives, alone or
+summed (the default):
+
+- mim: SimMIM-style masked image modelling. A share of the patches is swapped
+  for a learned mask token; a linear layer on each final patch token predicts
+  that patch's normalised pixels, scored on the hidden patches only. Tokens
+  learn local content and the context to fill a gap.
+- cls: the CLS token classifies the image (its pair of shape kinds, 10
+  classes). Tokens learn what the shapes are, globally.
+
+Logs per epoch: train_loss, mim_loss, cls_loss, val_mim_loss, val_acc (the
+CLS classifier on clean validation images). Saves artifacts/backbone.pt and
+artifacts/backbone.json (architecture and input normalisation), which the
+seg-heads and retrieval tasks load.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dltui.data.shapes import CLASS_NAMES, load_shapes
+from dltui.errors import UserError
+from dltui.tasks.config import pick_device, seed_everything
+from dltui.tasks.needs import fail, shapes_cache, start_task
+from dltui.tasks.vit import SmallViT, VitShape, cosine_warmup, save_backbone, to_input
+
+OBJECTIVES = ("mim", "cls", "mim+cls")
+
+
+@dataclass
+class Config:
+    image_size: int = 64
+    patch_size: int = 8
+    dim: int = 96
+    depth: int = 4
+    heads: int = 3
+    objective: str = "mim+cls"
+    mask_ratio: float = 0.4
+    train_count: int = 3000
+    val_count: int = 500
+    epochs: int = 8
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.05
+    seed: int = 0
+
+
+class Pretrainer(nn.Module):
+    """The encoder plus the two throw-away heads of its objectives."""
+
+    def __init__(self, shape: VitShape, classes: int) -> None:
+        super().__init__()
+        self.encoder = SmallViT(shape)
+        self.pixels = nn.Linear(shape.dim, shape.patch_size ** 2 * 3)
+        self.classify = nn.Linear(shape.dim, classes)
+
+
+def patchify(x: torch.Tensor, p: int) -> torch.Tensor:
+    """B x 3 x H x W as B x N x (p*p*3), patches in row-major order like the tokens."""
+    b, c, h, w = x.shape
+    x = x.reshape(b, c, h // p, p, w // p, p).permute(0, 2, 4, 3, 5, 1)
+    return x.reshape(b, (h // p) * (w // p), p * p * c)
+
+
+def losses(model: Pretrainer, x: torch.Tensor, labels: torch.Tensor, cfg: Config,
+           generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(masked-pixel loss, classification loss) of one batch; zero where not in the objective."""
+    n = (cfg.image_size // cfg.patch_size) ** 2
+    zero = x.new_zeros(())
+    hide = None
+    if "mim" in cfg.objective:
+        scores = torch.rand(len(x), n, generator=generator, device=x.device)
+        hide = scores.argsort(dim=1).argsort(dim=1) < round(cfg.mask_ratio * n)
+    tokens = model.encoder(x, hide)
+    mim, cls = zero, zero
+    if hide is not None:
+        target = patchify(x, cfg.patch_size)
+        err = F.smooth_l1_loss(model.pixels(tokens[:, 1:]), target, reduction="none").mean(-1)
+        mim = (err * hide).sum() / hide.sum().clamp(min=1)
+    if "cls" in cfg.objective:
+        cls = F.cross_entropy(model.classify(tokens[:, 0]), labels)
+    return mim, cls
+
+
+def main() -> None:
+    run, cfg = start_task(Config, "pretrain-vit")
+    try:
+        if cfg.objective not in OBJECTIVES:
+            raise UserError(f"unknown objective {cfg.objective!r}",
+                            fix=f"use one of {', '.join(OBJECTIVES)}")
+    except UserError as err:
+        fail(run, err)
+    seed_everything(cfg.seed)
+    device = pick_device()
+    started = time.time()
+    shape = VitShape(cfg.image_size, cfg.patch_size, cfg.dim, cfg.depth, cfg.heads)
+    train = load_shapes("train", image_size=cfg.image_size, count=cfg.train_count,
+                        cache_dir=shapes_cache())
+    val = load_shapes("val", image_size=cfg.image_size, count=cfg.val_count,
+                      cache_dir=shapes_cache())
+    half = (0.5, 0.5, 0.5)
+    x_train = to_input(train.images, half, half)
+    x_val = to_input(val.images, half, half).to(device)
+    y_train = torch.as_tensor(train.labels)
+    y_val = torch.as_tensor(val.labels).to(device)
+
+    model = Pretrainer(shape, len(CLASS_NAMES)).to(device)
+    decay = [p for name, p in model.named_parameters() if p.ndim >= 2 and "token" not in name]
+    rest = [p for name, p in model.named_parameters() if p.ndim < 2 or "token" in name]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                             {"params": rest, "weight_decay": 0.0}], lr=cfg.lr)
+    steps_per_epoch = (len(x_train) + cfg.batch_size - 1) // cfg.batch_size
+    total = cfg.epochs * steps_per_epoch
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: cosine_warmup(s, total, min(steps_per_epoch, total // 10 + 1)))
+    val_gen = torch.Generator(device=device)
+    print(f"pretrain-vit: {sum(p.numel() for p in model.encoder.parameters()):,} encoder "
+          f"parameters, objective {cfg.objective}, {len(x_train)} images, {device}", flush=True)
+
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        order = torch.randperm(len(x_train))
+        sums = np.zeros(3)
+        for start in range(0, len(order), cfg.batch_size):
+            idx = order[start:start + cfg.batch_size]
+            x = x_train[idx].to(device)
+            flip = torch.rand(len(x), device=device) < 0.5
+            x = torch.where(flip[:, None, None, None], x.flip(-1), x)
+            mim, cls = losses(model, x, y_train[idx].to(device), cfg, None)
+            loss = mim + cls
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            sums += np.array([loss.item(), mim.item(), cls.item()]) * len(idx)
+        train_loss, mim_loss, cls_loss = sums / len(order)
+
+        model.eval()
+        val_gen.manual_seed(cfg.seed)
+        with torch.no_grad():
+            val_mim = 0.0
+            correct = 0
+            for start in range(0, len(x_val), 256):
+                x, y = x_val[start:start + 256], y_val[start:start + 256]
+                if "mim" in cfg.objective:
+                    val_mim += losses(model, x, y, cfg, val_gen)[0].item() * len(x)
+                logits = model.classify(model.encoder(x)[:, 0])
+                correct += int((logits.argmax(1) == y).sum())
+        values = {"train_loss": train_loss, "mim_loss": mim_loss, "cls_loss": cls_loss,
+                  "val_mim_loss": val_mim / len(x_val), "val_acc": correct / len(x_val),
+                  "lr": sched.get_last_lr()[0]}
+        run.log(values, step=epoch)
+        run.progress(epoch, cfg.epochs)
+        print(f"epoch {epoch}/{cfg.epochs} " + " ".join(f"{k} {v:.4f}" for k, v in
+                                                         values.items()), flush=True)
+
+    save_backbone(model.encoder.cpu(), run.artifacts_dir,
+                  {"objective": cfg.objective, "config": asdict(cfg)})
+    run.summary.update({"val_acc": values["val_acc"], "val_mim_loss": values["val_mim_loss"],
+                        "num_params": sum(p.numel() for p in model.encoder.parameters()),
+                        "wall_s": round(time.time() - started, 1)})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Plain, pipe-friendly text for the headless commands (no colours, no markup)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from dltui.compare import format_duration, format_value
+
+
+def columns_text(headers: list[str], rows: list[list[str]]) -> str:
+    if not rows:
+        return ""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+              for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def experiments_text(rows: list[dict[str, Any]]) -> str:
+    return columns_text(
+        ["EXPERIMENT", "RUNS", "WHAT", "GROUP", "METRIC", "BEST", "LATEST"],
+        [[r["name"], str(r["runs_per_launch"]), r["what"][:40], r["group"],
+          f"{r['metric']} ({r['mode']})" if r["metric"] else "", format_value(r["best"]),
+          r["latest_state"]] for r in rows])
+
+
+def params_text(params: dict[str, Any], limit: int = 60) -> str:
+    text = " ".join(f"{k}={format_value(v, 'param')}" for k, v in params.items())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def step_text(row: dict[str, Any]) -> str:
+    step, total = row.get("step"), row.get("total")
+    if step is None:
+        return ""
+    return f"{format_value(step)}/{format_value(total)}" if total is not None else str(step)
+
+
+def runs_text(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "no runs\n"
+    now = time.time()
+    out = []
+    for r in rows:
+        latest = r.get("latest") or {}
+        values = " ".join(f"{k}={format_value(v)}" for k, v in list(latest.items())[:3])
+        eta = r.get("eta")
+        started = r.get("started_at")
+        out.append([
+            r["run"], r["experiment"], r["state"],
+            "cpu" if not r.get("gpus") else ",".join(map(str, r["gpus"])),
+            step_text(r), format_duration(r["duration"]) if r.get("duration") is not None
+            else (format_duration(now - r["queued_at"]) + " queued" if r.get("queued_at")
+                  and not started else ""),
+            format_duration(eta) if eta is not None else "",
+            params_text(r.get("params") or {}, 40), values,
+        ])
+    return columns_text(["RUN", "EXPERIMENT", "STATE", "GPU", "STEP", "TIME", "ETA", "PARAMS",
+                         "LATEST"], out)

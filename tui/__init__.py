@@ -1,0 +1,1 @@
+"""The faces of dltui: the Textual dashboard and the Typer command line."""

@@ -1,0 +1,278 @@
+"""The command line: thin Typer commands over keyword-only functions of `dltui`.
+
+Heavy modules are imported inside the command that needs them, so that
+`dltui --help` stays instant. A `UserError` becomes its message and exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from dltui.manifest import Manifest
+    from dltui.store import RunStore
+
+app = typer.Typer(
+    name="dltui",
+    help="Declare, launch, watch and compare deep-learning experiments.\n\n"
+    "With no command, opens the dashboard on ./experiments.toml.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+ManifestOpt = Annotated[Path, typer.Option("--manifest", "-m", help="The experiments file.",
+                                           show_default=True)]
+RunsOpt = Annotated[
+    Path | None,
+    typer.Option("--runs", help="Runs directory (default: the manifest's runs_dir, ./runs)."),
+]
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table or json.")]
+DEFAULT_MANIFEST = Path("experiments.toml")
+
+
+def _manifest(path: Path) -> Manifest:
+    from dltui.manifest import load_manifest
+
+    return load_manifest(path)
+
+
+def _store(manifest_path: Path, runs: Path | None) -> tuple[Manifest | None, RunStore]:
+    """The manifest if there is one, and the runs directory to use."""
+    from dltui.store import RunStore
+
+    manifest = None
+    if manifest_path.exists() or manifest_path != DEFAULT_MANIFEST:
+        manifest = _manifest(manifest_path)
+    root = runs or (manifest.runs_dir if manifest else Path("runs"))
+    return manifest, RunStore(root.resolve())
+
+
+def _echo_json(data: Any) -> None:
+    import json
+
+    typer.echo(json.dumps(data, indent=1, default=str))
+
+
+@app.callback()
+def main_callback(
+    ctx: typer.Context,
+    manifest: ManifestOpt = DEFAULT_MANIFEST,
+    runs: RunsOpt = None,
+) -> None:
+    if ctx.invoked_subcommand is not None:
+        return
+    from dltui.tui.app import run_dashboard
+
+    loaded, store = _store(manifest, runs)
+    if loaded is None:
+        from dltui.errors import UserError
+
+        raise UserError(f"no manifest at {manifest}",
+                        fix="run dltui in the folder holding experiments.toml, or pass "
+                        "--manifest PATH")
+    run_dashboard(manifest=loaded, runs_dir=store.root)
+
+
+@app.command("list")
+def list_command(manifest: ManifestOpt = DEFAULT_MANIFEST, runs: RunsOpt = None,
+                 fmt: FormatOpt = "table") -> None:
+    """List the experiments of the manifest and their latest runs."""
+    from dltui.listing import experiment_rows
+    from dltui.textout import experiments_text
+
+    loaded, store = _store(manifest, runs)
+    if loaded is None:
+        loaded = _manifest(manifest)
+    rows = experiment_rows(manifest=loaded, store=store)
+    if fmt == "json":
+        _echo_json(rows)
+    else:
+        typer.echo(experiments_text(rows), nl=False)
+
+
+@app.command("validate")
+def validate_command(manifest: ManifestOpt = DEFAULT_MANIFEST) -> None:
+    """Check the manifest without running anything."""
+    loaded = _manifest(manifest)
+    count = sum(len(e.param_sets()) for e in loaded.experiments.values())
+    typer.echo(f"{loaded.path}: ok, {len(loaded.experiments)} experiments, {count} runs")
+
+
+@app.command("run")
+def run_command(
+    names: Annotated[list[str], typer.Argument(help="Experiments to run.")],
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", "-s", help="Override a param: k=v; k=v1,v2 sweeps.")] = None,
+    detach: Annotated[bool, typer.Option(
+        "--detach", "-d", help="Queue and return; the runs go on after you log out.")] = False,
+    backend: Annotated[str | None, typer.Option(
+        help="Where runs execute: local, torchrun or slurm (default: the manifest's).")] = None,
+    manifest: ManifestOpt = DEFAULT_MANIFEST,
+    runs: RunsOpt = None,
+) -> None:
+    """Run experiments: queued one per GPU (or on the CPU), followed until they end."""
+    from dltui.follow import follow_runs
+    from dltui.launch import launch
+    from dltui.manifest import parse_overrides
+    from dltui.scheduler import ensure_supervisor
+
+    loaded = _manifest(manifest)
+    _, store = _store(manifest, runs)
+    if backend is not None and backend not in ("local", "torchrun", "slurm"):
+        from dltui.errors import UserError
+
+        raise UserError(f"unknown backend {backend!r}", fix="use local, torchrun or slurm")
+    queued = launch(manifest=loaded, names=names, overrides=parse_overrides(set_ or []),
+                    runs_dir=store.root, backend=backend)
+    ensure_supervisor(store.root)
+    if detach:
+        for run in queued:
+            typer.echo(f"queued {run.experiment}/{run.run_id}")
+        typer.echo(f"{len(queued)} run(s) queued; follow with `dltui ps` or "
+                   f"`dltui logs RUN -f`")
+        return
+    failed = follow_runs(queued, store=store, out=sys.stdout, stop_grace=loaded.settings
+                         .stop_grace)
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command("ps")
+def ps_command(
+    all_: Annotated[bool, typer.Option("--all", "-a", help="Every run, finished too.")] = False,
+    fmt: FormatOpt = "table",
+    manifest: ManifestOpt = DEFAULT_MANIFEST,
+    runs: RunsOpt = None,
+) -> None:
+    """Show queued and running runs (with --all, every run)."""
+    from dltui.listing import run_row
+    from dltui.scheduler import ensure_supervisor, supervisor_pid
+    from dltui.textout import runs_text
+
+    _, store = _store(manifest, runs)
+    supervisor = ensure_supervisor(store.root) if store.root.exists() else None
+    infos = store.runs() if all_ else store.active()
+    rows = [run_row(info, with_progress=not all_ or not info.is_final) for info in infos]
+    if fmt == "json":
+        _echo_json(rows)
+        return
+    typer.echo(runs_text(rows), nl=False)
+    if not all_:
+        queued = sum(r["state"] == "queued" for r in rows)
+        pid = supervisor or supervisor_pid(store.root)
+        if queued:
+            typer.echo(f"{queued} queued; supervisor pid {pid}")
+
+
+@app.command("logs")
+def logs_command(
+    run: Annotated[str, typer.Argument(help="Run id, unique prefix, or experiment name.")],
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing.")] = False,
+    manifest: ManifestOpt = DEFAULT_MANIFEST,
+    runs: RunsOpt = None,
+) -> None:
+    """Print a run's output (stdout and stderr)."""
+    from dltui.logs import stream_log
+
+    _, store = _store(manifest, runs)
+    info = store.resolve(run)
+    for chunk in stream_log(info, follow=follow):
+        sys.stdout.write(chunk)
+        sys.stdout.flush()
+
+
+@app.command("stop")
+def stop_command(
+    run_refs: Annotated[list[str] | None, typer.Argument(help="Runs to stop.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Stop every queued and running run.")]
+    = False,
+    grace: Annotated[float, typer.Option(help="Seconds between SIGTERM and SIGKILL.")] = 10.0,
+    manifest: ManifestOpt = DEFAULT_MANIFEST,
+    runs: RunsOpt = None,
+) -> None:
+    """Stop runs: SIGTERM to the process group, SIGKILL after the grace period."""
+    from dltui.control import stop_runs
+    from dltui.errors import UserError
+
+    _, store = _store(manifest, runs)
+    if all_:
+        targets = store.active()
+    elif run_refs:
+        targets = [store.resolve(ref) for ref in run_refs]
+    else:
+        raise UserError("nothing to stop", fix="name runs (dltui stop RUN) or pass --all")
+    for info in stop_runs(targets, grace=grace):
+        typer.echo(f"{info.ref}: {info.state}")
+
+
+@app.command("compare")
+def compare_command(
+    selection: Annotated[list[str] | None, typer.Argument(
+        help="Experiments, groups, tag:NAME or runs (default: all).")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f",
+                                     help="table, md, csv, latex or json.")] = "table",
+    all_runs: Annotated[bool, typer.Option(
+        "--all-runs", help="Every run, not only the latest per params.")] = False,
+    show_same: Annotated[bool, typer.Option(
+        "--show-same", help="Also params that are the same in every run.")] = False,
+    manifest: ManifestOpt = DEFAULT_MANIFEST,
+    runs: RunsOpt = None,
+) -> None:
+    """Compare runs: params that differ, last and best metrics, duration, status."""
+    from dltui.compare import compare, render, select_runs
+
+    loaded, store = _store(manifest, runs)
+    chosen = select_runs(store, selection or [], manifest=loaded, all_runs=all_runs)
+    labels: dict[str, str] = {}
+    if loaded:
+        for info in chosen:
+            exp = loaded.experiments.get(info.experiment)
+            if exp:
+                labels.update(exp.labels)
+    typer.echo(render(compare(chosen, labels=labels, show_same=show_same), fmt), nl=False)
+
+
+@app.command("tb")
+def tb_command(
+    run_refs: Annotated[list[str] | None, typer.Argument(
+        help="Runs or experiments (default: all).")] = None,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 6006,
+    manifest: ManifestOpt = DEFAULT_MANIFEST,
+    runs: RunsOpt = None,
+) -> None:
+    """Open TensorBoard on the selected runs, bound to 127.0.0.1."""
+    import os
+
+    from dltui.compare import select_runs
+    from dltui.tensorboard import tensorboard_argv
+
+    loaded, store = _store(manifest, runs)
+    chosen = select_runs(store, run_refs or [], manifest=loaded, all_runs=True)
+    argv = tensorboard_argv(chosen, port=port)
+    typer.echo(f"TensorBoard on http://127.0.0.1:{port}/ ({len(chosen)} runs); Ctrl-C stops it",
+               err=True)
+    sys.stdout.flush()
+    os.execv(argv[0], argv)
+
+
+def main() -> None:
+    from dltui.errors import UserError
+
+    try:
+        app()
+    except UserError as err:
+        typer.echo(f"error: {err.message}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
