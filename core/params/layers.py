@@ -139,7 +139,7 @@ def _per_dim(layer: Layer, name: str, value: Any, nd: int, default: int) -> tupl
 def _join_axes(axes: tuple[str, ...], texts: list[str]) -> str:
     if len(set(texts)) == 1:
         return texts[0]
-    return "; ".join(f"{a}: {t}" for a, t in zip(axes, texts))
+    return "; ".join(f"{a}: {t}" for a, t in zip(axes, texts, strict=True))
 
 
 def _channels(layer: Layer, received: int, what: str = "channels") -> int:
@@ -199,11 +199,11 @@ def conv(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
             raise LayerProblem(f"padding same needs stride 1, got stride {show(s)}",
                                "give the padding as a number, e.g. padding 1")
         outs, texts = list(sizes), [f"same padding keeps {n}" for n in sizes]
-        for n, kk, dd in zip(sizes, k, d):
+        for n, kk, dd in zip(sizes, k, d, strict=True):
             window_size(n + dd * (kk - 1), kk, 1, 0, dd)  # same padding still needs k to fit
     else:
         p = (0,) * nd if pad in (None, "valid") else _per_dim(layer, "padding", pad, nd, 0)
-        for n, kk, ss, pp, dd in zip(sizes, k, s, p, d):
+        for n, kk, ss, pp, dd in zip(sizes, k, s, p, d, strict=True):
             o, t = window_size(n, kk, ss, pp, dd)
             outs.append(o)
             texts.append(t)
@@ -231,7 +231,7 @@ def conv_transpose(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
             raise LayerProblem(f"{what} channels {c} are not divisible by groups {g}",
                                "use a number of groups that divides both channel counts")
     outs, texts = [], []
-    for n, kk, ss, pp, dd, oo in zip(sizes, k, s, p, d, op):
+    for n, kk, ss, pp, dd, oo in zip(sizes, k, s, p, d, op, strict=True):
         if oo >= max(ss, dd):
             raise LayerProblem(f"output_padding {oo} must be smaller than stride {ss} "
                                f"or dilation {dd}", "lower output_padding")
@@ -259,7 +259,7 @@ def pool(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
     p = _per_dim(layer, "padding", layer.get("padding"), nd, 0)
     d = _per_dim(layer, "dilation", layer.get("dilation"), nd, 1)
     outs, texts = [], []
-    for n, kk, ss, pp, dd in zip(sizes, k, s, p, d):
+    for n, kk, ss, pp, dd in zip(sizes, k, s, p, d, strict=True):
         if pp > kk // 2:
             raise LayerProblem(f"padding {pp} is more than half the pooling window {kk}",
                                f"use padding at most {kk // 2}")
@@ -287,7 +287,11 @@ def upsample(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
         out = _per_dim(layer, "size", layer.get("size"), nd, 1)
         return Outcome((*out, c), 0, "no parameters", f"resized to {show(out)}",
                        name="upsample")
-    f = layer.get("factor", 2)
+    f = layer.get("factor")
+    if f is None:
+        raise LayerProblem("upsample needs a scale factor or a size",
+                           "write `upsample 2` or `upsample size 28x28` (`upsample x2` "
+                           "would repeat the layer)")
     out = tuple(n * f for n in sizes)
     texts = [f"{n}*{f} = {n * f}" for n in sizes]
     return Outcome((*out, c), 0, "no parameters", _join_axes(axes, texts), name="upsample")
@@ -332,9 +336,8 @@ def groupnorm(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
 
 
 def dropout(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
-    p = layer.get("p", 0.5)
-    return Outcome(shape, 0, "no parameters", notes=[f"drops with p = {p} in training"],
-                   name="dropout")
+    notes = [] if "p" in layer.values else ["p = 0.5 (the default)"]
+    return Outcome(shape, 0, "no parameters", notes=notes, name="dropout")
 
 
 def activation(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
@@ -399,7 +402,7 @@ def embedding(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
     vocab, dim = layer.get("vocab"), layer.get("dim")
     params = vocab * dim
     return Outcome((shape[0], dim), params, f"{vocab}*{dim} = {fmt(params)}",
-                   f"{shape[0]} ids -> {shape[0]}x{dim}", name="embedding")
+                   f"{shape[0]} token ids -> {shape[0]}x{dim}", name="embedding")
 
 
 # -- recurrent layers -------------------------------------------------------------------
@@ -638,7 +641,7 @@ _add(Kind("adaptiveavgpool", adaptive_pool, "adaptiveavgpool HxW (default 1: glo
           (("size", "dims"),), 0, aliases=("adaptivepool", "gap", "globalavgpool")))
 _add(Kind("adaptivemaxpool", adaptive_pool, "adaptivemaxpool HxW",
           (("size", "dims"),), 0, aliases=("globalmaxpool",)))
-_add(Kind("upsample", upsample, "upsample F | upsample size HxW",
+_add(Kind("upsample", upsample, "upsample F | upsample size HxW (F: the scale factor)",
           (("factor", "count"),), 0, {"size": "dims"}, aliases=("interpolate",)))
 _add(Kind("batchnorm", batchnorm, "batchnorm [noaffine]", flags=frozenset({"noaffine"}),
           aliases=("bn", "batchnorm1d", "batchnorm2d")))
