@@ -1,0 +1,80 @@
+"""Shared fixtures: a project folder with a manifest, real scripts, the CLI as a process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+SCRIPTS = Path(__file__).parent / "scripts"
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 30.0, poll: float = 0.05,
+             what: str = "condition") -> object:
+    """Poll `condition` until it is truthy; fail the test with `what` on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(poll)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+class Project:
+    """A folder with experiments.toml and a runs directory, driven through the real CLI."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.runs = root / "runs"
+        self.manifest = root / "experiments.toml"
+
+    def write(self, text: str) -> None:
+        self.manifest.write_text(text, encoding="utf-8")
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env.pop("DLTUI_RUN_DIR", None)
+        env.pop("DLTUI_GPUS", None)
+        env.update(extra)
+        return env
+
+    def cli(self, *args: str, timeout: float = 120, check: bool = False,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([sys.executable, "-m", "dltui.tui.cli", *args], cwd=self.root,
+                              capture_output=True, text=True, timeout=timeout,
+                              env=env or self.env())
+        if check and done.returncode != 0:
+            raise AssertionError(f"dltui {' '.join(args)} exited {done.returncode}:\n"
+                                 f"{done.stdout}\n{done.stderr}")
+        return done
+
+    def ps_json(self, *args: str) -> list[dict[str, object]]:
+        return json.loads(self.cli("ps", "--format", "json", *args, check=True).stdout)
+
+    def status_of(self, run_path: Path) -> dict[str, object]:
+        try:
+            return json.loads((run_path / "status.json").read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return {}
+
+    def run_paths(self, experiment: str) -> list[Path]:
+        folder = self.runs / experiment
+        if not folder.is_dir():
+            return []
+        return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    return Project(tmp_path)
+
+
+def script(name: str) -> str:
+    return str(SCRIPTS / name)
