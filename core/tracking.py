@@ -195,7 +195,9 @@ def init(*, params: Mapping[str, Any] | None = None, experiment: str | None = No
         # Defaults from the script, overridden by what the launcher resolved.
         run.params = {**dict(params), **run.params}
     _current = run
-    sys.excepthook = _note_uncaught
+    if not launched:
+        sys.excepthook = _note_uncaught
+        sys.exit = _note_exit
     atexit.register(_finish_at_exit)
     return run
 
@@ -216,17 +218,23 @@ def _start_by_hand(params: Mapping[str, Any], experiment: str | None,
     return Run(run_dir, owns_status=True, tensorboard=tensorboard)
 
 
-_uncaught: list[BaseException] = []
+# How a hand-started script ended, for its final status: atexit is not told.
+_failure: list[object] = []
+_previous_excepthook = sys.excepthook
+_previous_exit = sys.exit
 
 
 def _note_uncaught(kind: Any, value: Any, traceback: Any) -> None:
-    _uncaught.append(value)
+    _failure.append(value)
     _previous_excepthook(kind, value, traceback)
 
 
-_previous_excepthook = sys.excepthook
+def _note_exit(code: Any = None) -> None:
+    if code not in (None, 0):
+        _failure.append(code)
+    _previous_exit(code)
 
 
 def _finish_at_exit() -> None:
     if _current is not None:
-        _current.finish(1 if _uncaught else 0)
+        _current.finish(1 if _failure else 0)

@@ -1,0 +1,47 @@
+"""The boundaries that keep start-up fast: core never loads a UI package, nothing the
+dashboard or CLI loads pulls in torch."""
+
+from __future__ import annotations
+
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dltui
+
+CORE = Path(dltui.__file__).parent
+UI_PACKAGES = ("textual", "rich", "typer", "click")
+
+
+def core_modules() -> list[str]:
+    names = ["dltui"]
+    for info in pkgutil.walk_packages([str(CORE)], prefix="dltui."):
+        # Training tasks import torch by design; they run only in child processes.
+        if info.name.startswith(("dltui.tasks.", "dltui.tui")) and info.name != \
+                "dltui.tasks.config":
+            continue
+        names.append(info.name)
+    return names
+
+
+def loaded_after(code: str) -> set[str]:
+    out = subprocess.run([sys.executable, "-c", code + "\nimport sys\nprint('\\n'.join(sys.modules))"],
+                         capture_output=True, text=True, check=True).stdout
+    return {line.split(".")[0] for line in out.splitlines()}
+
+
+def test_core_never_imports_ui_or_torch() -> None:
+    modules = core_modules()
+    assert "dltui.manifest" in modules and "dltui.store" in modules
+    for name in modules:
+        loaded = loaded_after(f"import {name}")
+        bad = loaded & {*UI_PACKAGES, "torch"}
+        assert not bad, f"{name} imports {bad}"
+
+
+def test_cli_help_does_not_import_torch() -> None:
+    code = ("import sys\nfrom dltui.tui import cli\n"
+            "sys.argv = ['dltui', '--help']\n"
+            "try:\n    cli.main()\nexcept SystemExit:\n    pass\n")
+    assert "torch" not in loaded_after(code)
