@@ -37,6 +37,7 @@ SETTING_KEYS = ("runs_dir", "max_parallel", "runs_per_gpu", "stop_grace")
 EXPERIMENT_KEYS = ("task", "command", "params", "sweep", "group", "tags", "description",
                    "metric", "mode", "needs", "gpus", "labels", "env", "backend")
 BACKENDS = ("local", "torchrun", "slurm")
+_HEADER_KEY = re.compile(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([A-Za-z0-9_-]+)')
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.\-]*)\}")
 
 
@@ -153,15 +154,19 @@ class _Locator:
         self.lines = text.splitlines()
 
     def section(self, *parts: str) -> int | None:
+        """The line of `[a.b]` for parts (a, b); failing that, of the first `[a.b.…]`."""
+        prefixed = None
         for number, line in enumerate(self.lines, 1):
             stripped = line.strip()
             if not stripped.startswith("["):
                 continue
-            header = [p.strip().strip('"').strip("'")
-                      for p in stripped.strip("[]").split("#")[0].split(".")]
-            if header == list(parts):
+            header = _HEADER_KEY.findall(stripped.strip("[]").split("#")[0])
+            keys = [(double or single or bare).strip() for double, single, bare in header]
+            if keys == list(parts):
                 return number
-        return None
+            if prefixed is None and keys[:len(parts)] == list(parts):
+                prefixed = number
+        return prefixed
 
     def key(self, key: str, *section: str) -> int | None:
         start = self.section(*section) or 0
