@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import pytest
-
-torch = pytest.importorskip("torch")
-torchvision = pytest.importorskip("torchvision")
-
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from params_torch import run_architecture  # noqa: E402
-from torch import nn  # noqa: E402
-
-from dltui.errors import UserError  # noqa: E402
-from dltui.params import count_parameters, parse_spec, spec_for_task  # noqa: E402
+import torchvision
+from dltui.errors import UserError
+from dltui.params import count_parameters, parse_spec, spec_for_task
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from params_torch import run_architecture
+from torch import nn
 
 
 def check(spec: str) -> int:

@@ -375,6 +375,8 @@ def grid(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
             raise LayerProblem(f"{n} tokens do not make a square grid",
                                "give the grid's size, e.g. `grid HxW` with H*W = " + str(n))
         size = (side, side)
+    elif isinstance(size, int):
+        size = (size, size)
     if len(size) != 2 or size[0] * size[1] != n:
         raise LayerProblem(f"grid {show(size)} holds {math.prod(size)} tokens but the "
                            f"sequence has {n}", f"use a grid HxW with H*W = {n}")
@@ -481,7 +483,9 @@ def attention(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
     params, text, rank = attention_params(
         d, heads, inner, bias=layer.bias, shared_qk="sharedqk" in layer.flags,
         out_proj="noout" not in layer.flags)
-    return Outcome(shape, params, f"{text} = {fmt(params)}", notes=[rank],
+    # without the output projection the heads' concatenation (width `inner`) comes out
+    out = shape if "noout" not in layer.flags else (shape[0], inner)
+    return Outcome(out, params, f"{text} = {fmt(params)}", notes=[rank],
                    name="selfattention" + (" sharedqk" if "sharedqk" in layer.flags else ""))
 
 
