@@ -177,6 +177,20 @@ def window_size(n: int, k: int, s: int, p: int, d: int, *, ceil: bool = False,
     return out, f"{text} = {out}"
 
 
+def _windows(shape: Shape, args: list[tuple[int, int, int, int, int]], *, ceil: bool = False,
+             what: str = "kernel") -> tuple[list[int], list[str]]:
+    """`window_size` along each spatial axis; a problem names the whole input shape."""
+    outs, texts = [], []
+    try:
+        for n, k, s, p, d in args:
+            o, t = window_size(n, k, s, p, d, ceil=ceil, what=what)
+            outs.append(o)
+            texts.append(t)
+    except LayerProblem as exc:
+        raise LayerProblem(f"{exc.problem} (it receives {describe(shape)})", exc.fix) from None
+    return outs, texts
+
+
 # -- convolution and pooling -----------------------------------------------------------
 
 
@@ -199,14 +213,9 @@ def conv(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
             raise LayerProblem(f"padding same needs stride 1, got stride {show(s)}",
                                "give the padding as a number, e.g. padding 1")
         outs, texts = list(sizes), [f"same padding keeps {n}" for n in sizes]
-        for n, kk, dd in zip(sizes, k, d, strict=True):
-            window_size(n + dd * (kk - 1), kk, 1, 0, dd)  # same padding still needs k to fit
     else:
         p = (0,) * nd if pad in (None, "valid") else _per_dim(layer, "padding", pad, nd, 0)
-        for n, kk, ss, pp, dd in zip(sizes, k, s, p, d, strict=True):
-            o, t = window_size(n, kk, ss, pp, dd)
-            outs.append(o)
-            texts.append(t)
+        outs, texts = _windows(shape, list(zip(sizes, k, s, p, d, strict=True)))
     cin_text = str(cin) if g == 1 else f"({cin}/{g})"
     weights = math.prod(k) * (cin // g) * cout
     params = weights + (cout if layer.bias else 0)
@@ -258,14 +267,12 @@ def pool(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
     s = _per_dim(layer, "stride", layer.get("stride"), nd, 0) if layer.get("stride") else k
     p = _per_dim(layer, "padding", layer.get("padding"), nd, 0)
     d = _per_dim(layer, "dilation", layer.get("dilation"), nd, 1)
-    outs, texts = [], []
-    for n, kk, ss, pp, dd in zip(sizes, k, s, p, d, strict=True):
+    for pp, kk in zip(p, k, strict=True):
         if pp > kk // 2:
             raise LayerProblem(f"padding {pp} is more than half the pooling window {kk}",
                                f"use padding at most {kk // 2}")
-        o, t = window_size(n, kk, ss, pp, dd, ceil="ceil" in layer.flags, what="window")
-        outs.append(o)
-        texts.append(t)
+    outs, texts = _windows(shape, list(zip(sizes, k, s, p, d, strict=True)),
+                           ceil="ceil" in layer.flags, what="window")
     op = "max" if layer.kind.startswith("max") else "avg"
     return Outcome((*outs, c), 0, "no parameters", _join_axes(axes, texts),
                    name=f"{op}pool{nd}d")
@@ -599,11 +606,7 @@ def residual(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
         bns += cout
     params = sum(n for n, _ in parts)
     formula = " + ".join(t for _, t in parts) + f" = {fmt(params)}"
-    outs, texts = [], []
-    for n in (h, w):
-        o, t = window_size(n, 3, s, 1, 1)
-        outs.append(o)
-        texts.append(t)
+    outs, texts = _windows(shape, [(h, 3, s, 1, 1), (w, 3, s, 1, 1)])
     return Outcome((outs[0], outs[1], cout), params, formula, _join_axes(axes, texts),
                    buffers=2 * bns, notes=[what + " (convs without bias)"],
                    name=layer.kind)

@@ -98,6 +98,8 @@ _OPTION_ALIASES = {
     "num_heads": "heads", "dim_feedforward": "ff", "ffn": "ff", "mlp": "ff",
     "outpad": "output_padding", "kernel": "kernel", "scale": "factor",
 }
+_WORDS = {"out": "output size", "kernel": "kernel size", "hidden": "hidden size",
+          "vocab": "vocabulary size", "dim": "size", "count": "count", "groups": "groups"}
 _DIMS = re.compile(r"^\d+(x\d+)*$")
 _REPEAT = re.compile(r"^[x*](\d+)$")
 _NAME = re.compile(r"^\s*([a-z_][\w-]*)\s*:")
@@ -168,9 +170,10 @@ def _value(kind: Kind, name: str, vtype: str, token: str, where: str) -> Any:
 def _unknown_kind(word: str, where: str) -> UserError:
     close = difflib.get_close_matches(word, list(ALIASES), n=3, cutoff=0.6)
     names = ", ".join(sorted(KINDS))
-    hint = f"did you mean {' or '.join(f'`{ALIASES[c]}`' for c in dict.fromkeys(close))}? " \
-        if close else ""
-    return UserError(f"unknown layer `{word}`", fix=f"{hint}layers are: {names}", where=where)
+    if close:
+        names = " or ".join(f"`{name}`" for name in dict.fromkeys(ALIASES[c] for c in close))
+        return UserError(f"unknown layer `{word}`", fix=f"did you mean {names}?", where=where)
+    return UserError(f"unknown layer `{word}`", fix=f"layers are: {names}", where=where)
 
 
 def parse_layer(text: str, *, label: str, where: str, repeat_of: str = "") -> Layer:
@@ -178,7 +181,7 @@ def parse_layer(text: str, *, label: str, where: str, repeat_of: str = "") -> La
     tokens = _tokens(text)
     if not tokens:
         raise UserError("an empty layer between two `|`", fix="remove the extra `|`",
-                        where=where)
+                        where=where.replace("``", "(empty)"))
     word = tokens[0]
     if word not in ALIASES:
         if _DIMS.match(word):
@@ -219,7 +222,8 @@ def parse_layer(text: str, *, label: str, where: str, repeat_of: str = "") -> La
             raise UserError(f"{kind.name} does not take `{tok}`",
                             fix=f"{hint}usage: {kind.usage}", where=where)
         i += 1
-    missing = [name for name, _ in kind.positional[:kind.required] if name not in values]
+    missing = [_WORDS.get(name, name) for name, _ in kind.positional[:kind.required]
+               if name not in values]
     if missing:
         raise UserError(f"{kind.name} is missing its {' and '.join(missing)}",
                         fix=f"usage: {kind.usage}", where=where)
