@@ -440,10 +440,9 @@ def recurrent(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
     if layers > 2:  # layers after the first are identical: write them once
         parts = [parts[0], f"{layers - 1}*{parts[1]}"]
     notes = ["torch keeps two bias vectors per gate (input and hidden)"] if layer.bias else []
-    name = cell + (f" x{layers}" if layers > 1 else "") + (" bidirectional" if dirs == 2 else "")
     shape_text = f"{h}*{dirs} = {h * dirs} features per step" if dirs == 2 else ""
     return Outcome((length, h * dirs), total, " + ".join(parts) + f" = {fmt(total)}",
-                   shape_text, notes=notes, name=name)
+                   shape_text, notes=notes, name=cell)
 
 
 def recurrent_cell(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
@@ -493,7 +492,7 @@ def attention(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
     # without the output projection the heads' concatenation (width `inner`) comes out
     out = shape if "noout" not in layer.flags else (shape[0], inner)
     return Outcome(out, params, f"{text} = {fmt(params)}", notes=[rank],
-                   name="selfattention" + (" sharedqk" if "sharedqk" in layer.flags else ""))
+                   name="selfattention")
 
 
 def transformer(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
@@ -513,7 +512,7 @@ def transformer(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
     notes = [f"self-attention {fmt(attn)} + MLP {d}->{ff}->{d} {fmt(mlp)} "
              f"+ 2 layernorms {fmt(norms)}", rank]
     return Outcome(shape, params, formula, notes=notes,
-                   name="transformer" + (" sharedqk" if "sharedqk" in layer.flags else ""))
+                   name="transformer")
 
 
 def additive_attention(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
@@ -574,7 +573,7 @@ def token_pool(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
     _need(layer, shape, (2,), "a sequence LxD", "tokenpool reduces a sequence to one vector")
     how = layer.get("how", "mean")
     return Outcome((shape[1],), 0, "no parameters", f"{how} of {shape[0]} tokens",
-                   name=f"tokenpool {how}")
+                   name="tokenpool")
 
 
 # -- residual blocks ---------------------------------------------------------------------
