@@ -262,6 +262,9 @@ def tb_command(
     os.execv(argv[0], argv)
 
 
+from dltui.tui.report_command import register as _register_report; _register_report(app)  # noqa: E402, E702, I001
+
+
 def main() -> None:
     from dltui.errors import UserError
 

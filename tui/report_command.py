@@ -1,0 +1,58 @@
+"""`dltui report`: a thin command over `dltui.report.write_report`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `report` command to the CLI's Typer app."""
+
+    @app.command("report")
+    def report_command(
+        selection: Annotated[list[str] | None, typer.Argument(
+            help="Experiments, groups, tag:NAME or runs (default: all).")] = None,
+        out: Annotated[Path, typer.Option(
+            "--out", "-o", help="Folder for report.md and its figures (made if missing).")
+        ] = Path("report"),
+        fmt: Annotated[str, typer.Option(
+            "--format", "-f", help="md (report.md + PNGs) or html (one self-contained "
+            "report.html).")] = "md",
+        title: Annotated[str | None, typer.Option(help="The report's title.")] = None,
+        all_runs: Annotated[bool, typer.Option(
+            "--all-runs", help="Every run, not only the latest per params.")] = False,
+        manifest: Annotated[Path, typer.Option(
+            "--manifest", "-m", help="The experiments file.", show_default=True)
+        ] = Path("experiments.toml"),
+        runs: Annotated[Path | None, typer.Option(
+            "--runs", help="Runs directory (default: the manifest's runs_dir, ./runs).")
+        ] = None,
+    ) -> None:
+        """Write a report: comparison table, a figure per metric, each run's artifacts."""
+        from dltui.compare import select_runs
+        from dltui.errors import UserError
+        from dltui.report import REPORT_FORMATS, write_report
+        from dltui.tui.cli import _store
+
+        if fmt not in REPORT_FORMATS:
+            raise UserError(f"unknown report format {fmt!r}", fix="use --format md or html")
+        loaded, store = _store(manifest, runs)
+        chosen = select_runs(store, selection or [], manifest=loaded, all_runs=all_runs)
+        labels: dict[str, str] = {}
+        if loaded:
+            for info in chosen:
+                exp = loaded.experiments.get(info.experiment)
+                if exp:
+                    labels.update(exp.labels)
+        target = write_report(runs=chosen, out_dir=out, fmt=fmt, labels=labels, title=title)
+        typer.echo(f"wrote {target} ({len(chosen)} runs)")
+        for info in chosen:
+            if info.is_final and info.state != "succeeded":
+                error = info.status.get("error")
+                typer.echo(f"note: {info.ref} {info.state}" + (f": {error}" if error else ""),
+                           err=True)
+            elif not info.is_final:
+                typer.echo(f"note: {info.ref} is {info.state}; reported as it is now", err=True)
