@@ -45,7 +45,7 @@ VERSION = 1  # bump when the generator changes: cached files carry it in their n
 _RGB = np.array([(220, 45, 40), (40, 190, 60), (60, 90, 235),
                  (235, 215, 40), (165, 60, 200), (235, 235, 235)], dtype=np.float32)
 # Half-size of a shape as a fraction of the image side: small and large never overlap.
-_RADIUS = {0: (0.10, 0.13), 1: (0.18, 0.22)}
+_RADIUS = {0: (0.09, 0.12), 1: (0.17, 0.20)}
 _SPLIT_STREAM = {"train": 1, "val": 2, "test": 3}
 
 # Objects' fields in `objects[i, j]`.
@@ -165,15 +165,16 @@ def _background(rng: np.random.Generator, size: int) -> np.ndarray:
 def _place(rng: np.random.Generator, size: int,
            radii: list[float]) -> list[tuple[float, float]]:
     """Two centres whose shapes keep a gap and stand in one unambiguous relation."""
-    while True:
+    for _ in range(10_000):
         centres = [(rng.uniform(r + 1, size - r - 1), rng.uniform(r + 1, size - r - 1))
                    for r in radii]
         dx = abs(centres[0][0] - centres[1][0])
         dy = abs(centres[0][1] - centres[1][1])
-        apart = max(dx, dy) >= radii[0] + radii[1] + 2
+        apart = max(dx, dy) >= radii[0] + radii[1] + 1
         clear = max(dx, dy) >= 1.6 * min(dx, dy) + 1
         if apart and clear:
             return centres
+    raise RuntimeError(f"cannot place two shapes in a {size}px image")  # pragma: no cover
 
 
 def _shape_mask(kind: int, centre: tuple[float, float], r: float,
