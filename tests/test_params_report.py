@@ -170,15 +170,26 @@ def test_builtin_caption_with_and_without_attention() -> None:
 
 
 def test_builtin_segmentation_heads() -> None:
-    linear = report_of(spec_for_task("seg-heads", {"head": "linear", "classes": 21}) or "")
+    dino = {"backbone": "dino-vits16", "data": "voc"}
+    linear = report_of(spec_for_task("seg-heads", {"head": "linear", **dino}) or "")
     assert linear.total == 384 * 21 + 21 and linear.outputs == ["14x14x21"]
-    for head in ("conv", "transformer", "sharedqk"):
-        report = report_of(spec_for_task("seg-heads", {"head": head}) or "")
-        assert report.outputs == ["14x14x21"]
-    full = report_of(spec_for_task("seg-heads", {"head": "transformer"}) or "").total
-    shared = report_of(spec_for_task("seg-heads", {"head": "sharedqk"}) or "").total
+    assert report_of(spec_for_task("seg-heads", {}) or "").outputs == ["8x8x5"]
+    assert report_of(spec_for_task("seg-heads", {"head": "conv", **dino}) or "").outputs == \
+        ["28x28x21"]
+    full = report_of(spec_for_task("seg-heads", {"head": "transformer", **dino}) or "").total
+    shared = report_of(spec_for_task("seg-heads", {"head": "transformer-shared-qk", **dino})
+                       or "").total
     assert full - shared == 384 * 384 + 384  # one projection fewer
     assert spec_for_task("seg-heads", {"head": "nonsense"}) is None
+
+
+@pytest.mark.parametrize("head", ["linear", "conv", "transformer", "transformer-shared-qk"])
+@pytest.mark.parametrize(("dim", "classes"), [(96, 5), (384, 21)])
+def test_builtin_segmentation_heads_match_the_task(head: str, dim: int, classes: int) -> None:
+    heads = pytest.importorskip("dltui.tasks.heads")
+    module = heads.make_head(head, dim, classes)
+    spec = spec_for_task("seg-heads", {"head": head, "dim": dim, "classes": classes})
+    assert report_of(spec or "").total == sum(p.numel() for p in module.parameters())
 
 
 def test_unknown_task_has_no_spec() -> None:

@@ -66,30 +66,45 @@ def caption_spec(params: Mapping[str, Any]) -> str:
     return " ; ".join(parts)
 
 
-SEG_HEADS = ("linear", "conv", "transformer", "sharedqk")
+SEG_HEADS = ("linear", "conv", "transformer", "transformer-shared-qk")
+# The frozen backbones' token maps: (width C, patch size, default image size).
+_BACKBONES = {"pretrain-vit": (96, 8, 64), "dino-vits16": (384, 16, 224)}
+_SEG_CLASSES = {"shapes": 5, "voc": 21}  # background + 4 shape kinds; VOC's 20 + background
 
 
 def seg_head_spec(params: Mapping[str, Any]) -> str | None:
-    """A segmentation head on the patch tokens of a frozen ViT-S-like backbone."""
+    """A segmentation head on the patch-token map of a frozen ViT (the `seg-heads` task).
+
+    The token map is C = 96 on an 8x8 grid for the `pretrain-vit` backbone (its
+    default shape) and C = 384 on 14x14 for DINO ViT-S/16 at 224 px; `dim` and
+    `grid` override both. Heads, as the task builds them:
+    linear: a 1x1 conv; conv: conv 3x3 C->H, ReLU, 2x upsampling, conv 3x3 H->H,
+    ReLU, conv 1x1 H->K; transformer: Segmenter's mask transformer with one
+    pre-norm block, a final layernorm, C x C projections of patches and classes
+    and a layernorm over the K classes; transformer-shared-qk: the same with one
+    C -> 2C attention projection, q = k = its first half.
+    """
     head = str(_get(params, "head", default="linear")).lower().replace("_", "-")
-    dim = _int(params, "dim", "backbone_dim", default=384)
-    image = _int(params, "image_size", default=224)
-    patch = _int(params, "patch_size", default=16)
+    backbone = str(_get(params, "backbone", default="pretrain-vit")).lower()
+    dim, patch, image = _BACKBONES.get(backbone, _BACKBONES["pretrain-vit"])
+    dim = _int(params, "dim", "backbone_dim", default=dim)
+    image = _int(params, "image_size", default=0) or image
     side = _int(params, "grid", default=max(1, image // patch))
-    classes = _int(params, "classes", "num_classes", default=21)
-    heads = _int(params, "heads", default=max(1, dim // 64))
+    data = str(_get(params, "data", default="shapes")).lower()
+    classes = _int(params, "classes", "num_classes", default=_SEG_CLASSES.get(data, 21))
+    heads = _int(params, "attn_heads", "heads", default=4)
     tokens = f"{side * side}x{dim}"
     if head in ("linear", "1x1"):
         return f"{tokens} | grid {side}x{side} | conv {classes} 1x1"
-    if head in ("conv", "convolutional", "cnn"):
-        width = _int(params, "width", "hidden", default=256)
-        return (f"{tokens} | grid {side}x{side} | conv {width} 3x3 padding 1 | batchnorm | relu"
-                f" | conv {width} 3x3 padding 1 | batchnorm | relu | conv {classes} 1x1")
-    shared = head in ("sharedqk", "shared-qk", "transformer-sharedqk", "transformer-shared-qk",
-                      "shared")
+    if head in ("conv", "convolutional"):
+        width = _int(params, "conv_hidden", "hidden", default=64)
+        return (f"{tokens} | grid {side}x{side} | conv {width} 3x3 padding 1 | relu | upsample 2"
+                f" | conv {width} 3x3 padding 1 | relu | conv {classes} 1x1")
+    shared = head in ("transformer-shared-qk", "transformer-sharedqk", "sharedqk", "shared-qk")
     if head in ("transformer", "segmenter") or shared:
         return (f"{tokens} | classtokens {classes} | transformer {heads}"
-                f"{' sharedqk' if shared else ''} | masks {classes} | grid {side}x{side}")
+                f"{' sharedqk' if shared else ''} | layernorm | masks {classes}"
+                f" | grid {side}x{side}")
     return None
 
 
