@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torchvision
 from dltui.errors import UserError
@@ -165,8 +167,9 @@ image_op = st.one_of(
     st.builds(lambda o, k: f"conv {o} {k}x{k} padding same", st.integers(1, 6), small),
     st.builds(lambda o, k, s, p: f"convt {o} {k} stride {s} padding {p}",
               st.integers(1, 6), st.integers(1, 4), small, st.integers(0, 1)),
-    st.builds(lambda op, k, s, c: f"{op} {k} stride {s}{' ceil' if c else ''}",
-              st.sampled_from(["maxpool", "avgpool"]), st.integers(1, 3), small, st.booleans()),
+    st.builds(lambda op, k, s, p, c: f"{op} {k} stride {s} padding {p}{' ceil' if c else ''}",
+              st.sampled_from(["maxpool", "avgpool"]), st.integers(1, 3), small,
+              st.integers(0, 1), st.booleans()),
     st.builds(lambda op, a, b: f"{op} {a}x{b}", st.sampled_from(["adaptiveavgpool",
                                                                 "adaptivemaxpool"]),
               small, small),
@@ -211,7 +214,7 @@ def grow(data: st.DataObject, spec: str, ops: st.SearchStrategy[str], n: int) ->
     return spec
 
 
-FAST = settings(max_examples=25, deadline=None,
+FAST = settings(max_examples=int(os.environ.get("PARAMS_EXAMPLES", "25")), deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 

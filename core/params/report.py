@@ -118,6 +118,18 @@ def _totals_lines(report: ParamReport) -> list[str]:
     return lines
 
 
+def _notes(report: ParamReport) -> list[tuple[str, str, str]]:
+    """(index, text, note) of every note, a repeated layer's once."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for r in report.rows:
+        for note in r.notes:
+            if (r.text, note) not in seen:
+                seen.add((r.text, note))
+                out.append((r.index, r.text, note))
+    return out
+
+
 def _table(report: ParamReport) -> str:
     frozen = any(not r.trainable for r in report.rows)
     head = ["#", "layer", "output", "params", "formula", "output size"] + (
@@ -141,7 +153,7 @@ def _table(report: ParamReport) -> str:
     lines = [report.spec, "", line(head)]
     for row in body:
         lines.append(line(row) if isinstance(row, list) else row + ":")
-    notes = [f"  {r.index} {r.text}: {note}" for r in report.rows for note in r.notes]
+    notes = [f"  {index} {text}: {note}" for index, text, note in _notes(report)]
     if notes:
         lines += ["", "notes:", *notes]
     lines += ["", *_totals_lines(report), "",
@@ -169,7 +181,7 @@ def _md(report: ParamReport) -> str:
         lines.append(f"| {r.index} | {cell(text)} | {r.output_shape} | {commas(r.params)} | "
                      f"{cell(r.formula)} | {cell(r.shape_formula)} | "
                      f"{'yes' if r.trainable else 'no'} |")
-    notes = [f"- {r.index} `{r.text}`: {note}" for r in report.rows for note in r.notes]
+    notes = [f"- {index} `{text}`: {note}" for index, text, note in _notes(report)]
     lines += ["", *[f"**{line}**" if i == 0 else line
                     for i, line in enumerate(_totals_lines(report))]]
     if notes:
