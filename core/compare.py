@@ -99,7 +99,8 @@ def compare(runs: list[RunInfo], *, labels: Mapping[str, str] | None = None,
         raise UserError("no runs to compare", fix="run some first (`dltui run NAME`), or "
                         "check the selection with `dltui ps --all`")
     names = labels or {}
-    metrics = {info.ref: run_metrics(info) for info in runs}
+    refs = [info.ref for info in runs]
+    metrics = {ref: run_metrics(info) for ref, info in zip(refs, runs, strict=True)}
     param_keys: list[str] = []
     for info in runs:
         param_keys.extend(k for k in info.spec.params if k not in param_keys)
@@ -109,7 +110,7 @@ def compare(runs: list[RunInfo], *, labels: Mapping[str, str] | None = None,
     for found in metrics.values():
         metric_keys.extend(k for k in found if k not in metric_keys)
     summary_keys: list[str] = []
-    summaries = {info.ref: info.dir.summary() for info in runs}
+    summaries = {ref: info.summary() for ref, info in zip(refs, runs, strict=True)}
     for summary in summaries.values():
         summary_keys.extend(k for k, v in summary.items() if k not in metric_keys
                             and k not in summary_keys and (is_number(v) or isinstance(v, str)))
@@ -127,17 +128,17 @@ def compare(runs: list[RunInfo], *, labels: Mapping[str, str] | None = None,
     columns += [Column(f"summary:{k}", names.get(k, k), "summary") for k in summary_keys]
     columns += [Column("duration", "Duration", "duration"), Column("status", "Status", "status")]
     rows = []
-    for info in runs:
+    for ref, info in zip(refs, runs, strict=True):
         row: dict[str, Any] = {"run": info.run_id, "experiment": info.experiment,
                                "duration": info.duration, "status": info.state}
         for key in differing:
             row[f"param:{key}"] = info.spec.params.get(key)
         for key in metric_keys:
-            found = metrics[info.ref].get(key, {})
+            found = metrics[ref].get(key, {})
             row[f"last:{key}"] = found.get("last")
             row[f"best:{key}"] = found.get("best")
         for key in summary_keys:
-            row[f"summary:{key}"] = summaries[info.ref].get(key)
+            row[f"summary:{key}"] = summaries[ref].get(key)
         rows.append(row)
     metric = lead.metric if lead.metric in metric_keys or lead.metric in summary_keys else None
     mode = lead.mode if lead.metric else "min"
@@ -259,5 +260,5 @@ def best_value(info: RunInfo) -> float | None:
         return None
     found = run_metrics(info).get(metric, {}).get("best")
     if found is None:
-        found = info.dir.summary().get(metric)
+        found = info.summary().get(metric)
     return found if is_finite(found) else None

@@ -42,12 +42,15 @@ ACTIVE_STATES = frozenset({QUEUED, STARTING, RUNNING})
 FINAL_STATES = frozenset({SUCCEEDED, FAILED, KILLED, LOST})
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
+def write_json_atomic(path: Path, data: Any, *, compact: bool = False) -> None:
     """Replace `path` with `data` so that a reader sees the old or the new file, never half."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(data, out, indent=1, sort_keys=True, default=str)
+            if compact:
+                json.dump(data, out, separators=(",", ":"), default=str)
+            else:
+                json.dump(data, out, indent=1, sort_keys=True, default=str)
             out.write("\n")
         os.replace(tmp, path)
     except BaseException:
@@ -90,8 +93,10 @@ class RunSpec:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunSpec:
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
+        fields = cls.__dataclass_fields__
+        if all(key in fields for key in data):
+            return cls(**data)
+        return cls(**{k: v for k, v in data.items() if k in fields})
 
 
 class RunDir:
