@@ -1,0 +1,162 @@
+"""The dashboard app: screens, the catalog feed, and the ways between screens."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from dltui.errors import UserError
+from dltui.manifest import Manifest
+from dltui.store import RunInfo
+from dltui.tui.board import Board
+from dltui.tui.catalog import RunCatalog
+from dltui.tui.context import Dashboard
+from dltui.tui.feeds import follow_catalog
+from dltui.tui.messages import ActionDone, CatalogUpdated
+from dltui.tui.screens.base import DashboardScreen
+from dltui.tui.screens.experiments import ExperimentsScreen
+from dltui.tui.views import CatalogSnapshot
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import get_current_worker
+
+
+def _runs_screen() -> Screen[Any]:
+    from dltui.tui.screens.runs import RunsScreen
+
+    return RunsScreen()
+
+
+def _queue_screen() -> Screen[Any]:
+    from dltui.tui.screens.queue import QueueScreen
+
+    return QueueScreen()
+
+
+def _params_screen() -> Screen[Any]:
+    from dltui.tui.screens.params import ParamsScreen
+
+    return ParamsScreen()
+
+
+class DltuiApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "dltui"
+    MODES = {
+        "experiments": ExperimentsScreen,
+        "runs": _runs_screen,
+        "queue": _queue_screen,
+        "params": _params_screen,
+    }
+    DEFAULT_MODE = "experiments"
+    BINDINGS = [
+        Binding("1", "switch_mode('experiments')", "Experiments", id="experiments"),
+        Binding("2", "switch_mode('runs')", "Runs", id="runs"),
+        Binding("3", "switch_mode('queue')", "Queue", id="queue"),
+        Binding("4", "switch_mode('params')", "Params", id="params"),
+        Binding("ctrl+r", "rescan", "Rescan", show=False),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, dashboard: Dashboard) -> None:
+        super().__init__()
+        self.dashboard = dashboard
+        self.snapshot = CatalogSnapshot(version=0, loaded=False)
+        self.catalog_wake = threading.Event()
+        self.boards: dict[frozenset[str], Board] = {}
+
+    def on_mount(self) -> None:
+        self.follow_catalog()
+
+    @work(thread=True, exclusive=True, group="catalog")
+    def follow_catalog(self) -> None:
+        worker = get_current_worker()
+        catalog = RunCatalog(self.dashboard.store, self.dashboard.manifest,
+                             clock=self.dashboard.clock)
+        if not self.dashboard.live:  # one picture, frozen
+            catalog.scan()
+            catalog.poll()
+            self.post_message(CatalogUpdated(catalog.snapshot()))
+            return
+        follow_catalog(catalog, lambda s: self.post_message(CatalogUpdated(s)),
+                       lambda: worker.is_cancelled, self.catalog_wake)
+
+    def on_catalog_updated(self, message: CatalogUpdated) -> None:
+        self.snapshot = message.snapshot
+        if isinstance(self.screen, DashboardScreen):
+            self.screen.catalog_changed(message.snapshot)
+
+    def on_action_done(self, message: ActionDone) -> None:
+        self.notify(message.text, severity="error" if message.error else "information",
+                    markup=False, timeout=8 if message.error else 4)
+        self.catalog_wake.set()
+
+    def action_rescan(self) -> None:
+        self.catalog_wake.set()
+
+    # -- ways between screens ----------------------------------------------------------------
+    def open_run(self, info: RunInfo) -> None:
+        from dltui.tui.screens.run import RunScreen
+
+        self.push_screen(RunScreen(info.dir.path))
+
+    def open_compare(self, title: str, selection: list[str]) -> None:
+        """Compare what `selection` names: experiments, groups, tag:NAME or run refs."""
+        from dltui.tui.screens.compare import CompareScreen
+
+        self.push_screen(CompareScreen(title, selection))
+
+    def open_tensorboard(self, runs: list[RunInfo]) -> str | None:
+        """Start (or find) TensorBoard on `runs`; its URL, also shown as a notification."""
+        from dltui.tui.board import start_board
+
+        key = frozenset(info.ref for info in runs)
+        board = self.boards.get(key)
+        if board is None or not board.alive:
+            try:
+                board = start_board(runs, self.dashboard.tensorboard_argv,
+                                    self.dashboard.runs_dir / ".tensorboard.log")
+            except (OSError, UserError) as err:
+                self.notify(f"TensorBoard did not start: {err}", severity="error",
+                            markup=False)
+                return None
+            self.boards[key] = board
+        self.notify(f"TensorBoard on {board.url} ({len(runs)} run{'s' if len(runs) != 1 else ''})",
+                    markup=False, timeout=10)
+        return board.url
+
+    # -- the command palette finds every binding of the screen shown -----------------------
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        seen = set()
+        for key, active in screen.active_bindings.items():
+            binding = active.binding
+            if not binding.description or binding.action in seen or not active.enabled:
+                continue
+            seen.add(binding.action)
+            yield SystemCommand(binding.description, f"{binding.description} ({key})",
+                                _runner(self, active.node, binding.action))
+
+
+def _runner(app: App[Any], node: Any, action: str) -> Any:
+    async def run() -> None:
+        await app.run_action(action, node)
+
+    return run
+
+
+def make_app(*, manifest: Manifest, runs_dir: Path | str | None = None, **options: Any
+             ) -> DltuiApp:
+    """The dashboard on `manifest` and its runs (default: the manifest's runs_dir).
+
+    `options` are the Dashboard's: clock, query_gpus, tensorboard_argv, live.
+    """
+    return DltuiApp(Dashboard(manifest, Path(runs_dir or manifest.runs_dir), **options))
+
+
+def run_dashboard(*, manifest: Manifest, runs_dir: Path | str | None = None) -> None:
+    make_app(manifest=manifest, runs_dir=runs_dir).run()

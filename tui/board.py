@@ -1,0 +1,44 @@
+"""TensorBoard as a detached process on a free loopback port."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from dltui.store import RunInfo
+
+
+@dataclass
+class Board:
+    url: str
+    process: subprocess.Popen[bytes]
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+
+def free_port(preferred: int = 6006) -> int:
+    """`preferred` if nothing listens there, else a port the system picks."""
+    for port in (preferred, 0):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(probe.getsockname()[1])
+    raise OSError("no free port on 127.0.0.1")
+
+
+def start_board(runs: list[RunInfo], argv_of: Callable[..., list[str]], log: Path) -> Board:
+    """Start TensorBoard on `runs` in its own session (it outlives the dashboard)."""
+    port = free_port()
+    argv = argv_of(runs, port=port)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                   start_new_session=True, close_fds=True)
+    return Board(f"http://127.0.0.1:{port}/", process)

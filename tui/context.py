@@ -1,0 +1,47 @@
+"""What every screen needs to know: the manifest, the runs, and the few outside
+effects a test replaces (the clock, the GPU query, how TensorBoard is started)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dltui.gpus import Gpu, query_gpus
+from dltui.manifest import Manifest
+from dltui.store import RunInfo, RunStore
+from dltui.tensorboard import tensorboard_argv
+
+
+@dataclass
+class Dashboard:
+    manifest: Manifest
+    runs_dir: Path
+    clock: Callable[[], float] = time.time
+    query_gpus: Callable[[], list[Gpu]] = query_gpus
+    tensorboard_argv: Callable[..., list[str]] = tensorboard_argv
+    # Feeds poll; tests and the snapshot pictures switch them off to freeze the data.
+    live: bool = True
+    store: RunStore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.runs_dir = Path(self.runs_dir)
+        self.store = RunStore(self.runs_dir)
+
+    @property
+    def stop_grace(self) -> float:
+        return float(self.manifest.settings.stop_grace)
+
+    @property
+    def export_dir(self) -> Path:
+        """Where exports land: next to the runs directory."""
+        return self.runs_dir.parent
+
+    def labels_for(self, runs: list[RunInfo]) -> dict[str, str]:
+        labels: dict[str, str] = {}
+        for info in runs:
+            exp = self.manifest.experiments.get(info.experiment)
+            if exp:
+                labels.update(exp.labels)
+        return labels

@@ -1,0 +1,152 @@
+"""The loops that read run directories in worker threads and hand snapshots over.
+
+Plain Python with callbacks: `post` is called with each new snapshot (the app
+passes a thread-safe `post_message`), `cancelled` says when to stop. Nothing
+here touches a widget.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+
+from dltui.gpus import Gpu
+from dltui.metrics import MetricHistory
+from dltui.rundir import read_json
+from dltui.store import RunInfo, load_run
+from dltui.tui.catalog import RunCatalog, digest_history
+from dltui.tui.text import clean
+from dltui.tui.views import CatalogSnapshot, RunView
+
+# How often each feed looks. A value a run logs is on screen within POLL_RUN plus one
+# frame; a run started or ended elsewhere shows within POLL_ACTIVE.
+POLL_RUN = 0.1
+POLL_STATUS = 0.5
+POLL_ACTIVE = 0.25
+SCAN_EVERY = 10.0
+POLL_GPUS = 3.0
+
+_LOG_START_BYTES = 256 * 1024
+_LONGEST_LINE = 64 * 1024
+
+
+def follow_catalog(catalog: RunCatalog, post: Callable[[CatalogSnapshot], object],
+                   cancelled: Callable[[], bool], wake: threading.Event, *,
+                   poll_every: float = POLL_ACTIVE, scan_every: float = SCAN_EVERY) -> None:
+    """Post a snapshot whenever something changed: the active runs every `poll_every`,
+    every run directory every `scan_every` or when `wake` is set."""
+    catalog.poll()  # the live runs first: they show before the slow first listing
+    post(catalog.snapshot())
+    catalog.scan()
+    catalog.poll()
+    post(catalog.snapshot())
+    last_scan = time.monotonic()
+    while not cancelled():
+        woken = wake.wait(poll_every)
+        if cancelled():
+            return
+        wake.clear()
+        changed = catalog.poll()
+        if woken or time.monotonic() - last_scan >= scan_every:
+            changed |= catalog.scan()
+            last_scan = time.monotonic()
+        if changed:
+            post(catalog.snapshot())
+
+
+class RunFollower:
+    """One run read incrementally: new metrics lines, new log lines, status now and then."""
+
+    def __init__(self, path: Path, *, tail: int = 500, clock: Callable[[], float] = time.time
+                 ) -> None:
+        self.path = path
+        self.clock = clock
+        self.history: MetricHistory | None = None
+        self.tail: deque[str] = deque(maxlen=tail)
+        self.seq = 0
+        self.info: RunInfo | None = None
+        self.summary: dict[str, object] = {}
+        self._log_offset: int | None = None
+        self._pending = b""
+        self._status_at = 0.0
+
+    def read(self) -> RunView | None:
+        """The run as it is now, or None when nothing changed since the last call."""
+        changed = False
+        now = time.monotonic()
+        if self.info is None or (not self.info.is_final and now - self._status_at >= POLL_STATUS):
+            self._status_at = now
+            fresh = load_run(self.path)
+            if fresh is None:
+                return None
+            if self.info is None or fresh.status != self.info.status:
+                self.info = fresh
+                summary = read_json(fresh.dir.summary_file, {})
+                self.summary = summary if isinstance(summary, dict) else {}
+                changed = True
+        info = self.info
+        if self.history is None:
+            self.history = MetricHistory(info.dir.metrics_file)
+        changed |= self.history.update()
+        changed |= self._read_log(info)
+        if not changed:
+            return None
+        digest = digest_history(self.history, info, now=self.clock())
+        return RunView(info, digest, tuple(self.tail), self.seq, dict(self.summary))
+
+    def _read_log(self, info: RunInfo) -> bool:
+        try:
+            with open(info.dir.log_file, "rb") as src:
+                if self._log_offset is None:
+                    src.seek(0, 2)
+                    size = src.tell()
+                    self._log_offset = max(0, size - _LOG_START_BYTES)
+                    skip_first = self._log_offset > 0
+                else:
+                    skip_first = False
+                src.seek(self._log_offset)
+                data = src.read()
+        except FileNotFoundError:
+            return False
+        if not data:
+            return False
+        self._log_offset = (self._log_offset or 0) + len(data)
+        data = self._pending + data
+        *lines, self._pending = data.split(b"\n")
+        if len(self._pending) > _LONGEST_LINE:
+            lines.append(self._pending)
+            self._pending = b""
+        if skip_first and lines:
+            lines = lines[1:]  # it was cut in the middle
+        for raw in lines:
+            self.tail.append(clean(raw.decode("utf-8", "replace")))
+            self.seq += 1
+        return bool(lines)
+
+
+def follow_run(follower: RunFollower, post: Callable[[RunView], object],
+               cancelled: Callable[[], bool], *, every: float = POLL_RUN) -> None:
+    """Post the run whenever it changed; slower once it has ended and all is read."""
+    pause = threading.Event()
+    while not cancelled():
+        view = follower.read()
+        if view is not None:
+            post(view)
+        done = follower.info is not None and follower.info.is_final and view is None
+        pause.wait(1.0 if done else every)
+
+
+def follow_gpus(query: Callable[[], list[Gpu]], post: Callable[[list[Gpu]], object],
+                cancelled: Callable[[], bool], *, every: float = POLL_GPUS) -> None:
+    """Post the GPU inventory when it changes; nvidia-smi is slow, so not too often."""
+    pause = threading.Event()
+    last: list[Gpu] | None = None
+    while not cancelled():
+        gpus = query()
+        if gpus != last:
+            post(gpus)
+            last = gpus
+        pause.wait(every)

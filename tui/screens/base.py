@@ -1,0 +1,82 @@
+"""What the dashboard's screens share: the dashboard, the latest catalog, and a
+worker for blocking actions (launch, stop, export) that reports back as a message."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
+
+from dltui.errors import UserError
+from dltui.store import RunInfo
+from dltui.tui.messages import ActionDone
+from dltui.tui.screens.confirm import ConfirmDialog
+from dltui.tui.views import CatalogSnapshot
+from textual import work
+from textual.screen import Screen
+
+if TYPE_CHECKING:
+    from dltui.tui.app import DltuiApp
+    from dltui.tui.context import Dashboard
+
+
+class DashboardScreen(Screen[Any]):
+    """A screen of the dashboard; `show_catalog` is called with every new snapshot
+    while it is on top, and once when it comes back on top."""
+
+    _shown_version = -1
+
+    @property
+    def dash_app(self) -> DltuiApp:
+        return cast("DltuiApp", self.app)
+
+    @property
+    def dashboard(self) -> Dashboard:
+        return self.dash_app.dashboard
+
+    @property
+    def snapshot(self) -> CatalogSnapshot:
+        return self.dash_app.snapshot
+
+    def on_screen_resume(self) -> None:
+        self.catalog_changed(self.snapshot)
+
+    def catalog_changed(self, snapshot: CatalogSnapshot) -> None:
+        if snapshot.version != self._shown_version:
+            self._shown_version = snapshot.version
+            self.show_catalog(snapshot)
+
+    def show_catalog(self, snapshot: CatalogSnapshot) -> None:
+        """Render what changed; the default screen needs no runs."""
+
+    def confirm_stop(self, runs: list[RunInfo]) -> None:
+        """Ask, then stop `runs` (queued ones are cancelled) in a worker."""
+        grace = self.dashboard.stop_grace
+        word = f"{len(runs)} run{'s' if len(runs) != 1 else ''}"
+
+        def stop() -> str:
+            from dltui.control import stop_runs
+
+            ended = stop_runs(runs, grace=grace)
+            states = ", ".join(sorted({info.state for info in ended}))
+            return f"stopped {word}: {states}"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.notify(f"stopping {word}…")
+                self.run_blocking(stop)
+
+        self.app.push_screen(ConfirmDialog(f"Stop {word}?",
+                                           [f"{i.ref} ({i.state})" for i in runs]), answered)
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def run_blocking(self, action: Callable[[], str]) -> None:
+        """Run a blocking action off the app's thread; its text (or error) is shown after."""
+        app = self.dash_app
+        try:
+            text = action()
+        except UserError as err:
+            app.post_message(ActionDone(err.message, error=True))
+        except Exception as err:  # shown, not raised: live runs outlive a failed action
+            app.post_message(ActionDone(f"{type(err).__name__}: {err}", error=True))
+        else:
+            app.post_message(ActionDone(text))

@@ -1,0 +1,151 @@
+"""Run: one run live: curves of every metric, progress and ETA, params, status and exit
+code, and the log following the file. Stop it, restart it, open it in TensorBoard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dltui.tui.feeds import RunFollower, follow_run
+from dltui.tui.messages import RunUpdated
+from dltui.tui.screens.base import DashboardScreen
+from dltui.tui.screens.launch_dialog import LaunchDialog
+from dltui.tui.text import overrides_text, params_label
+from dltui.tui.views import MetricDigest, RunView
+from dltui.tui.widgets.metric_panel import MetricPanel
+from dltui.tui.widgets.run_status import RunStatus
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Footer, Header, Log
+from textual.worker import get_current_worker
+
+LOG_LINES = 2000
+
+
+def ordered_metrics(view: RunView) -> tuple[MetricDigest, ...]:
+    """The run's declared metric first, then the others as they were first logged."""
+    metrics = dict(view.digest.metrics)
+    main = view.info.spec.metric
+    first = [metrics.pop(main)] if main in metrics else []
+    return tuple(first + list(metrics.values()))
+
+
+class RunScreen(DashboardScreen):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("s", "stop", "Stop"),
+        Binding("r", "restart", "Restart"),
+        Binding("R", "restart_changed", "Restart with…"),
+        Binding("t", "tensorboard", "TensorBoard"),
+        Binding("f", "follow", "Follow log"),
+    ]
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.view: RunView | None = None
+        self._log_seq = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield RunStatus()
+        with Horizontal(id="run-body"):
+            yield MetricPanel()
+            yield Log(max_lines=LOG_LINES, id="run-log")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = f"Run {self.path.parent.name}/{self.path.name}"
+        self.follow()
+
+    @work(thread=True, exclusive=True, group="follow-run")
+    def follow(self) -> None:
+        worker = get_current_worker()
+        follower = RunFollower(self.path, tail=LOG_LINES, clock=self.dashboard.clock)
+        if not self.dashboard.live:
+            view = follower.read()
+            if view is not None:
+                self.post_message(RunUpdated(view))
+            return
+        follow_run(follower, lambda v: self.post_message(RunUpdated(v)),
+                   lambda: worker.is_cancelled)
+
+    def on_run_updated(self, message: RunUpdated) -> None:
+        view = message.view
+        self.view = view
+        self.query_one(RunStatus).view = view
+        self.query_one(MetricPanel).metrics = ordered_metrics(view)
+        self.sub_title = view.info.state
+        log = self.query_one("#run-log", Log)
+        new = view.log_seq - self._log_seq
+        if new > 0:
+            if new >= len(view.log_tail):
+                log.clear()
+                log.write_lines(view.log_tail)
+            else:
+                log.write_lines(view.log_tail[-new:])
+        self._log_seq = view.log_seq
+
+    # -- actions -----------------------------------------------------------------------------
+    def action_follow(self) -> None:
+        log = self.query_one("#run-log", Log)
+        log.auto_scroll = not log.auto_scroll
+        if log.auto_scroll:
+            log.scroll_end(animate=False)
+        self.notify("following the log" if log.auto_scroll else "log paused where it is")
+
+    def action_stop(self) -> None:
+        if self.view is None:
+            return
+        if self.view.info.is_final:
+            self.notify(f"the run has already ended ({self.view.info.state})", markup=False)
+            return
+        self.confirm_stop([self.view.info])
+
+    def action_restart(self) -> None:
+        if self.view is not None:
+            self._restart([])
+
+    def action_restart_changed(self) -> None:
+        if self.view is None:
+            return
+        info = self.view.info
+        exp = self.dashboard.manifest.experiments.get(info.experiment)
+
+        def count(overrides: dict[str, list[Any]]) -> int:
+            if exp is None:
+                return 1
+            return len(exp.param_sets({**{k: [v] for k, v in info.spec.params.items()},
+                                       **overrides}))
+
+        self.app.push_screen(
+            LaunchDialog(f"Restart {info.ref}", [f"now: {params_label(info.spec.params)}"],
+                         count, initial=overrides_text(info.spec.params), verb="Restart"),
+            lambda pairs: self._restart(pairs) if pairs is not None else None)
+
+    def _restart(self, pairs: list[str]) -> None:
+        assert self.view is not None
+        run = self.view.info.dir
+        dashboard = self.dashboard
+
+        def restart() -> str:
+            from dltui.launch import relaunch
+            from dltui.manifest import parse_overrides
+            from dltui.scheduler import ensure_supervisor
+
+            made = relaunch(run=run, overrides=parse_overrides(pairs) or None,
+                            manifest=dashboard.manifest)
+            ensure_supervisor(dashboard.runs_dir)
+            refs = ", ".join(f"{m.experiment}/{m.run_id}" for m in made)
+            return f"queued again: {refs}"
+
+        self.run_blocking(restart)
+
+    def action_tensorboard(self) -> None:
+        if self.view is None:
+            return
+        url = self.dash_app.open_tensorboard([self.view.info])
+        if url:
+            self.query_one(RunStatus).tensorboard = url

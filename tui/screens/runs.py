@@ -1,0 +1,157 @@
+"""Runs: every run ever made, newest first, filtered as one types; 10,000 rows scroll
+as fast as ten because the table draws only what is on screen."""
+
+from __future__ import annotations
+
+from dltui.tui.catalog import RUN_COLUMNS
+from dltui.tui.screens.base import DashboardScreen
+from dltui.tui.screens.experiments import latest_style
+from dltui.tui.views import CatalogSnapshot, RunRecord
+from dltui.tui.widgets.virtual_table import Column, Row, VirtualTable
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer, Header, Input
+
+_RIGHT = {"best", "last", "duration"}
+_WIDTHS = {"run": 20, "experiment": 24, "state": 11, "params": 40, "metric": 12, "best": 10,
+           "last": 10, "duration": 8}
+COLUMNS = tuple(
+    Column(key, label, width=_WIDTHS[key] if key in ("run", "state") else None,
+           max_width=_WIDTHS[key], align="right" if key in _RIGHT else "left",
+           style_of=latest_style if key == "state" else None)
+    for key, label in RUN_COLUMNS)
+_KEYS = [key for key, _ in RUN_COLUMNS]
+
+
+def filter_records(records: tuple[RunRecord, ...], text: str) -> list[RunRecord]:
+    words = text.lower().split()
+    if not words:
+        return list(records)
+    return [r for r in records if all(w in r.search for w in words)]
+
+
+def sort_records(records: list[RunRecord], column: str, descending: bool) -> list[RunRecord]:
+    index = _KEYS.index(column)
+    return sorted(records, key=lambda r: r.sort_keys[index], reverse=descending)
+
+
+class RunsScreen(DashboardScreen):
+    BINDINGS = [
+        Binding("space", "mark", "Mark"),
+        Binding("c", "compare", "Compare"),
+        Binding("s", "stop", "Stop"),
+        Binding("t", "tensorboard", "TensorBoard"),
+        Binding("o", "sort", "Sort by next column"),
+        Binding("O", "reverse", "Reverse order"),
+        Binding("slash", "filter", "Filter"),
+        Binding("escape", "clear", "Clear", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: tuple[RunRecord, ...] = ()
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Input(placeholder="/ filter: experiment, run id, state, params", id="filter")
+        yield VirtualTable(COLUMNS, id="runs", empty_text="no runs")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "Runs"
+        self.table.sort_column = "run"
+        self.table.sort_descending = True
+        self.table.focus()
+
+    @property
+    def table(self) -> VirtualTable:
+        return self.query_one("#runs", VirtualTable)
+
+    def show_catalog(self, snapshot: CatalogSnapshot) -> None:
+        self.records = snapshot.records
+        self._show_rows()
+
+    def _show_rows(self) -> None:
+        table = self.table
+        shown = filter_records(self.records, self.query_one("#filter", Input).value)
+        if table.sort_column:
+            shown = sort_records(shown, table.sort_column, table.sort_descending)
+        table.set_rows([Row(r.ref, r.cells) for r in shown])
+        total = len(self.records)
+        self.sub_title = (f"{len(shown):,} of {total:,} runs" if len(shown) != total
+                          else f"{total:,} runs") + ("" if self.snapshot.loaded else " (reading…)")
+
+    # -- filter and order -------------------------------------------------------------------
+    def action_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._show_rows()
+
+    def on_input_submitted(self, _event: Input.Submitted) -> None:
+        self.table.focus()
+
+    def action_clear(self) -> None:
+        field = self.query_one("#filter", Input)
+        if field.value:
+            field.value = ""
+        else:
+            self.table.marked.clear()
+            self.table.refresh()
+        self.table.focus()
+
+    def action_sort(self) -> None:
+        current = self.table.sort_column or _KEYS[0]
+        self._sort_by(_KEYS[(_KEYS.index(current) + 1) % len(_KEYS)], descending=False)
+
+    def action_reverse(self) -> None:
+        self._sort_by(self.table.sort_column or "run", not self.table.sort_descending)
+
+    def on_virtual_table_header_clicked(self, event: VirtualTable.HeaderClicked) -> None:
+        same = event.column == self.table.sort_column
+        self._sort_by(event.column, not self.table.sort_descending if same else False)
+
+    def _sort_by(self, column: str, descending: bool) -> None:
+        self.table.sort_column = column
+        self.table.sort_descending = descending
+        self._show_rows()
+
+    # -- actions -----------------------------------------------------------------------------
+    def action_mark(self) -> None:
+        self.table.toggle_mark()
+        self.table.action_cursor(1)
+
+    def chosen(self) -> list[RunRecord]:
+        keys = [r.key for r in self.table.rows if r.key in self.table.marked]
+        if not keys and self.table.current_key:
+            keys = [self.table.current_key]
+        by_ref = self.snapshot.by_ref
+        return [by_ref[k] for k in keys if k in by_ref]
+
+    def action_open(self) -> None:
+        chosen = self.table.current_key
+        record = self.snapshot.by_ref.get(chosen) if chosen else None
+        if record is not None:
+            self.dash_app.open_run(record.info)
+
+    def on_virtual_table_selected(self, _event: VirtualTable.Selected) -> None:
+        self.action_open()
+
+    def action_compare(self) -> None:
+        chosen = self.chosen()
+        if chosen:
+            refs = [r.ref for r in chosen]
+            title = refs[0] if len(refs) == 1 else f"{len(refs)} marked runs"
+            self.dash_app.open_compare(title, refs)
+
+    def action_stop(self) -> None:
+        runs = [r.info for r in self.chosen() if not r.info.is_final]
+        if not runs:
+            self.notify("nothing to stop: the chosen runs have ended")
+            return
+        self.confirm_stop(runs)
+
+    def action_tensorboard(self) -> None:
+        chosen = [r.info for r in self.chosen()]
+        if chosen:
+            self.dash_app.open_tensorboard(chosen)

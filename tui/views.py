@@ -1,0 +1,106 @@
+"""What the feeds hand to the screens: frozen plain data, built off the app's thread.
+
+A screen renders these and nothing else; it never reads a run directory itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from dltui.store import RunInfo
+
+# Points kept per curve; a widget downsamples again to its own width.
+CURVE_POINTS = 240
+
+
+@dataclass(frozen=True)
+class MetricDigest:
+    """One metric of one run: its last and best values and its curve, downsampled."""
+
+    name: str
+    last: float | None
+    best: float | None
+    mode: str
+    count: int
+    points: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunDigest:
+    """A run's metrics and progress as read at one moment."""
+
+    metrics: Mapping[str, MetricDigest] = field(default_factory=dict)
+    step: float | None = None
+    total: float | None = None
+    eta: float | None = None
+
+    def metric(self, name: str | None) -> MetricDigest | None:
+        if name and name in self.metrics:
+            return self.metrics[name]
+        return None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One row of the runs listing: the run, its cells, and the values it sorts by."""
+
+    ref: str
+    info: RunInfo
+    cells: tuple[str, ...]
+    sort_keys: tuple[Any, ...]
+    search: str  # lowercase text the filter matches against
+
+
+@dataclass(frozen=True)
+class ExperimentEntry:
+    """One row of the experiments screen: an experiment, or one param set of its sweep."""
+
+    key: str
+    experiment: str
+    label: str
+    depth: int
+    group: str
+    tags: tuple[str, ...]
+    params: Mapping[str, Any]  # the param set of a sweep row; {} for an experiment row
+    runs: int
+    states: Mapping[str, int]
+    latest: RunInfo | None
+    metric: str
+    mode: str
+    best: float | None
+    curve: tuple[float, ...]
+    search: str
+
+
+@dataclass(frozen=True)
+class CatalogSnapshot:
+    """Every run known, the active ones, and the rows built from them."""
+
+    version: int
+    loaded: bool
+    records: tuple[RunRecord, ...] = ()
+    active: tuple[RunInfo, ...] = ()
+    digests: Mapping[str, RunDigest] = field(default_factory=dict)  # running runs, by ref
+    entries: tuple[ExperimentEntry, ...] = ()
+    by_ref: Mapping[str, RunRecord] = field(default_factory=dict)
+
+    def info(self, ref: str) -> RunInfo | None:
+        record = self.by_ref.get(ref)
+        return record.info if record else None
+
+
+@dataclass(frozen=True)
+class RunView:
+    """The run screen's picture of one run: status, metrics, progress, log tail.
+
+    `log_seq` counts every log line ever read, so a screen that missed some
+    snapshots still knows how many lines of `log_tail` are new to it.
+    """
+
+    info: RunInfo
+    digest: RunDigest
+    log_tail: tuple[str, ...]
+    log_seq: int
+    summary: Mapping[str, Any] = field(default_factory=dict)

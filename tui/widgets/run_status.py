@@ -1,0 +1,79 @@
+"""A run's state, exit code, progress, ETA, params and summary in a few lines."""
+
+from __future__ import annotations
+
+from dltui import rundir as rd
+from dltui.metrics import is_number
+from dltui.tui.text import (
+    STATE_STYLES,
+    duration,
+    eta,
+    literal,
+    number,
+    params_label,
+    progress,
+    state_label,
+)
+from dltui.tui.views import RunView
+from dltui.tui.widgets.gpu_panel import bar
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+
+def render_run_status(view: RunView | None, *, tensorboard: str = "") -> Text:
+    out = Text(no_wrap=True, overflow="ellipsis", end="")
+    if view is None:
+        out.append("reading the run…", style="dim")
+        return out
+    info, digest = view.info, view.digest
+    status = info.status
+    out.append(state_label(info.state), style=STATE_STYLES.get(info.state, ""))
+    out.append("  ")
+    out.append_text(literal(info.ref, "bold"))
+    if info.state in (rd.RUNNING, rd.STARTING) and status.get("pid"):
+        out.append(f"  pid {status['pid']}", style="dim")
+    gpu_ids = status.get("gpu_ids")
+    if gpu_ids:
+        out.append("  GPU " + ",".join(str(g) for g in gpu_ids), style="dim")
+    elif info.state != rd.QUEUED:
+        out.append("  CPU", style="dim")
+    if status.get("exit_code") is not None:
+        out.append(f"  exit code {status['exit_code']}",
+                   style="bold red" if status["exit_code"] else "green")
+    if status.get("error"):
+        out.append("\n")
+        out.append_text(literal(str(status["error"]), "red"))
+    out.append("\nprogress ")
+    step, total = digest.step, digest.total
+    fraction = step / total if is_number(step) and is_number(total) and total else None
+    out.append(bar(fraction, 20), style="cyan")
+    out.append(f" {progress(step, total) or '-'}")
+    if digest.eta is not None and not info.is_final:
+        out.append(f"  ETA {eta(digest.eta)}")
+    if info.duration is not None:
+        out.append(f"  {'took' if info.is_final else 'elapsed'} {duration(info.duration)}")
+    if info.state == rd.QUEUED and status.get("waits_for"):
+        out.append("  waiting for " + ", ".join(status["waits_for"]), style="dim")
+    out.append("\nparams   ")
+    out.append_text(literal(params_label(info.spec.params) or "(none)"))
+    summary = {k: v for k, v in view.summary.items() if is_number(v) or isinstance(v, str)}
+    if summary:
+        out.append("\nsummary  ")
+        out.append_text(literal("  ".join(f"{k}={number(v) if is_number(v) else v}"
+                                          for k, v in summary.items())))
+    if tensorboard:
+        out.append("\nTensorBoard ")
+        out.append(tensorboard, style="bold underline")
+    return out
+
+
+class RunStatus(Widget):
+    DEFAULT_CSS = """
+    RunStatus { height: auto; padding: 0 1; }
+    """
+    view: reactive[RunView | None] = reactive(None, layout=True)
+    tensorboard: reactive[str] = reactive("", layout=True)
+
+    def render(self) -> Text:
+        return render_run_status(self.view, tensorboard=self.tensorboard)
