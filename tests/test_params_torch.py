@@ -218,6 +218,7 @@ FAST = settings(max_examples=int(os.environ.get("PARAMS_EXAMPLES", "25")), deadl
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
 @FAST
 @given(st.data(), st.integers(4, 14), st.integers(4, 14), st.integers(1, 4))
 def test_random_image_chains_match_torch(data: st.DataObject, h: int, w: int, c: int) -> None:
