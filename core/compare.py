@@ -85,6 +85,17 @@ def select_runs(store: RunStore, selection: Iterable[str], *, manifest: Manifest
     return unique
 
 
+def labels_for(manifest: Manifest | None, runs: Iterable[RunInfo]) -> dict[str, str]:
+    """Column labels the manifest gives the runs' experiments (`labels = {lr = "..."}`)."""
+    labels: dict[str, str] = {}
+    if manifest is not None:
+        for info in runs:
+            exp = manifest.experiments.get(info.experiment)
+            if exp:
+                labels.update(exp.labels)
+    return labels
+
+
 def _latest_per_params(runs: list[RunInfo]) -> list[RunInfo]:
     latest: dict[str, RunInfo] = {}
     for info in runs:  # oldest first, so later ones win

@@ -12,12 +12,29 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from dltui.tui.report_command import register as _register_report
+
 if TYPE_CHECKING:
     from dltui.manifest import Manifest
     from dltui.store import RunStore
 
+
+class _UserErrorsAsMessages(typer.core.TyperGroup):
+    """Bad input ends in its message and exit code 2, never a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        from dltui.errors import UserError
+
+        try:
+            return super().invoke(ctx)
+        except UserError as err:
+            typer.echo(f"error: {err.message}", err=True)
+            raise typer.Exit(2) from None
+
+
 app = typer.Typer(
     name="dltui",
+    cls=_UserErrorsAsMessages,
     help="Declare, launch, watch and compare deep-learning experiments.\n\n"
     "With no command, opens the dashboard on ./experiments.toml.",
     invoke_without_command=True,
@@ -226,17 +243,41 @@ def compare_command(
     runs: RunsOpt = None,
 ) -> None:
     """Compare runs: params that differ, last and best metrics, duration, status."""
-    from dltui.compare import compare, render, select_runs
+    from dltui.compare import compare, labels_for, render, select_runs
 
     loaded, store = _store(manifest, runs)
     chosen = select_runs(store, selection or [], manifest=loaded, all_runs=all_runs)
-    labels: dict[str, str] = {}
-    if loaded:
-        for info in chosen:
-            exp = loaded.experiments.get(info.experiment)
-            if exp:
-                labels.update(exp.labels)
-    typer.echo(render(compare(chosen, labels=labels, show_same=show_same), fmt), nl=False)
+    table = compare(chosen, labels=labels_for(loaded, chosen), show_same=show_same)
+    typer.echo(render(table, fmt), nl=False)
+
+
+@app.command("params")
+def params_command(
+    spec: Annotated[str | None, typer.Argument(
+        help="A spec, e.g. '28x28x3 | conv 8 5x5 | maxpool 4 stride 2 | flatten | linear 10'."
+    )] = None,
+    experiment: Annotated[str | None, typer.Option(
+        "--experiment", "-e", help="The model of a built-in experiment of the manifest.")] = None,
+    model: Annotated[str | None, typer.Option(
+        help="A [models.NAME] table of the manifest (or of --models).")] = None,
+    models: Annotated[Path | None, typer.Option(
+        help="A TOML file of [models.NAME] tables (default: the manifest).")] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", "-s", help="Override a param of --experiment: k=v.")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, json or md.")] = "table",
+    manifest: ManifestOpt = DEFAULT_MANIFEST,
+) -> None:
+    """Count parameters layer by layer, with the formula behind every number."""
+    from dltui.params_models import architectures
+
+    for title, report in architectures(spec=spec, experiment=experiment, model=model,
+                                       models_file=models, manifest_path=manifest,
+                                       overrides=set_ or []):
+        from dltui.params import format_report
+
+        if title and fmt != "json":
+            typer.echo(f"== {title}")
+        typer.echo(format_report(report, fmt=fmt).rstrip("\n"))
 
 
 @app.command("tb")
@@ -262,17 +303,12 @@ def tb_command(
     os.execv(argv[0], argv)
 
 
-from dltui.tui.report_command import register as _register_report; _register_report(app)  # noqa: E402, E702, I001
+_register_report(app)
 
 
 def main() -> None:
-    from dltui.errors import UserError
-
     try:
         app()
-    except UserError as err:
-        typer.echo(f"error: {err.message}", err=True)
-        sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)
 
