@@ -1,0 +1,97 @@
+"""More of the CLI as a user meets it: TensorBoard, Ctrl-C, git state, listings as JSON."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+from conftest import Project, script, wait_for
+
+PY = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def manifest(tmp: Path) -> str:
+    return f"""
+[experiments.printed]
+command = ["{PY}", "{script('prints.py')}", "{{lr}}", "3", "0.01"]
+params = {{ lr = 0.5 }}
+metric = "acc"
+mode = "max"
+group = "g"
+tags = ["t1"]
+
+[experiments.sleep]
+command = ["{PY}", "{script('sleeper.py')}", "{tmp}/pid"]
+"""
+
+
+def test_tensorboard_serves_the_runs(project: Project, tmp_path: Path) -> None:
+    project.write(manifest(tmp_path))
+    project.cli("run", "printed", check=True)
+    port = free_port()
+    server = subprocess.Popen([PY, "-m", "dltui.tui.cli", "tb", "printed", "--port", str(port)],
+                              cwd=project.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env=project.env())
+    try:
+        def tags() -> object:
+            try:
+                with urllib.request.urlopen(
+                        f"http://127.0.0.1:{port}/data/plugin/scalars/tags", timeout=2) as page:
+                    return json.loads(page.read())
+            except OSError:
+                return None
+        found = wait_for(tags, timeout=60, poll=0.5, what="TensorBoard to serve")
+        (name,) = found  # type: ignore[misc]
+        assert name.startswith("printed/")
+        assert set(found[name]) == {"loss", "acc"}  # type: ignore[index]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_ctrl_c_stops_the_foreground_runs(project: Project, tmp_path: Path) -> None:
+    project.write(manifest(tmp_path))
+    follower = subprocess.Popen([PY, "-m", "dltui.tui.cli", "run", "sleep"], cwd=project.root,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=project.env())
+    wait_for(lambda: (tmp_path / "pid").exists(), what="the run to start")
+    follower.send_signal(signal.SIGINT)
+    out, _ = follower.communicate(timeout=30)
+    assert follower.returncode == 1
+    assert "stopping runs" in out and ": killed" in out
+    (path,) = project.run_paths("sleep")
+    assert project.status_of(path)["state"] == "killed"
+
+
+def test_git_state_and_json_listings(project: Project, tmp_path: Path) -> None:
+    project.write(manifest(tmp_path))
+    git = ["git", "-c", "user.email=a@b", "-c", "user.name=a"]
+    subprocess.run([*git, "init", "-q"], cwd=project.root, check=True)
+    subprocess.run([*git, "add", "experiments.toml"], cwd=project.root, check=True)
+    subprocess.run([*git, "commit", "-qm", "x"], cwd=project.root, check=True)
+    project.cli("run", "printed", check=True)
+    (path,) = project.run_paths("printed")
+    spec = json.loads((path / "run.json").read_text())
+    assert len(spec["git_commit"]) == 40 and spec["git_dirty"] is False
+    rows = json.loads(project.cli("list", "--format", "json", check=True).stdout)
+    printed = next(r for r in rows if r["name"] == "printed")
+    assert printed["latest_state"] == "succeeded" and printed["best"] == 0.65
+    assert printed["group"] == "g" and printed["tags"] == ["t1"]
+    (row,) = project.ps_json("--all")
+    assert row["state"] == "succeeded" and row["latest"]["acc"] == 0.65
+    # Selections by group and tag reach the same run.
+    for selection in ("g", "tag:t1", "printed"):
+        table = json.loads(project.cli("compare", selection, "--format", "json",
+                                       check=True).stdout)
+        assert [r["Run"] for r in table] == [path.name]
