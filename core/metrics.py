@@ -114,7 +114,8 @@ class MetricHistory:
             series = self.series.get(key)
             if series is None:
                 series = self.series[key] = MetricSeries(key)
-            series.steps.append(step if is_number(step) else len(series.values))
+            series.steps.append(float(step) if is_number(step)  # type: ignore[arg-type]
+                                else float(len(series.values)))
             series.values.append(float(value))
 
 

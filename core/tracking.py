@@ -29,7 +29,7 @@ RUN_DIR_ENV = "DLTUI_RUN_DIR"
 RUNS_DIR_ENV = "DLTUI_RUNS_DIR"
 
 
-class Summary(dict):  # type: ignore[type-arg]
+class Summary(dict[str, Any]):
     """`run.summary["test_acc"] = 0.91`: final figures of a run, saved on every change."""
 
     def __init__(self, path: Path, initial: Mapping[str, Any]) -> None:
@@ -40,7 +40,7 @@ class Summary(dict):  # type: ignore[type-arg]
         super().__setitem__(key, value)
         self.save()
 
-    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, *args: Any, **kwargs: Any) -> None:
         super().update(*args, **kwargs)
         self.save()
 
@@ -197,7 +197,7 @@ def init(*, params: Mapping[str, Any] | None = None, experiment: str | None = No
     _current = run
     if not launched:
         sys.excepthook = _note_uncaught
-        sys.exit = _note_exit
+        sys.exit = _note_exit  # type: ignore[assignment]
     atexit.register(_finish_at_exit)
     return run
 

@@ -26,7 +26,8 @@ def core_modules() -> list[str]:
 
 
 def loaded_after(code: str) -> set[str]:
-    out = subprocess.run([sys.executable, "-c", code + "\nimport sys\nprint('\\n'.join(sys.modules))"],
+    listing = "\nimport sys\nprint('\\n'.join(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code + listing],
                          capture_output=True, text=True, check=True).stdout
     return {line.split(".")[0] for line in out.splitlines()}
 

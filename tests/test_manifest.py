@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Project
 
+from conftest import Project
 from dltui.errors import ManifestError, UserError
 from dltui.manifest import load_manifest, parse_manifest, parse_overrides
 

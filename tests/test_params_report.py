@@ -8,6 +8,7 @@ import sys
 import time
 
 import pytest
+
 from dltui.errors import UserError
 from dltui.params import count_parameters, format_report, parse_spec, spec_for_task
 from dltui.params.report import human_bytes

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from dltui.errors import UserError
 from dltui.params import count_parameters, load_models_toml, parse_spec
 

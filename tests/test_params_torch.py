@@ -6,12 +6,13 @@ import os
 
 import pytest
 import torchvision
-from dltui.errors import UserError
-from dltui.params import count_parameters, parse_spec, spec_for_task
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from params_torch import run_architecture
 from torch import nn
+
+from dltui.errors import UserError
+from dltui.params import count_parameters, parse_spec, spec_for_task
 
 
 def check(spec: str) -> int:

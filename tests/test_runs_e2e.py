@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import sys
 
-from conftest import Project, script
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from conftest import Project, script
 
 PY = sys.executable
 

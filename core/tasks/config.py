@@ -10,14 +10,13 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-import sys as _sys
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
-if _sys.version_info >= (3, 11):
+if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
-from collections.abc import Sequence
-from typing import Any, TypeVar
 
 ConfigT = TypeVar("ConfigT")
 
