@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+
 from conftest import Project, wait_for
 from dltui.compare import compare, render, select_runs
 from dltui.errors import UserError
@@ -286,7 +287,7 @@ def test_report_of_a_cnn_run(tmp_path: Path) -> None:
     found.write("""
 [experiments.cnn-lr]
 task = "cnn"
-params = { epochs = 1, train_size = 64, val_size = 32, test_size = 32 }
+params = { epochs = 1, train_count = 64, val_count = 32, test_count = 32 }
 metric = "val_acc"
 mode = "max"
 labels = { train_loss = "Training Loss", val_acc = "Valid. Acc.", test_acc = "Test Acc." }
@@ -301,6 +302,7 @@ labels = { train_loss = "Training Loss", val_acc = "Valid. Acc.", test_acc = "Te
     assert "Valid. Acc." in text
     links = linked_files(text)
     assert any(link.startswith("artifacts/cnn-lr/") for link in links), text
+    assert "#### Conv1 filters" in text and "#### Conv2 filters" in text
     for link in links:
         png_size((out / link).read_bytes())
     assert time.monotonic() - started < 600
