@@ -7,6 +7,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import get_current_worker
+
 from dltui.errors import UserError
 from dltui.manifest import Manifest
 from dltui.store import RunInfo
@@ -18,11 +24,6 @@ from dltui.tui.messages import ActionDone, CatalogUpdated
 from dltui.tui.screens.base import DashboardScreen
 from dltui.tui.screens.experiments import ExperimentsScreen
 from dltui.tui.views import CatalogSnapshot
-from textual import work
-from textual.app import App, SystemCommand
-from textual.binding import Binding
-from textual.screen import Screen
-from textual.worker import get_current_worker
 
 
 def _runs_screen() -> Screen[Any]:
@@ -44,7 +45,7 @@ def _params_screen() -> Screen[Any]:
 
 
 class DltuiApp(App[None]):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))
     TITLE = "dltui"
     MODES = {
         "experiments": ExperimentsScreen,

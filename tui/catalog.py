@@ -3,18 +3,18 @@
 A finished run never changes, so it is read once. The `.active` index says
 which runs may still change: those are re-read on every poll (a few files),
 and the whole directory is listed only now and then to find runs made
-elsewhere. Plain Python: one worker thread owns a catalog; the screens get
-frozen snapshots of it.
+elsewhere. An experiment's rows are rebuilt only when one of its runs changed.
+Plain Python: one worker thread owns a catalog; the screens get frozen
+snapshots of it.
 """
 
 from __future__ import annotations
 
-import json
+import os
 import time
 from bisect import insort
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from dltui import rundir as rd
@@ -34,10 +34,12 @@ from dltui.tui.views import (
 RUN_COLUMNS = (("run", "Run"), ("experiment", "Experiment"), ("state", "State"),
                ("params", "Params"), ("metric", "Metric"), ("best", "Best"), ("last", "Last"),
                ("duration", "Duration"))
+_MISSING = float("inf")
 
 
 def params_key(params: dict[str, Any]) -> str:
-    return json.dumps(params, sort_keys=True, default=str)
+    """One string per distinct param set (a sweep's runs group by it)."""
+    return repr(sorted(params.items()))
 
 
 def digest_history(history: MetricHistory, info: RunInfo, *,
@@ -63,53 +65,50 @@ def digest_history(history: MetricHistory, info: RunInfo, *,
     return RunDigest(metrics, step, total, eta)
 
 
-def stored_digest(info: RunInfo) -> RunDigest:
-    """A finished run's numbers from its final status, without reading its metrics."""
+def stored_numbers(info: RunInfo) -> tuple[str, float | None, float | None, str]:
+    """(metric, best, last, mode) of a finished run from its final status, no file read."""
     stored = info.status.get("metrics")
-    metrics = {}
-    if isinstance(stored, dict):
-        for name, found in stored.items():
-            if isinstance(found, dict):
-                mode = info.spec.mode if name == info.spec.metric else guess_mode(name)
-                metrics[name] = MetricDigest(name, _finite(found.get("last")),
-                                             _finite(found.get("best")), mode,
-                                             int(found.get("count") or 0))
-    return RunDigest(metrics, info.status.get("last_step"), info.status.get("total"))
+    metric = info.spec.metric or (next(iter(stored), "") if isinstance(stored, dict) else "")
+    found = stored.get(metric) if isinstance(stored, dict) and metric else None
+    mode = info.spec.mode if info.spec.metric else guess_mode(metric)
+    if not isinstance(found, dict):
+        return metric, None, None, mode
+    return metric, _finite(found.get("best")), _finite(found.get("last")), mode
+
+
+def digest_numbers(info: RunInfo, digest: RunDigest) -> tuple[str, float | None, float | None,
+                                                                 str]:
+    metric = info.spec.metric or next(iter(digest.metrics), "")
+    found = digest.metric(metric)
+    if found is None:
+        return metric, None, None, info.spec.mode
+    return metric, found.best, found.last, found.mode
 
 
 def _finite(value: Any) -> float | None:
     return float(value) if is_finite(value) else None
 
 
-def main_metric(info: RunInfo, digest: RunDigest) -> str:
-    """The run's declared metric, else the first it logged."""
-    if info.spec.metric:
-        return info.spec.metric
-    return next(iter(digest.metrics), "")
-
-
-def run_record(info: RunInfo, digest: RunDigest) -> RunRecord:
-    metric = main_metric(info, digest)
-    found = digest.metric(metric)
-    best = found.best if found else None
-    last = found.last if found else None
+def run_record(info: RunInfo, numbers: tuple[str, float | None, float | None, str]) -> RunRecord:
+    metric, best, last, mode = numbers
+    state = info.state
     params = params_label(info.spec.params)
-    cells = (info.run_id, info.experiment, state_label(info.state), params, metric,
-             number(best), number(last), duration(info.duration))
-    missing = float("inf")
-    sort_keys = (info.run_id, info.experiment, info.state, params, metric,
-                 missing if best is None else (-best if found and found.mode == "max" else best),
-                 missing if last is None else last,
-                 missing if info.duration is None else info.duration)
-    search = " ".join((info.experiment, info.run_id, info.state, params, metric)).lower()
-    return RunRecord(info.ref, info, cells, sort_keys, search)
+    took = info.duration
+    cells = (info.run_id, info.experiment, state_label(state), params, metric, number(best),
+             number(last), duration(took))
+    sort_keys = (info.run_id, info.experiment, state, params, metric,
+                 _MISSING if best is None else (-best if mode == "max" else best),
+                 _MISSING if last is None else last, _MISSING if took is None else took)
+    search = f"{info.experiment} {info.run_id} {state} {params} {metric}".lower()
+    return RunRecord(f"{info.experiment}/{info.run_id}", info, cells, sort_keys, search,
+                     metric, best, last)
 
 
-def _recency(info: RunInfo) -> tuple[float, str]:
-    """Which run is the latest: the one started last (queued runs by when they were queued)."""
+def _recency(info: RunInfo) -> float:
+    """When a run last began: started, else queued, else created."""
     status = info.status
     when = status.get("started_at") or status.get("queued_at") or info.spec.created
-    return (float(when) if is_number(when) else 0.0, info.run_id)
+    return float(when) if is_number(when) else 0.0
 
 
 def _stamp(info: RunInfo) -> tuple[Any, ...]:
@@ -129,42 +128,68 @@ class RunCatalog:
         self.version = 0
         self._infos: dict[str, RunInfo] = {}
         self._order: list[str] = []
+        self._by_experiment: dict[str, list[str]] = {}
         self._records: dict[str, RunRecord] = {}
         self._keys: dict[str, str] = {}
         self._active: set[str] = set()
         self._histories: dict[str, MetricHistory] = {}  # runs still being written
         self._live: dict[str, RunDigest] = {}  # their digests
-        self._stored: dict[str, RunDigest] = {}  # finished runs' numbers from status.json
         self._read: dict[str, RunDigest] = {}  # finished runs' curves, read once when shown
+        self._entries: dict[str, list[ExperimentEntry]] = {}
+        self._dirty: set[str] = set(manifest.experiments) if manifest else set()
+        self._folder_times: dict[str, int] = {}
 
     # -- reading ---------------------------------------------------------------------------
     def scan(self) -> bool:
-        """List every run directory: read new runs and unfinished ones; True if any changed."""
-        changed = not self.loaded
-        seen = set()
-        for path in self.store.run_paths():
-            ref = f"{path.parent.name}/{path.name}"
-            seen.add(ref)
-            old = self._infos.get(ref)
-            if old is not None and old.is_final:
-                continue
-            info = load_run(path)
-            if info is not None and (old is None or _stamp(old) != _stamp(info)):
+        """Find runs made or removed elsewhere; True if any changed.
+
+        The first scan reads through the store's index of finished runs (one file per
+        experiment). Later ones stat each experiment's folder and list only those
+        whose modification time moved (a run directory was added or removed there);
+        runs that may still change are followed by `poll`, not here.
+        """
+        if not self.loaded:
+            self._folder_times = self._experiment_times()
+            for info in self.store.runs():
                 self._put(info)
+            self.loaded = True
+            return True
+        changed = False
+        times = self._experiment_times()
+        for name in set(times) | set(self._folder_times):
+            if times.get(name) == self._folder_times.get(name):
+                continue
+            seen = set()
+            for path in self.store.run_paths(name) if name in times else []:
+                ref = f"{name}/{path.name}"
+                seen.add(ref)
+                if ref not in self._infos and (info := load_run(path)) is not None:
+                    self._put(info)
+                    changed = True
+            for ref in [r for r in self._by_experiment.get(name, []) if r not in seen]:
+                self._drop(ref)
                 changed = True
-        for ref in [r for r in self._infos if r not in seen]:
-            self._drop(ref)
-            changed = True
-        self.loaded = True
+        self._folder_times = times
         return changed
+
+    def _experiment_times(self) -> dict[str, int]:
+        times = {}
+        try:
+            for entry in os.scandir(self.store.root):
+                if entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
+                    times[entry.name] = entry.stat().st_mtime_ns
+        except FileNotFoundError:
+            pass
+        return times
 
     def poll(self) -> bool:
         """Re-read the runs the active index names, and the new metrics of running ones."""
         changed = False
         current = set()
         for info in self.store.active():
-            current.add(info.ref)
-            old = self._infos.get(info.ref)
+            ref = f"{info.experiment}/{info.run_id}"
+            current.add(ref)
+            old = self._infos.get(ref)
             if old is None or _stamp(old) != _stamp(info):
                 self._put(info)
                 changed = True
@@ -185,45 +210,50 @@ class RunCatalog:
             if history is None:
                 history = self._histories[ref] = MetricHistory(info.dir.metrics_file)
             if history.update() or ref not in self._live:
-                self._live[ref] = digest_history(history, info, now=self.clock())
-                self._records[ref] = run_record(info, self._live[ref])
+                self._live[ref] = digest = digest_history(history, info, now=self.clock())
+                self._records[ref] = run_record(info, digest_numbers(info, digest))
+                self._dirty.add(info.experiment)
                 changed = True
         return changed
 
     def _put(self, info: RunInfo) -> None:
-        ref = info.ref
+        ref = f"{info.experiment}/{info.run_id}"
         if ref not in self._infos:
             insort(self._order, ref)
+            insort(self._by_experiment.setdefault(info.experiment, []), ref)
             self._keys[ref] = params_key(info.spec.params)
         self._infos[ref] = info
+        self._dirty.add(info.experiment)
         if info.is_final:
             self._active.discard(ref)
             self._live.pop(ref, None)
-            self._stored[ref] = stored_digest(info)
             history = self._histories.pop(ref, None)
             if history is not None:  # read what was written last, and keep it
                 history.update()
                 self._read[ref] = digest_history(history, info)
         elif info.state != rd.QUEUED:
             self._active.add(ref)
-        self._records[ref] = run_record(info, self._numbers(ref))
+        digest = self._live.get(ref) or self._read.get(ref)
+        numbers = digest_numbers(info, digest) if digest else stored_numbers(info)
+        self._records[ref] = run_record(info, numbers)
 
     def _drop(self, ref: str) -> None:
-        for table in (self._infos, self._records, self._keys, self._histories, self._live,
-                      self._stored, self._read):
+        info = self._infos.pop(ref, None)
+        for table in (self._records, self._keys, self._histories, self._live, self._read):
             table.pop(ref, None)
         self._active.discard(ref)
         if ref in self._order:
             self._order.remove(ref)
-
-    def _numbers(self, ref: str) -> RunDigest:
-        """Last and best values without reading metrics.jsonl where the status has them."""
-        found = self._live.get(ref) or self._read.get(ref) or self._stored.get(ref)
-        return found or RunDigest()
+        if info is not None:
+            self._dirty.add(info.experiment)
+            siblings = self._by_experiment.get(info.experiment, [])
+            if ref in siblings:
+                siblings.remove(ref)
 
     def digest(self, info: RunInfo) -> RunDigest:
         """A run's digest with curves: live for running runs, read once for finished ones."""
-        found = self._live.get(info.ref) or self._read.get(info.ref)
+        ref = f"{info.experiment}/{info.run_id}"
+        found = self._live.get(ref) or self._read.get(ref)
         if found is not None:
             return found
         if info.state == rd.QUEUED:
@@ -232,7 +262,7 @@ class RunCatalog:
         history.update()
         digest = digest_history(history, info)
         if info.is_final:
-            self._read[info.ref] = digest
+            self._read[ref] = digest
         return digest
 
     # -- building --------------------------------------------------------------------------
@@ -240,26 +270,22 @@ class RunCatalog:
         self.version += 1
         records = tuple(self._records[ref] for ref in self._order)
         active = tuple(self._infos[ref] for ref in sorted(self._active))
-        live = dict(self._live)
-        entries = tuple(self._experiment_entries()) if self.manifest else ()
-        return CatalogSnapshot(self.version, self.loaded, records, active, live, entries,
-                               {r.ref: r for r in records})
+        if self.manifest is not None:
+            for name in self._dirty & set(self.manifest.experiments):
+                refs = self._by_experiment.get(name, [])
+                self._entries[name] = self._entries_of(self.manifest.experiments[name], refs)
+            self._dirty.clear()
+        entries = tuple(entry for name in (self.manifest.experiments if self.manifest else ())
+                        for entry in self._entries.get(name, ()))
+        return CatalogSnapshot(self.version, self.loaded, records, active, dict(self._live),
+                               entries, dict(self._records))
 
-    def _experiment_entries(self) -> Iterable[ExperimentEntry]:
-        assert self.manifest is not None
-        by_experiment: dict[str, list[RunInfo]] = {}
-        for ref in self._order:
-            info = self._infos[ref]
-            by_experiment.setdefault(info.experiment, []).append(info)
-        for exp in self.manifest.experiments.values():
-            yield from self._entries_of(exp, by_experiment.get(exp.name, []))
-
-    def _entries_of(self, exp: Experiment, runs: list[RunInfo]) -> Iterable[ExperimentEntry]:
+    def _entries_of(self, exp: Experiment, refs: list[str]) -> list[ExperimentEntry]:
         param_sets = exp.param_sets()
         swept = list(exp.sweep)
-        by_key: dict[str, list[RunInfo]] = {}
-        for info in runs:
-            by_key.setdefault(self._keys.get(info.ref, ""), []).append(info)
+        by_key: dict[str, list[str]] = {}
+        for ref in refs:
+            by_key.setdefault(self._keys[ref], []).append(ref)
         children = []
         if len(param_sets) > 1:
             for index, params in enumerate(param_sets):
@@ -267,46 +293,38 @@ class RunCatalog:
                 children.append(self._entry(exp, f"{exp.name}#{index}", label, 1,
                                             by_key.get(params_key(params), []),
                                             {k: params[k] for k in swept}))
-        parent = self._entry(exp, exp.name, exp.name, 0, runs, {})
+        parent = self._entry(exp, exp.name, exp.name, 0, refs, {})
         if children:
             states: dict[str, int] = {}
             for child in children:
                 if child.latest is not None:
                     states[child.latest.state] = states.get(child.latest.state, 0) + 1
             parent = replace(parent, states=states)
-        yield parent
-        yield from children
+        return [parent, *children]
 
-    def _entry(self, exp: Experiment, key: str, label: str, depth: int, runs: list[RunInfo],
+    def _entry(self, exp: Experiment, key: str, label: str, depth: int, refs: list[str],
                params: dict[str, Any]) -> ExperimentEntry:
-        latest = max(runs, key=_recency) if runs else None
+        infos = self._infos
+        latest = max((infos[ref] for ref in refs), key=_recency) if refs else None
         metric = exp.metric or ""
         best = None
         if metric:
-            for info in runs:
-                found = self._numbers(info.ref).metric(metric)
-                value = found.best if found else None
-                if value is not None and (best is None or (value > best if exp.mode == "max"
+            larger = exp.mode == "max"
+            for ref in refs:
+                record = self._records[ref]
+                value = record.best if record.metric == metric else None
+                if value is not None and (best is None or (value > best if larger
                                                            else value < best)):
                     best = value
         curve: tuple[float, ...] = ()
         if latest is not None and latest.state != rd.QUEUED:
             digest = self.digest(latest)
-            metric = metric or main_metric(latest, digest)
+            metric = metric or next(iter(digest.metrics), "")
             found = digest.metric(metric)
             curve = found.points if found else ()
         search = " ".join((exp.name, label, exp.group or "", " ".join(exp.tags),
                            exp.description)).lower()
         return ExperimentEntry(key, exp.name, label, depth, exp.group or "", tuple(exp.tags),
-                               params, len(runs), {latest.state: 1} if latest else {}, latest,
+                               params, len(refs), {latest.state: 1} if latest else {}, latest,
                                metric, exp.mode, best, curve, search)
 
-
-def run_digest_at(path: Path) -> RunDigest:
-    """A one-off digest of a run directory (for tests and one-shot views)."""
-    info = load_run(path)
-    if info is None:
-        return RunDigest()
-    history = MetricHistory(info.dir.metrics_file)
-    history.update()
-    return digest_history(history, info)

@@ -4,9 +4,10 @@ and a flood of updates never backs up."""
 
 from __future__ import annotations
 
+from textual.message import Message
+
 from dltui.gpus import Gpu
 from dltui.tui.views import CatalogSnapshot, RunView
-from textual.message import Message
 
 
 class CatalogUpdated(Message):

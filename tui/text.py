@@ -11,10 +11,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from rich.text import Text
+
 from dltui import rundir as rd
 from dltui.compare import format_duration, format_value
 from dltui.scalars import strip_ansi
-from rich.text import Text
 
 STATE_SYMBOLS = {
     rd.QUEUED: "…",

@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
+from textual import work
+from textual.screen import Screen
+
 from dltui.errors import UserError
 from dltui.store import RunInfo
 from dltui.tui.messages import ActionDone
 from dltui.tui.screens.confirm import ConfirmDialog
 from dltui.tui.views import CatalogSnapshot
-from textual import work
-from textual.screen import Screen
 
 if TYPE_CHECKING:
     from dltui.tui.app import DltuiApp

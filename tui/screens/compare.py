@@ -7,15 +7,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from dltui.compare import CompareTable, compare, format_value, render, select_runs, sort_rows
-from dltui.errors import UserError
-from dltui.tui.screens.base import DashboardScreen
-from dltui.tui.text import STATE_STYLES, literal
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Static
+
+from dltui.compare import CompareTable, compare, format_value, render, select_runs, sort_rows
+from dltui.errors import UserError
+from dltui.tui.screens.base import DashboardScreen
+from dltui.tui.text import STATE_STYLES, literal
 
 EXPORTS = (("md", "md"), ("csv", "csv"), ("latex", "tex"))
 _RIGHT = {"last", "best", "summary", "duration"}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dltui.tui.text import literal
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label
+
+from dltui.tui.text import literal
 
 
 class ConfirmDialog(ModalScreen[bool]):

@@ -5,6 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer, Header, Input, Static
+
 from dltui import rundir as rd
 from dltui.tui.screens.base import DashboardScreen
 from dltui.tui.screens.launch_dialog import LaunchDialog
@@ -19,10 +24,6 @@ from dltui.tui.text import (
 from dltui.tui.views import CatalogSnapshot, ExperimentEntry
 from dltui.tui.widgets.sparkline import sparkline
 from dltui.tui.widgets.virtual_table import Column, Row, VirtualTable
-from rich.text import Text
-from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.widgets import Footer, Header, Input, Static
 
 CURVE_WIDTH = 16
 _SYMBOL_STYLE = {symbol: STATE_STYLES[state] for state, symbol in STATE_SYMBOLS.items()}

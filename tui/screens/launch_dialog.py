@@ -7,14 +7,15 @@ import shlex
 from collections.abc import Callable
 from typing import Any
 
-from dltui.errors import UserError
-from dltui.manifest import parse_overrides
-from dltui.tui.text import literal
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
+
+from dltui.errors import UserError
+from dltui.manifest import parse_overrides
+from dltui.tui.text import literal
 
 
 def parse_pairs(text: str) -> tuple[list[str], dict[str, list[Any]]]:

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from dltui.errors import UserError
-from dltui.tui.screens.base import DashboardScreen
-from dltui.tui.text import literal
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from dltui.errors import UserError
+from dltui.tui.screens.base import DashboardScreen
+from dltui.tui.text import literal
 
 EXAMPLES = (
     ("report CNN (10,298)", "28x28x3 | conv 8 5x5 | maxpool 4 stride 2 | flatten | linear 10"),

@@ -5,6 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer, Header
+from textual.worker import get_current_worker
+
 from dltui import rundir as rd
 from dltui.gpus import Gpu
 from dltui.scheduler import queue_key
@@ -17,11 +23,6 @@ from dltui.tui.text import eta, number, params_label, progress, state_label
 from dltui.tui.views import CatalogSnapshot, RunDigest
 from dltui.tui.widgets.gpu_panel import GpuPanel
 from dltui.tui.widgets.virtual_table import Column, Row, VirtualTable
-from textual import work
-from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.widgets import Footer, Header
-from textual.worker import get_current_worker
 
 COLUMNS = (
     Column("slot", "Slot", max_width=10),

@@ -6,6 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Footer, Header, Log
+from textual.worker import get_current_worker
+
 from dltui.tui.feeds import RunFollower, follow_run
 from dltui.tui.messages import RunUpdated
 from dltui.tui.screens.base import DashboardScreen
@@ -14,12 +21,6 @@ from dltui.tui.text import overrides_text, params_label
 from dltui.tui.views import MetricDigest, RunView
 from dltui.tui.widgets.metric_panel import MetricPanel
 from dltui.tui.widgets.run_status import RunStatus
-from textual import work
-from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal
-from textual.widgets import Footer, Header, Log
-from textual.worker import get_current_worker
 
 LOG_LINES = 2000
 

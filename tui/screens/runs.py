@@ -3,14 +3,15 @@ as fast as ten because the table draws only what is on screen."""
 
 from __future__ import annotations
 
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer, Header, Input
+
 from dltui.tui.catalog import RUN_COLUMNS
 from dltui.tui.screens.base import DashboardScreen
 from dltui.tui.screens.experiments import latest_style
 from dltui.tui.views import CatalogSnapshot, RunRecord
-from dltui.tui.widgets.virtual_table import Column, Row, VirtualTable
-from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.widgets import Footer, Header, Input
+from dltui.tui.widgets.virtual_table import Column, VirtualTable
 
 _RIGHT = {"best", "last", "duration"}
 _WIDTHS = {"run": 20, "experiment": 24, "state": 11, "params": 40, "metric": 12, "best": 10,
@@ -23,7 +24,7 @@ COLUMNS = tuple(
 _KEYS = [key for key, _ in RUN_COLUMNS]
 
 
-def filter_records(records: tuple[RunRecord, ...], text: str) -> list[RunRecord]:
+def filter_records(records: list[RunRecord], text: str) -> list[RunRecord]:
     words = text.lower().split()
     if not words:
         return list(records)
@@ -50,6 +51,8 @@ class RunsScreen(DashboardScreen):
     def __init__(self) -> None:
         super().__init__()
         self.records: tuple[RunRecord, ...] = ()
+        self._records_version = -1
+        self._sorted: tuple[object, list[RunRecord]] | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -69,14 +72,24 @@ class RunsScreen(DashboardScreen):
 
     def show_catalog(self, snapshot: CatalogSnapshot) -> None:
         self.records = snapshot.records
+        self._records_version = snapshot.version
         self._show_rows()
+
+    def _ordered(self) -> list[RunRecord]:
+        """The records in the table's order; sorted again only when they or it changed."""
+        table = self.table
+        key = (self._records_version, table.sort_column, table.sort_descending)
+        if self._sorted is None or self._sorted[0] != key:
+            ordered = (sort_records(list(self.records), table.sort_column,
+                                    table.sort_descending) if table.sort_column
+                       else list(self.records))
+            self._sorted = (key, ordered)
+        return self._sorted[1]
 
     def _show_rows(self) -> None:
         table = self.table
-        shown = filter_records(self.records, self.query_one("#filter", Input).value)
-        if table.sort_column:
-            shown = sort_records(shown, table.sort_column, table.sort_descending)
-        table.set_rows([Row(r.ref, r.cells) for r in shown])
+        shown = filter_records(self._ordered(), self.query_one("#filter", Input).value)
+        table.set_rows(shown)
         total = len(self.records)
         self.sub_title = (f"{len(shown):,} of {total:,} runs" if len(shown) != total
                           else f"{total:,} runs") + ("" if self.snapshot.loaded else " (reading…)")

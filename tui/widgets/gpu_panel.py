@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dltui.gpus import Gpu
-from dltui.tui.text import clean
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
+
+from dltui.gpus import Gpu
+from dltui.tui.text import clean
 
 _BAR = 12
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dltui.tui.text import literal, number
-from dltui.tui.views import MetricDigest
-from dltui.tui.widgets.sparkline import block_chart
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
+
+from dltui.tui.text import literal, number
+from dltui.tui.views import MetricDigest
+from dltui.tui.widgets.sparkline import block_chart
 
 _MOST_CHART_ROWS = 6
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
 from dltui import rundir as rd
 from dltui.metrics import is_number
 from dltui.tui.text import (
@@ -16,9 +20,6 @@ from dltui.tui.text import (
 )
 from dltui.tui.views import RunView
 from dltui.tui.widgets.gpu_panel import bar
-from rich.text import Text
-from textual.reactive import reactive
-from textual.widget import Widget
 
 
 def render_run_status(view: RunView | None, *, tensorboard: str = "") -> Text:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from rich.cells import cell_len
+from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
@@ -44,7 +45,20 @@ class Row:
     style: str = ""
 
 
-def fit_widths(columns: Sequence[Column], rows: Sequence[Row]) -> list[int]:
+class TableRow(Protocol):
+    """Anything with a key, cells and a style is a row (a `Row`, or a record of the caller's)."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def cells(self) -> tuple[str, ...]: ...
+
+    @property
+    def style(self) -> str: ...
+
+
+def fit_widths(columns: Sequence[Column], rows: Sequence[TableRow]) -> list[int]:
     """Each column's width: fixed, or its widest cell (in a sample) and label."""
     if len(rows) > _WIDTH_SAMPLE:
         step = len(rows) / _WIDTH_SAMPLE
@@ -56,7 +70,7 @@ def fit_widths(columns: Sequence[Column], rows: Sequence[Row]) -> list[int]:
         if column.width is not None:
             widths.append(column.width)
             continue
-        widest = max((cell_len(row.cells[index]) for row in sample if index < len(row.cells)),
+        widest = max((_cells(row.cells[index]) for row in sample if index < len(row.cells)),
                      default=0)
         widths.append(max(1, min(column.max_width, max(widest, cell_len(column.label)))))
     return widths
@@ -66,10 +80,26 @@ def layout_line(cells: Sequence[str], columns: Sequence[Column], widths: Sequenc
     """One row as plain text, cells padded or cut to their widths (for tests and logs)."""
     parts = []
     for text, column, width in zip(cells, columns, widths, strict=False):
-        shown = text if cell_len(text) <= width else _cut(text, width)
-        pad = " " * (width - cell_len(shown))
-        parts.append(pad + shown if column.align == "right" else shown + pad)
+        parts.append(_fit(text, width, column.align == "right"))
     return (" " * _GAP).join(parts)
+
+
+_CONTROL = {code: None for code in [*range(0x20), *range(0x7F, 0xA0)]}
+
+
+def _cells(text: str) -> int:
+    return len(text) if text.isascii() else cell_len(text)
+
+
+def _fit(text: str, width: int, right: bool) -> str:
+    """`text` without control characters, cut or padded to exactly `width` cells."""
+    text = text.translate(_CONTROL)
+    size = _cells(text)
+    if size > width:
+        text = _cut(text, width)
+        size = _cells(text)
+    pad = " " * (width - size)
+    return pad + text if right else text + pad
 
 
 def _cut(text: str, width: int) -> str:
@@ -152,7 +182,7 @@ class VirtualTable(ScrollView, can_focus=True):
                  classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.columns: list[Column] = list(columns)
-        self.rows: list[Row] = []
+        self.rows: Sequence[TableRow] = []
         self.widths: list[int] = fit_widths(self.columns, [])
         self.marked: set[str] = set()
         self.cursor = 0
@@ -160,16 +190,17 @@ class VirtualTable(ScrollView, can_focus=True):
         self.sort_column: str | None = None
         self.sort_descending = False
         self._index: dict[str, int] = {}
+        self._styles: dict[tuple[str, str, bool, bool, bool], Style] = {}
 
     # -- data ------------------------------------------------------------------------------
     def set_columns(self, columns: Sequence[Column]) -> None:
         self.columns = list(columns)
         self._relayout()
 
-    def set_rows(self, rows: Sequence[Row], *, keep_cursor: bool = True) -> None:
+    def set_rows(self, rows: Sequence[TableRow], *, keep_cursor: bool = True) -> None:
         """Replace every row; the cursor stays on the same key where it still exists."""
         key = self.current_key if keep_cursor else None
-        self.rows = list(rows)
+        self.rows = rows
         self._index = {row.key: i for i, row in enumerate(self.rows)}
         self.marked &= set(self._index)
         self._relayout()
@@ -187,10 +218,10 @@ class VirtualTable(ScrollView, can_focus=True):
         return self.rows[self.cursor].key if 0 <= self.cursor < len(self.rows) else None
 
     @property
-    def current_row(self) -> Row | None:
+    def current_row(self) -> TableRow | None:
         return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
 
-    def row_of(self, key: str) -> Row | None:
+    def row_of(self, key: str) -> TableRow | None:
         index = self._index.get(key)
         return self.rows[index] if index is not None else None
 
@@ -246,6 +277,7 @@ class VirtualTable(ScrollView, can_focus=True):
     def on_blur(self) -> None:
         self.refresh()
 
+
     def on_resize(self) -> None:
         self.move_cursor(self.cursor, announce=False)
 
@@ -273,6 +305,29 @@ class VirtualTable(ScrollView, can_focus=True):
         return None
 
     # -- drawing ---------------------------------------------------------------------------
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()
+
+    def _style(self, row: str = "", cell: str = "", marked: bool = False,
+               cursor: bool = False) -> Style:
+        """Composed styles, cached: a frame draws dozens of cells with a handful of styles."""
+        key = (row, cell, marked, cursor, self.has_focus)
+        found = self._styles.get(key)
+        if found is None:
+            found = self.rich_style
+            if row:
+                found += Style.parse(row)
+            if marked:
+                found += self.get_component_rich_style("virtual-table--marked")
+            if cell:
+                found += Style.parse(cell)
+            if cursor:
+                found += self.get_component_rich_style(
+                    "virtual-table--cursor" if self.has_focus else "virtual-table--cursor-blurred")
+            self._styles[key] = found
+        return found
+
     def header_text(self) -> str:
         labels = []
         for column in self.columns:
@@ -287,52 +342,39 @@ class VirtualTable(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        blank = self._style()
         if y == 0:
-            style = base + self.get_component_rich_style("virtual-table--header")
-            text = Text(self.header_text(), no_wrap=True, end="")
-            text.stylize(style)
-            return self._strip(text, scroll_x, width, style)
+            header = self.header_text()
+            style = blank + self.get_component_rich_style("virtual-table--header")
+            strip = Strip([Segment(header, style)], cell_len(header))
+            return strip.crop_extend(scroll_x, scroll_x + width, style)
         index = scroll_y + y - 1
         if index >= len(self.rows):
             if not self.rows and y == 1:
-                style = base + self.get_component_rich_style("virtual-table--empty")
-                text = Text(" " * _GUTTER + self.empty_text, no_wrap=True, end="")
-                text.stylize(style)
-                return self._strip(text, 0, width, base)
-            return Strip.blank(width, base)
-        return self._strip(self._row_text(index, base), scroll_x, width, base)
+                text = " " * _GUTTER + self.empty_text
+                style = blank + self.get_component_rich_style("virtual-table--empty")
+                return Strip([Segment(text, style)], cell_len(text)).crop_extend(0, width, blank)
+            return Strip.blank(width, blank)
+        strip = self._row_strip(index)
+        return strip.crop_extend(scroll_x, scroll_x + width, blank)
 
-    def _row_text(self, index: int, base: Style) -> Text:
+    def _row_strip(self, index: int) -> Strip:
         row = self.rows[index]
-        style = base + Style.parse(row.style) if row.style else base
         marked = row.key in self.marked
-        if marked:
-            style += self.get_component_rich_style("virtual-table--marked")
-        text = Text("● " if marked else "  ", no_wrap=True, end="")
+        cursor = index == self.cursor
+        style = self._style(row.style, "", marked, cursor)
+        segments = [Segment("● " if marked else "  ", style)]
+        cells = row.cells
+        total = _GUTTER
         for i, (column, width) in enumerate(zip(self.columns, self.widths, strict=False)):
-            cell = row.cells[i] if i < len(row.cells) else ""
-            shown = cell if cell_len(cell) <= width else _cut(cell, width)
-            pad = " " * (width - cell_len(shown))
             if i:
-                text.append(" " * _GAP)
-            cell_style = column.style_of(cell) if column.style_of else ""
-            if column.align == "right":
-                text.append(pad)
-                text.append(shown, cell_style)
-            else:
-                text.append(shown, cell_style)
-                text.append(pad)
-        text.stylize_before(style)
-        if index == self.cursor:
-            name = "virtual-table--cursor" if self.has_focus else "virtual-table--cursor-blurred"
-            text.stylize(self.get_component_rich_style(name))
-        return text
-
-    def _strip(self, text: Text, scroll_x: int, width: int, style: Style) -> Strip:
-        segments = list(text.render(self.app.console))
-        strip = Strip(segments, text.cell_len)
-        return strip.crop_extend(scroll_x, scroll_x + width, style)
+                segments.append(Segment(" " * _GAP, style))
+                total += _GAP
+            cell = cells[i] if i < len(cells) else ""
+            segments.append(Segment(_fit(cell, width, column.align == "right"), self._style(
+                row.style, column.style_of(cell) if column.style_of else "", marked, cursor)))
+            total += width
+        return Strip(segments, total)
 
     def rendered_lines(self) -> list[str]:
         """The rows as plain text, header first (what a test compares against)."""
