@@ -40,12 +40,12 @@ CLASS_NAMES: list[str] = [f"{SHAPE_NAMES[a]}+{SHAPE_NAMES[b]}" for a, b in CLASS
 SPLITS = ("train", "val", "test")
 DEFAULT_COUNTS = {"train": 5000, "val": 1000, "test": 1000}
 CAPTIONS_PER_IMAGE = 5
-VERSION = 1  # bump when the generator changes: cached files carry it in their name
+VERSION = 2  # bump when the generator changes: cached files carry it in their name
 
 _RGB = np.array([(220, 45, 40), (40, 190, 60), (60, 90, 235),
                  (235, 215, 40), (165, 60, 200), (235, 235, 235)], dtype=np.float32)
 # Half-size of a shape as a fraction of the image side: small and large never overlap.
-_RADIUS = {0: (0.09, 0.12), 1: (0.17, 0.20)}
+_RADIUS = {0: (0.11, 0.14), 1: (0.18, 0.21)}
 _SPLIT_STREAM = {"train": 1, "val": 2, "test": 3}
 
 # Objects' fields in `objects[i, j]`.
