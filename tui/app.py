@@ -105,11 +105,13 @@ class DltuiApp(App[None]):
 
         self.push_screen(RunScreen(info.dir.path))
 
-    def open_compare(self, title: str, selection: list[str]) -> None:
-        """Compare what `selection` names: experiments, groups, tag:NAME or run refs."""
+    def open_compare(self, title: str, selection: list[str] | None = None, *,
+                     runs: list[RunInfo] | None = None) -> None:
+        """Compare what `selection` names (experiments, groups, tag:NAME), or `runs`."""
         from dltui.tui.screens.compare import CompareScreen
 
-        self.push_screen(CompareScreen(title, selection))
+        paths = [info.dir.path for info in runs] if runs is not None else None
+        self.push_screen(CompareScreen(title, selection or [], paths))
 
     def open_tensorboard(self, runs: list[RunInfo]) -> str | None:
         """Start (or find) TensorBoard on `runs`; its URL, also shown as a notification."""
@@ -154,7 +156,7 @@ def make_app(*, manifest: Manifest, runs_dir: Path | str | None = None, **option
              ) -> DltuiApp:
     """The dashboard on `manifest` and its runs (default: the manifest's runs_dir).
 
-    `options` are the Dashboard's: clock, query_gpus, tensorboard_argv, live.
+    `options` are the Dashboard's: clock, query_gpus, tensorboard_argv, live, cursor_blink.
     """
     return DltuiApp(Dashboard(manifest, Path(runs_dir or manifest.runs_dir), **options))
 

@@ -294,11 +294,11 @@ class RunCatalog:
                                             by_key.get(params_key(params), []),
                                             {k: params[k] for k in swept}))
         parent = self._entry(exp, exp.name, exp.name, 0, refs, {})
-        if children:
+        if len(by_key) > 1:  # one state per param set: its latest run's
             states: dict[str, int] = {}
-            for child in children:
-                if child.latest is not None:
-                    states[child.latest.state] = states.get(child.latest.state, 0) + 1
+            for group in by_key.values():
+                state = max((self._infos[ref] for ref in group), key=_recency).state
+                states[state] = states.get(state, 0) + 1
             parent = replace(parent, states=states)
         return [parent, *children]
 

@@ -23,6 +23,7 @@ class Dashboard:
     tensorboard_argv: Callable[..., list[str]] = tensorboard_argv
     # Feeds poll; tests and the snapshot pictures switch them off to freeze the data.
     live: bool = True
+    cursor_blink: bool = True
     store: RunStore = field(init=False)
 
     def __post_init__(self) -> None:

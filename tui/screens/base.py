@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from textual import work
 from textual.screen import Screen
+from textual.widgets import Input
 
 from dltui.errors import UserError
 from dltui.store import RunInfo
@@ -37,6 +38,10 @@ class DashboardScreen(Screen[Any]):
     @property
     def snapshot(self) -> CatalogSnapshot:
         return self.dash_app.snapshot
+
+    def on_mount(self) -> None:
+        for field in self.query(Input):
+            field.cursor_blink = self.dashboard.cursor_blink
 
     def on_screen_resume(self) -> None:
         self.catalog_changed(self.snapshot)

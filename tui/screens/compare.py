@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from dltui.compare import CompareTable, compare, format_value, render, select_runs, sort_rows
 from dltui.errors import UserError
+from dltui.store import load_run
 from dltui.tui.screens.base import DashboardScreen
 from dltui.tui.text import STATE_STYLES, literal
 
@@ -57,10 +58,12 @@ class CompareScreen(DashboardScreen):
         Binding("w", "write_report", "Write report"),
     ]
 
-    def __init__(self, title: str, selection: list[str]) -> None:
+    def __init__(self, title: str, selection: list[str], runs: list[Path] | None = None
+                 ) -> None:
         super().__init__()
         self.heading = title
         self.selection = selection
+        self.run_paths = runs
         self.table: CompareTable | None = None
         self.sort_key: str | None = None
         self.descending = False
@@ -80,7 +83,10 @@ class CompareScreen(DashboardScreen):
     def load(self) -> None:
         dashboard = self.dashboard
         try:
-            runs = select_runs(dashboard.store, self.selection, manifest=dashboard.manifest)
+            if self.run_paths is not None:  # chosen runs, read as they are now
+                runs = [i for i in (load_run(p) for p in self.run_paths) if i is not None]
+            else:
+                runs = select_runs(dashboard.store, self.selection, manifest=dashboard.manifest)
             table = compare(runs, labels=dashboard.labels_for(runs))
         except UserError as err:
             self.app.call_from_thread(self._failed, err.message)
@@ -160,7 +166,8 @@ class CompareScreen(DashboardScreen):
         self.run_blocking(export)
 
     def action_write_report(self) -> None:
-        """The hook for a written report of this comparison (`dltui.report.write_report`)."""
+        """The hook for a written report of this comparison (`dltui.report.write_report`):
+        curves, tables and notes in a folder next to the runs directory."""
         if self.table is None:
             return
         try:
@@ -169,10 +176,14 @@ class CompareScreen(DashboardScreen):
             self.notify("writing a report is not available in this version (no dltui.report)",
                         severity="error", markup=False)
             return
-        table, folder = self.table, self.dashboard.export_dir
+        runs, labels = list(self.table.runs), self.dashboard.labels_for(list(self.table.runs))
+        folder = self.dashboard.export_dir / export_stem(self.heading).replace(
+            "compare-", "report-", 1)
+        title = f"Report: {self.heading}"
 
         def report() -> str:
-            written = write_report(table, out_dir=folder)
+            written = write_report(runs=runs, out_dir=folder, labels=labels, title=title)
             return f"wrote the report {written}"
 
+        self.notify("writing the report…")
         self.run_blocking(report)

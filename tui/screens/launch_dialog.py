@@ -57,7 +57,9 @@ class LaunchDialog(ModalScreen[list[str] | None]):
             yield Label(f"enter: {self.verb.lower()}   escape: cancel", classes="dim")
 
     def on_mount(self) -> None:
-        self.query_one(Input).focus()
+        field = self.query_one(Input)
+        field.cursor_blink = getattr(getattr(self.app, "dashboard", None), "cursor_blink", True)
+        field.focus()
         self._preview(self.initial)
 
     def on_input_changed(self, event: Input.Changed) -> None:

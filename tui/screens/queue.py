@@ -91,8 +91,7 @@ class QueueScreen(DashboardScreen):
         self.title = "Queue"
         self.query_one(VirtualTable).focus()
 
-    def on_screen_resume(self) -> None:
-        super().on_screen_resume()
+    def on_screen_resume(self) -> None:  # the base class shows the catalog
         self.watch_gpus()
 
     def on_screen_suspend(self) -> None:

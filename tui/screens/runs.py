@@ -153,9 +153,8 @@ class RunsScreen(DashboardScreen):
     def action_compare(self) -> None:
         chosen = self.chosen()
         if chosen:
-            refs = [r.ref for r in chosen]
-            title = refs[0] if len(refs) == 1 else f"{len(refs)} marked runs"
-            self.dash_app.open_compare(title, refs)
+            title = chosen[0].ref if len(chosen) == 1 else f"{len(chosen)} marked runs"
+            self.dash_app.open_compare(title, runs=[r.info for r in chosen])
 
     def action_stop(self) -> None:
         runs = [r.info for r in self.chosen() if not r.info.is_final]
