@@ -44,7 +44,7 @@ def make_spec(manifest: Manifest, exp: Experiment, params: dict[str, Any], *,
     gpus = exp.gpus
     if "nproc" in params and isinstance(params["nproc"], int) and exp.gpus > 0:
         gpus = max(gpus, params["nproc"])
-    return rd.RunSpec(
+    spec = rd.RunSpec(
         run_id=new_run_id(), experiment=exp.name, argv=exp.argv(params), params=params,
         cwd=str(manifest.path.parent), env=dict(exp.env), gpus=gpus, metric=exp.metric,
         mode=exp.mode, group=exp.group, tags=list(exp.tags), task=exp.task,
@@ -52,12 +52,18 @@ def make_spec(manifest: Manifest, exp: Experiment, params: dict[str, Any], *,
         backend_options=dict(manifest.backends.get(backend or exp.backend, {})),
         git_commit=git.commit, git_dirty=git.dirty, manifest=str(manifest.path),
     )
+    if spec.backend == "slurm":  # a bad [backends.slurm] fails here, not in the queue
+        from dltui.backends.slurm import check_spec
+
+        check_spec(spec)
+    return spec
 
 
 def _check_overrides(exp: Experiment, overrides: Mapping[str, list[Any]]) -> None:
     if exp.command:
         known = set(exp.params) | set(exp.sweep)
-        unknown = [k for k in overrides if k not in known and k != "nproc"]
+        unknown = [k for k in overrides
+                   if k not in known and k != "nproc" and not k.startswith("slurm.")]
         if unknown:
             raise UserError(
                 f"experiment {exp.name!r} has no param {unknown[0]!r} to --set",

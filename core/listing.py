@@ -77,6 +77,8 @@ def run_row(info: RunInfo, *, with_progress: bool = True) -> dict[str, Any]:
         "ended_at": status.get("ended_at"),
         "duration": info.duration,
         "path": str(info.dir.path),
+        "slurm_job_id": status.get("slurm_job_id"),
+        "slurm_state": status.get("slurm_state"),
     }
     if with_progress:
         row.update(progress_of(info))

@@ -38,8 +38,10 @@ SUCCEEDED = "succeeded"
 FAILED = "failed"
 KILLED = "killed"
 LOST = "lost"
+TIMEOUT = "timeout"  # a cluster job stopped at its time limit (resumable: requeue it)
+PREEMPTED = "preempted"  # a cluster job stopped for higher-priority work (resumable)
 ACTIVE_STATES = frozenset({QUEUED, STARTING, RUNNING})
-FINAL_STATES = frozenset({SUCCEEDED, FAILED, KILLED, LOST})
+FINAL_STATES = frozenset({SUCCEEDED, FAILED, KILLED, LOST, TIMEOUT, PREEMPTED})
 
 
 def write_json_atomic(path: Path, data: Any, *, compact: bool = False) -> None:

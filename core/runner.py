@@ -122,6 +122,10 @@ def run_wrapped(run: rd.RunDir) -> int:
         return 0  # cancelled between the scheduler's decision and this start
     env = build_env(run, spec, status)
     argv = fill_needs(list(spec.argv), status.get("needs", {}))
+    if spec.backend == "torchrun":
+        from dltui.backends.torchrun import torchrun_argv
+
+        argv = torchrun_argv(argv, spec, run.path)
     pid = os.getpid()
     run.write_status(state=rd.RUNNING, pid=pid, pid_start=process_start_ticks(pid),
                      pgid=os.getpgid(0), host=hostname(), started_at=time.time(), argv=argv)
@@ -151,7 +155,11 @@ def run_wrapped(run: rd.RunDir) -> int:
         unmark_active(run.path.parent.parent, run.run_id)
         return 127
     run.write_status(child_pid=child.pid)
-    parser = StdoutMetrics(run)
+    parser: Any = StdoutMetrics(run)
+    if spec.backend == "torchrun":  # every rank prints; rank 0's lines are the run's metrics
+        from dltui.backends.torchrun import RankZeroLines
+
+        parser = RankZeroLines(parser)
     assert child.stdout is not None
     pending = b""
     fd = child.stdout.fileno()

@@ -89,7 +89,7 @@ class Scheduler:
                 for index in ids:
                     load[index] = load.get(index, 0) + 1
                 cpu_busy += not ids
-        queued = sorted((i for i in active if i.state == rd.QUEUED), key=queue_key)
+        queued = sorted((i for i in active if _to_start(i)), key=queue_key)
         waiting = 0
         for info in queued:
             ready = self._dependencies_ready(info)
@@ -210,8 +210,13 @@ def supervisor_pid(runs_dir: Path) -> int | None:
         return None
 
 
+def _to_start(info: RunInfo) -> bool:
+    """Queued here, not a job already pending in Slurm's queue (also shown queued)."""
+    return info.state == rd.QUEUED and not info.status.get("slurm_job_id")
+
+
 def has_queued(store: RunStore) -> bool:
-    return any(info.state == rd.QUEUED for info in store.active())
+    return any(_to_start(info) for info in store.active())
 
 
 def ensure_supervisor(runs_dir: Path) -> int | None:

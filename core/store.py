@@ -66,6 +66,10 @@ class RunInfo:
 
 def reconcile(run: rd.RunDir, status: dict[str, Any]) -> dict[str, Any]:
     """The status with a dead wrapper turned final ("lost", or "killed" if a stop was asked)."""
+    if status.get("backend") == "slurm":
+        from dltui.backends.slurm import join_status
+
+        return join_status(run, status)  # the job's Slurm state, final ones included
     state = status.get("state")
     if state not in (rd.STARTING, rd.RUNNING):
         return status
@@ -195,6 +199,12 @@ class RunStore:
 INDEX_FILE = ".finished.json"
 
 
+def _settled(status: dict[str, Any]) -> bool:
+    """Whether a final status can no longer change: a Slurm run's waits for Slurm's word."""
+    return (status.get("backend") != "slurm" or not status.get("slurm_job_id")
+            or status.get("state") == rd.SUCCEEDED or bool(status.get("slurm_verdict")))
+
+
 class FinishedIndex:
     """A per-experiment cache of finished runs: one file read instead of three per run.
 
@@ -234,7 +244,7 @@ class FinishedIndex:
             if info is None:
                 continue
             found.append(info)
-            if info.is_final:
+            if info.is_final and _settled(info.status):
                 changed = True
                 fresh[run_id] = {"mtime": os.stat(f"{path}/{rd.STATUS_FILE}").st_mtime_ns,
                                     "spec": info.spec.__dict__, "status": info.status,

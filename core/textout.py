@@ -38,6 +38,18 @@ def step_text(row: dict[str, Any]) -> str:
     return f"{format_value(step)}/{format_value(total)}" if total is not None else str(step)
 
 
+def _state_cell(row: dict[str, Any]) -> str:
+    """Our state, with a cluster job's own state name beside it when that says more."""
+    slurm = row.get("slurm_state")
+    return f"{row['state']} ({slurm})" if slurm and slurm.lower() != row["state"] else row["state"]
+
+
+def _where_cell(row: dict[str, Any]) -> str:
+    if row.get("slurm_job_id"):
+        return f"slurm:{row['slurm_job_id']}"
+    return "cpu" if not row.get("gpus") else ",".join(map(str, row["gpus"]))
+
+
 def runs_text(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "no runs\n"
@@ -49,8 +61,7 @@ def runs_text(rows: list[dict[str, Any]]) -> str:
         eta = r.get("eta")
         started = r.get("started_at")
         out.append([
-            r["run"], r["experiment"], r["state"],
-            "cpu" if not r.get("gpus") else ",".join(map(str, r["gpus"])),
+            r["run"], r["experiment"], _state_cell(r), _where_cell(r),
             step_text(r), format_duration(r["duration"]) if r.get("duration") is not None
             else (format_duration(now - r["queued_at"]) + " queued" if r.get("queued_at")
                   and not started else ""),

@@ -32,9 +32,9 @@ RUNS_DIR_ENV = "DLTUI_RUNS_DIR"
 class Summary(dict[str, Any]):
     """`run.summary["test_acc"] = 0.91`: final figures of a run, saved on every change."""
 
-    def __init__(self, path: Path, initial: Mapping[str, Any]) -> None:
+    def __init__(self, path: Path | None, initial: Mapping[str, Any]) -> None:
         super().__init__(initial)
-        self._path = path
+        self._path = path  # None: kept in memory only (a rank other than 0)
 
     def __setitem__(self, key: str, value: Any) -> None:
         super().__setitem__(key, value)
@@ -45,7 +45,8 @@ class Summary(dict[str, Any]):
         self.save()
 
     def save(self) -> None:
-        rd.write_json_atomic(self._path, dict(self))
+        if self._path is not None:
+            rd.write_json_atomic(self._path, dict(self))
 
 
 class Run:
@@ -158,6 +159,29 @@ class Run:
         self.finish(0 if kind is None else 1)
 
 
+class OtherRankRun(Run):
+    """A rank other than 0 of a torchrun run: the run's params and needs, no writes, so
+    that what every rank logs is recorded once (by rank 0)."""
+
+    def __init__(self, run_dir: rd.RunDir) -> None:
+        super().__init__(run_dir, owns_status=False, tensorboard=False)
+        self._metrics.close()
+        self.summary = Summary(None, self.summary)
+
+    def log(self, values: Mapping[str, Any], step: int | None = None) -> None:
+        self._step(step)
+
+    def progress(self, done: int, total: int) -> None:
+        pass
+
+    def log_image(self, name: str, pixels: Any, step: int | None = None,
+                  save: bool = True) -> Path | None:
+        return None
+
+    def save_artifact(self, name: str, data: str | bytes) -> Path:
+        return self.dir.artifacts_dir / name  # where rank 0 writes it
+
+
 def _plain(value: Any) -> Any:
     """Python numbers from tensors and numpy scalars; anything else as text."""
     if isinstance(value, (bool, int, float, str)) or value is None:
@@ -185,7 +209,10 @@ def init(*, params: Mapping[str, Any] | None = None, experiment: str | None = No
     if _current is not None:
         return _current
     launched = os.environ.get(RUN_DIR_ENV)
-    if launched:
+    run: Run
+    if launched and os.environ.get("RANK", "0") != "0":  # torchrun: rank 0 alone writes
+        run = OtherRankRun(rd.RunDir(launched))
+    elif launched:
         run = Run(rd.RunDir(launched), owns_status=False, tensorboard=tensorboard)
         # Tell the wrapper that metrics come through the API, not stdout.
         (run.dir.path / rd.TRACKED_FILE).touch()

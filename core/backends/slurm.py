@@ -1,0 +1,355 @@
+"""The Slurm backend: each run is a Slurm job, submitted through submitit.
+
+The job runs the same wrapper as a local run, `python -m dltui.runner RUN_DIR`, on
+the compute node, so output.log, metrics and the final status are written the
+same way; the run directory must therefore lie on a file system the login node
+and the compute nodes share. Everything else reads the files, joined here with
+the job's Slurm state (`slurm_state` in status.json) whenever a run is read:
+
+    PENDING -> queued   RUNNING -> running   COMPLETED -> succeeded   CANCELLED -> killed
+    FAILED, OUT_OF_MEMORY, NODE_FAIL -> failed   TIMEOUT -> timeout   PREEMPTED -> preempted
+
+A run that ended by its time limit or by preemption can be requeued in place
+(`requeue_run`, or `python -m dltui.backends.slurm requeue RUN_DIR`): a new job in
+the same run directory, where the training code finds its last checkpoint.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from dltui import rundir as rd
+from dltui.active import active_paths, mark_active, unmark_active
+from dltui.backends.slurm_jobs import (
+    CACHE,
+    FAILED_STATES,
+    QUEUED_STATES,
+    JobState,
+    SlurmUnavailable,
+)
+from dltui.backends.slurm_options import SlurmOptions, slurm_options
+from dltui.errors import UserError
+from dltui.names import new_run_id
+
+SUBMIT_FOLDER = ".slurm"  # runs/.slurm/<submission>/: submitit's pickles and job logs
+LOST_AFTER = 600.0  # a job Slurm has forgotten this long after submission is lost
+STATE_OF = {"COMPLETED": rd.SUCCEEDED, "CANCELLED": rd.KILLED, "TIMEOUT": rd.TIMEOUT,
+            "PREEMPTED": rd.PREEMPTED, **dict.fromkeys(FAILED_STATES, rd.FAILED)}
+REQUEUABLE = frozenset({rd.TIMEOUT, rd.PREEMPTED, rd.FAILED, rd.KILLED, rd.LOST})
+# What to do about Slurm's most common refusals (its own words come first in the message).
+_HINTS = (
+    ("partition", "check partition in [backends.slurm]; `sinfo -s` lists the partitions"),
+    ("node configuration is not available", "ask for fewer GPUs, CPUs or less memory than a "
+     "node has; `sinfo -o '%P %c %m %G'` shows what nodes offer"),
+    ("time limit", "lower time in [backends.slurm] to the partition's limit (`sinfo -s`)"),
+    ("account", "set sbatch = { account = \"...\" } to an account of yours "
+     "(`sacctmgr show assoc user=$USER`)"),
+    ("qos", "set sbatch = { qos = \"...\" } to a QOS you may use"),
+    ("gres", "ask for GPUs only on a partition that has them (gpus_per_node = 0 otherwise)"),
+    ("memory", "lower mem in [backends.slurm]"),
+)
+
+
+class SubmissionRefused(Exception):
+    """sbatch said no; the message carries Slurm's own words."""
+
+
+def check_spec(spec: rd.RunSpec) -> SlurmOptions:
+    """Raise a UserError now, at `dltui run`, for what would fail at submission."""
+    options = slurm_options(spec.backend_options, spec.params, manifest=spec.manifest)
+    if shutil.which("sbatch") is None:
+        raise UserError("the slurm backend needs Slurm's commands, and sbatch is not on PATH "
+                        "here", fix="run dltui from a login node of the cluster, or choose "
+                        "--backend local")
+    return options
+
+
+def _root(run: rd.RunDir) -> Path:
+    return run.path.parent.parent
+
+
+def _refusal(words: str) -> str:
+    lines = [line.strip() for line in words.strip().splitlines() if line.strip()]
+    said = "; ".join(line for line in lines if "error" in line.lower()) or "; ".join(lines[-2:])
+    hint = next((fix for key, fix in _HINTS if key in said.lower()), "")
+    return f"Slurm refused the job: {said or 'sbatch failed without a message'}" + (
+        f"\n  fix: {hint}" if hint else "")
+
+
+def _array_mates(run: rd.RunDir, spec: rd.RunSpec, status: dict[str, Any]) -> list[rd.RunDir]:
+    """The other queued runs of this launch and experiment that can share one job array."""
+    if spec.needs or status.get("waits_for"):
+        return []
+    mates = []
+    for path in active_paths(_root(run)):
+        if path == run.path or path.parent.name != spec.experiment:
+            continue
+        other, other_status = rd.RunDir(path), rd.read_json(path / rd.STATUS_FILE, {})
+        other_spec = other.spec()
+        if (other_spec is None or other_status.get("state") != rd.QUEUED
+                or other_status.get("batch") != status.get("batch")
+                or other_spec.backend != "slurm" or other_spec.needs
+                or other_status.get("waits_for")
+                or other_spec.backend_options != spec.backend_options
+                or _set_options(other_spec) != _set_options(spec)):
+            continue
+        other.write_status(state=rd.STARTING, gpu_ids=None, needs={}, backend="slurm")
+        mates.append(other)
+    return mates
+
+
+def _set_options(spec: rd.RunSpec) -> dict[str, Any]:
+    return {k: v for k, v in spec.params.items() if k.startswith("slurm.")}
+
+
+def submit_run(run: rd.RunDir, *, array: bool = True) -> list[str]:
+    """Submit `run` (with the queued runs of its sweep, as one job array) and record the job
+    ids in their status; a refusal marks them failed with Slurm's words. Never raises for
+    the cluster's answer: it runs inside the queue's supervisor."""
+    spec = run.spec()
+    if spec is None:
+        return []
+    status = run.status()
+    group = [run]
+    try:
+        options = slurm_options(spec.backend_options, spec.params, manifest=spec.manifest)
+        if array and options.array:
+            group += _array_mates(run, spec, status)
+        folder = _root(run) / SUBMIT_FOLDER / new_run_id()
+        job_ids = _submit(group, spec, options, folder)
+    except (UserError, SubmissionRefused) as err:
+        for member in group:
+            member.write_status(state=rd.FAILED, ended_at=time.time(), error=str(err))
+            unmark_active(_root(member), member.run_id)
+        return []
+    now = time.time()
+    for member, job_id in zip(group, job_ids, strict=True):
+        member.write_status(slurm_job_id=job_id, slurm_state="PENDING", submitted_at=now,
+                            slurm_folder=str(folder), gpu_ids=None,
+                            attempt=member.status().get("attempt", 1))
+        if member.stop_requested():  # stopped while sbatch ran
+            cancel_run(member)
+    return job_ids
+
+
+def _submit(group: list[rd.RunDir], spec: rd.RunSpec, options: SlurmOptions,
+            folder: Path) -> list[str]:
+    try:
+        import submitit
+        from submitit.core.utils import FailedJobError
+    except ImportError:
+        raise SubmissionRefused("the slurm backend needs submitit: pip install "
+                                "'dltui[slurm]'") from None
+    try:
+        executor = submitit.SlurmExecutor(folder=folder, python=options.python)
+    except RuntimeError as err:  # no srun here
+        raise SubmissionRefused(f"{err}: run dltui on a login node of the cluster") from None
+    executor.update_parameters(**options.submitit_parameters(experiment=spec.experiment,
+                                                             gpus=spec.gpus))
+    try:
+        jobs = executor.map_array(run_on_node, [str(member.path) for member in group])
+    except FailedJobError as err:
+        raise SubmissionRefused(_refusal(str(err))) from None
+    except (OSError, subprocess.SubprocessError) as err:
+        raise SubmissionRefused(f"sbatch could not be run: {err}") from None
+    return [str(job.job_id) for job in jobs]
+
+
+def cancel_run(run: rd.RunDir) -> None:
+    """`scancel` the run's job; the run shows killed (Slurm: CANCELLED) at once."""
+    status = run.status()
+    job = status.get("slurm_job_id")
+    if job:
+        try:
+            done = subprocess.run(["scancel", str(job)], capture_output=True, text=True,
+                                  timeout=30)
+        except (OSError, subprocess.SubprocessError) as err:
+            raise UserError(f"cannot cancel Slurm job {job}: {err}",
+                            fix="run `dltui stop` where Slurm's scancel works") from None
+        if done.returncode != 0:
+            raise UserError(f"Slurm did not cancel job {job}: {done.stderr.strip()}",
+                            fix=f"try `scancel {job}` yourself")
+        CACHE.forget(str(job))
+    if status.get("state") not in rd.FINAL_STATES:
+        run.write_status(state=rd.KILLED, ended_at=time.time(),
+                         slurm_state="CANCELLED" if job else None,
+                         error=None if job else "cancelled before it was submitted")
+        unmark_active(_root(run), run.run_id)
+
+
+def _active_job_ids(root: Path) -> list[str]:
+    ids = []
+    for path in active_paths(root):
+        status = rd.read_json(path / rd.STATUS_FILE, {})
+        if isinstance(status, dict) and status.get("slurm_job_id"):
+            ids.append(str(status["slurm_job_id"]))
+    return ids
+
+
+def join_status(run: rd.RunDir, status: dict[str, Any]) -> dict[str, Any]:
+    """The run's status joined with its job's Slurm state (see the module's table).
+
+    A final Slurm state is written to status.json once (`slurm_verdict`); until then
+    the state shown comes from Slurm, batched and cached (slurm_jobs.CACHE)."""
+    job = status.get("slurm_job_id")
+    state = status.get("state")
+    if not job:
+        return status
+    verdict = status.get("slurm_verdict")
+    if verdict:
+        wanted = STATE_OF.get(verdict, state)
+        if state != wanted and state in rd.FINAL_STATES and verdict != "COMPLETED":
+            # The wrapper wrote its own ending (killed by the signal) after the verdict.
+            return run.write_status(state=wanted)
+        return status
+    if state == rd.SUCCEEDED:  # the wrapper's own word, written before its job completed
+        return status if status.get("slurm_state") == "COMPLETED" else dict(
+            status, slurm_state="COMPLETED")
+    ended = status.get("ended_at")
+    if state in rd.FINAL_STATES and ended and time.time() - float(ended) > LOST_AFTER:
+        return status  # Slurm's word on a long-finished run is not worth a query each time
+    try:
+        found = CACHE.get(str(job), lambda: _active_job_ids(_root(run)))
+        if state in rd.FINAL_STATES and found is not None and not found.is_final:
+            CACHE.forget(str(job))  # the wrapper has ended: Slurm has its verdict by now
+            found = CACHE.get(str(job))
+    except SlurmUnavailable as err:
+        return {**status, "slurm_error": str(err)}
+    if found is None:
+        submitted = float(status.get("submitted_at") or 0)
+        if state not in rd.FINAL_STATES and time.time() - submitted > LOST_AFTER:
+            return run.write_status(state=rd.LOST, ended_at=time.time(),
+                                    error=f"Slurm no longer knows job {job}")
+        return status
+    if found.is_final:
+        return _record_ending(run, status, found)
+    shown = dict(status, slurm_state=found.state)
+    if found.state in QUEUED_STATES:
+        shown["slurm_reason"] = found.reason
+        if state not in rd.FINAL_STATES and state != rd.RUNNING:
+            shown["state"] = rd.QUEUED
+    elif state not in rd.FINAL_STATES:
+        shown["state"] = rd.RUNNING
+    return shown
+
+
+def _record_ending(run: rd.RunDir, status: dict[str, Any], job: JobState) -> dict[str, Any]:
+    if job.state == "COMPLETED":
+        fresh = run.status()  # the wrapper wrote its ending before its job completed
+        if fresh.get("state") in rd.FINAL_STATES:  # succeeded, or stopped before it began
+            return run.write_status(slurm_state=job.state, slurm_verdict=job.state)
+    changes: dict[str, Any] = {"state": STATE_OF.get(job.state, rd.FAILED),
+                               "slurm_state": job.state, "slurm_verdict": job.state}
+    if not status.get("ended_at"):
+        changes["ended_at"] = time.time()
+    error = _ending_text(run, status, job)
+    if error is not None or job.state != "FAILED":
+        changes["error"] = error
+    unmark_active(_root(run), run.run_id)
+    return run.write_status(**changes)
+
+
+def _ending_text(run: rd.RunDir, status: dict[str, Any], job: JobState) -> str | None:
+    said = f" ({job.reason})" if job.reason else ""
+    if job.state == "TIMEOUT":
+        limit = f" of {job.time_limit}" if job.time_limit else ""
+        return (f"past its time limit{limit} (Slurm: TIMEOUT); requeue it to resume from "
+                "its last checkpoint")
+    if job.state == "PREEMPTED":
+        return ("preempted by Slurm for other work (Slurm: PREEMPTED); requeue it to resume "
+                "from its last checkpoint")
+    if job.state == "CANCELLED":
+        return None if run.stop_requested() else f"cancelled outside dltui (Slurm: CANCELLED){said}"
+    if job.state == "OUT_OF_MEMORY":
+        return "went over its memory (Slurm: OUT_OF_MEMORY); raise mem in [backends.slurm]"
+    if job.state == "NODE_FAIL":
+        return f"its node failed (Slurm: NODE_FAIL){said}"
+    if job.state == "COMPLETED":
+        return None
+    if status.get("state") == rd.STARTING:  # it never reached the wrapper: say what Slurm saw
+        tail = _job_log_tail(status, str(job.job_id))
+        return f"the job failed before the run started (Slurm: {job.state}){said}" + (
+            f": {tail}" if tail else "")
+    return status.get("error") or f"Slurm: {job.state}{said}"
+
+
+def _job_log_tail(status: dict[str, Any], job_id: str) -> str:
+    folder = status.get("slurm_folder")
+    if not folder:
+        return ""
+    for path in sorted(Path(folder).glob(f"{job_id}_*_log.*")):
+        lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+        if lines:
+            return f"{lines[-1].strip()} (in {path})"
+    return ""
+
+
+def requeue_run(run: rd.RunDir) -> str:
+    """Submit an ended Slurm run again in the same directory; the new job id."""
+    spec = run.spec()
+    if spec is None or spec.backend != "slurm":
+        raise UserError(f"{run.path} is not a Slurm run", fix="`dltui run` it again instead")
+    status = join_status(run, run.status())
+    state = status.get("state")
+    if state not in REQUEUABLE:
+        raise UserError(f"run {run.run_id} is {state}; only ended runs can be requeued",
+                        fix="stop it first with `dltui stop`" if state not in rd.FINAL_STATES
+                        else "it succeeded: `dltui run` the experiment for a new run")
+    run.stop_file.unlink(missing_ok=True)
+    previous = [*status.get("slurm_jobs", []), status.get("slurm_job_id")]
+    run.write_status(state=rd.STARTING, attempt=int(status.get("attempt", 1)) + 1,
+                     slurm_jobs=[j for j in previous if j], slurm_job_id=None, slurm_state=None,
+                     slurm_verdict=None, slurm_reason=None, error=None, ended_at=None,
+                     exit_code=None, requeued_at=time.time())
+    mark_active(_root(run), run.path)
+    job_ids = submit_run(run, array=False)
+    if not job_ids:
+        raise UserError(str(run.status().get("error")), fix="")
+    return job_ids[0]
+
+
+def run_on_node(run_dir: str) -> int:
+    """The job's body on the compute node: the usual wrapper around the run's command."""
+    # submitit warns of the time limit with SIGUSR2 to every process of the job; here
+    # Slurm's own limit decides (the run is then marked timeout), so nobody dies of it.
+    signal.signal(signal.SIGUSR2, signal.SIG_IGN)
+    run = rd.RunDir(run_dir)
+    restarts = int(os.environ.get("SLURM_RESTART_COUNT") or 0)
+    if restarts > int(run.status().get("slurm_restarts", 0)):
+        # Slurm requeued this job itself (preemption): the run goes on where it was.
+        run.write_status(state=rd.STARTING, slurm_restarts=restarts, slurm_verdict=None,
+                         error=None, ended_at=None)
+        mark_active(_root(run), run.path)
+    run.write_status(slurm_state="RUNNING")
+    code = subprocess.call([sys.executable, "-m", "dltui.runner", run_dir])
+    if code == 0 and run.status().get("state") == rd.SUCCEEDED:
+        run.write_status(slurm_state="COMPLETED", slurm_verdict="COMPLETED")  # exits 0 next
+    if code != 0:
+        raise RuntimeError(f"the run ended with code {code}; see {run_dir}/output.log")
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m dltui.backends.slurm requeue RUN_DIR...`"""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) < 2 or args[0] != "requeue":
+        print("usage: python -m dltui.backends.slurm requeue RUN_DIR...", file=sys.stderr)
+        return 2
+    for path in args[1:]:
+        try:
+            print(f"{path}: job {requeue_run(rd.RunDir(Path(path).resolve()))}")
+        except UserError as err:
+            print(f"error: {err.message}", file=sys.stderr)
+            return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
