@@ -25,6 +25,8 @@ STATE_SYMBOLS = {
     rd.FAILED: "✗",
     rd.KILLED: "■",
     rd.LOST: "?",
+    rd.TIMEOUT: "⊘",
+    rd.PREEMPTED: "↻",
 }
 STATE_STYLES = {
     rd.QUEUED: "dim",
@@ -34,9 +36,12 @@ STATE_STYLES = {
     rd.FAILED: "bold red",
     rd.KILLED: "yellow",
     rd.LOST: "magenta",
+    rd.TIMEOUT: "bold yellow",
+    rd.PREEMPTED: "yellow",
 }
 # The order states are summarised in: what needs attention first.
-STATE_ORDER = (rd.RUNNING, rd.STARTING, rd.QUEUED, rd.FAILED, rd.LOST, rd.KILLED, rd.SUCCEEDED)
+STATE_ORDER = (rd.RUNNING, rd.STARTING, rd.QUEUED, rd.FAILED, rd.LOST, rd.TIMEOUT, rd.PREEMPTED,
+               rd.KILLED, rd.SUCCEEDED)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
