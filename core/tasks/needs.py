@@ -15,7 +15,7 @@ from typing import Any, NoReturn, TypeVar
 
 import dltui
 from dltui.errors import UserError
-from dltui.tasks.config import load_config
+from dltui.tasks.config import load_config, pick_device
 
 ConfigT = TypeVar("ConfigT")
 
@@ -27,7 +27,7 @@ def start_task(cls: type[ConfigT], experiment: str) -> tuple[Any, ConfigT]:
     `dltui compare` shows the settings of hand-made sweeps too.
     """
     by_hand = load_config(cls, {})
-    run = dltui.init(experiment=experiment, params=dataclasses.asdict(by_hand))  # type: ignore[call-overload]
+    run = dltui.init(experiment=experiment, params=dataclasses.asdict(by_hand))
     return run, load_config(cls, run.params)
 
 
@@ -38,6 +38,21 @@ def runs_dir() -> Path:
 def shapes_cache() -> Path:
     """Where the embedded data set's splits are kept between runs."""
     return runs_dir() / ".cache" / "shapes"
+
+
+def task_device() -> Any:
+    """pick_device(), but an explicit OMP_NUM_THREADS wins over "all cores".
+
+    Several CPU runs sharing the same cores each with a thread per core slow
+    each other down several times over; OMP_NUM_THREADS=1 per run avoids it.
+    """
+    import torch
+
+    device = pick_device()
+    threads = os.environ.get("OMP_NUM_THREADS", "")
+    if device.type == "cpu" and threads.isdigit() and int(threads) > 0:
+        torch.set_num_threads(int(threads))
+    return device
 
 
 def needed_run(run: Any, experiment: str, given: str = "", *, setting: str) -> Path:

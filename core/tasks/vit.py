@@ -91,16 +91,42 @@ class Block(nn.Module):
 class VitShape:
     """The architecture of a SmallViT; saved beside its weights as backbone.json."""
 
-    image_size: int = 64
-    patch_size: int = 8
+    image_size: int = 32
+    patch_size: int = 4
     dim: int = 96
-    depth: int = 4
+    depth: int = 3
     heads: int = 3
     mlp_ratio: int = 4
+    stem: str = "conv"  # "conv": a small convolutional stem; "patch": one strided conv (DINO's)
 
     @property
     def grid(self) -> int:
         return self.image_size // self.patch_size
+
+
+def patch_embedding(shape: VitShape) -> nn.Module:
+    """Image to a (image_size / patch_size)^2 grid of tokens.
+
+    "patch" is ViT's strided convolution. "conv" halves the resolution
+    log2(patch_size) times with conv 3x3, BatchNorm, ReLU and max-pooling
+    (16, 32, 64 ... channels), then a 1x1 convolution to the width: early
+    convolutions let a ViT learn from a few thousand images in minutes.
+    """
+    p = shape.patch_size
+    if shape.stem == "patch":
+        return nn.Conv2d(3, shape.dim, p, stride=p)
+    if shape.stem != "conv" or p & (p - 1):
+        raise ValueError(f"stem {shape.stem!r} with patch_size {p}: use stem 'patch', or "
+                         "'conv' with a power-of-two patch size")
+    layers: list[nn.Module] = []
+    channels = 3
+    for i in range(p.bit_length() - 1):
+        out = min(shape.dim, 16 * 2 ** i)
+        layers += [nn.Conv2d(channels, out, 3, padding=1), nn.BatchNorm2d(out), nn.ReLU(),
+                   nn.MaxPool2d(2)]
+        channels = out
+    layers.append(nn.Conv2d(channels, shape.dim, 1))
+    return nn.Sequential(*layers)
 
 
 class SmallViT(nn.Module):
@@ -112,7 +138,7 @@ class SmallViT(nn.Module):
             raise ValueError("image_size must be a multiple of patch_size")
         self.shape = shape
         n = shape.grid ** 2
-        self.patch_embed = nn.Conv2d(3, shape.dim, shape.patch_size, stride=shape.patch_size)
+        self.patch_embed = patch_embedding(shape)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, shape.dim))
         self.mask_token = nn.Parameter(torch.zeros(1, 1, shape.dim))
         self.pos_embed = nn.Parameter(torch.randn(1, n + 1, shape.dim) * 0.02)
@@ -168,8 +194,8 @@ class FrozenBackbone:
         """B x (1 + h*w) x C tokens after the final norm, for normalised input x."""
         if self._hf:
             out = self.encoder(pixel_values=x, interpolate_pos_encoding=True)
-            return out.last_hidden_state  # type: ignore[no-any-return]
-        return self.encoder(x)  # type: ignore[no-any-return]
+            return out.last_hidden_state
+        return self.encoder(x)
 
     @torch.inference_mode()
     def encode(self, images: np.ndarray, *, batch_size: int = 128,
@@ -231,7 +257,7 @@ def load_dino_vits16(path: str = "", image_size: int = 224) -> FrozenBackbone:
                 "with save_pretrained() and pass backbone_path=/that/dir "
                 "(config.json + model.safetensors)",
         ) from None
-    patch = int(model.config.patch_size)
+    patch = int(getattr(model.config, "patch_size", 16))
     size = max(patch, image_size // patch * patch)
     return FrozenBackbone(DINO_VITS16, model, dim=int(model.config.hidden_size),
                           patch_size=patch, image_size=size, mean=IMAGENET_MEAN,
