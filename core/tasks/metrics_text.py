@@ -31,7 +31,7 @@ def corpus_bleu4(hypotheses: Sequence[str], references: Sequence[Sequence[str]])
     if not hypotheses:
         return 0.0
     streams = reference_streams(references)
-    return float(sacrebleu.corpus_bleu(list(hypotheses), streams).score) / 100
+    return float(sacrebleu.corpus_bleu(list(hypotheses), streams).score) / 100  # type: ignore[arg-type]
 
 
 def reference_streams(references: Sequence[Sequence[str]]) -> list[list[str | None]]:
