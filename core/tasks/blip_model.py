@@ -128,7 +128,9 @@ def pretrained_available(path: str = "") -> bool:
 def save_captioner(captioner: Captioner, directory: Path) -> None:
     """save_pretrained the model and tokenizer, plus the image normalisation."""
     from transformers import BlipImageProcessor
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # a bar per file would clutter the run's log
     directory.mkdir(parents=True, exist_ok=True)
     captioner.model.save_pretrained(directory)
     captioner.tokenizer.save_pretrained(directory)
