@@ -131,7 +131,8 @@ def submit_run(run: rd.RunDir, *, array: bool = True) -> list[str]:
         return []
     now = time.time()
     for member, job_id in zip(group, job_ids, strict=True):
-        member.write_status(slurm_job_id=job_id, slurm_state="PENDING", submitted_at=now,
+        # The job may have started already: its state is Slurm's to say, not written here.
+        member.write_status(slurm_job_id=job_id, submitted_at=now,
                             slurm_folder=str(folder), gpu_ids=None,
                             attempt=member.status().get("attempt", 1))
         if member.stop_requested():  # stopped while sbatch ran
