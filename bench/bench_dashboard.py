@@ -143,7 +143,8 @@ def terminal_first_frame(manifest: Path, runs: Path) -> None:
     dltui = Path(sys.executable).parent / "dltui"
     began = time.perf_counter()
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "48",
-                    f"{dltui} --manifest {manifest} --runs {runs}"], check=True)
+                    f"env -u COLUMNS -u LINES {dltui} --manifest {manifest} --runs {runs}"],
+                   check=True)
     try:
         seen = None
         while time.perf_counter() - began < 30:

@@ -35,6 +35,7 @@ RUN_COLUMNS = (("run", "Run"), ("experiment", "Experiment"), ("state", "State"),
                ("params", "Params"), ("metric", "Metric"), ("best", "Best"), ("last", "Last"),
                ("duration", "Duration"))
 _MISSING = float("inf")
+_LOOK_BACK = 5  # runs read, newest first, to find an experiment's latest curve
 
 
 def params_key(params: dict[str, Any]) -> str:
@@ -317,11 +318,16 @@ class RunCatalog:
                                                            else value < best)):
                     best = value
         curve: tuple[float, ...] = ()
-        if latest is not None and latest.state != rd.QUEUED:
-            digest = self.digest(latest)
-            metric = metric or next(iter(digest.metrics), "")
-            found = digest.metric(metric)
-            curve = found.points if found else ()
+        # The curve of the latest run that has one (a queued or failed-at-start run has none).
+        for info in sorted((infos[ref] for ref in refs), key=_recency, reverse=True)[:_LOOK_BACK]:
+            if info.state == rd.QUEUED:
+                continue
+            digest = self.digest(info)
+            shown = metric or next(iter(digest.metrics), "")
+            found = digest.metric(shown)
+            if found and found.points:
+                metric, curve = shown, found.points
+                break
         search = " ".join((exp.name, label, exp.group or "", " ".join(exp.tags),
                            exp.description)).lower()
         return ExperimentEntry(key, exp.name, label, depth, exp.group or "", tuple(exp.tags),

@@ -76,7 +76,8 @@ class ExperimentsScreen(DashboardScreen):
         Binding("s", "stop", "Stop"),
         Binding("c", "compare", "Compare"),
         Binding("g", "compare_group", "Compare group"),
-        Binding("slash", "filter", "Filter"),
+        # A priority binding acts before the next key is routed: "/lr" types "lr" there.
+        Binding("slash", "filter", "Filter", priority=True),
         Binding("escape", "clear", "Clear", show=False),
     ]
 
@@ -140,7 +141,11 @@ class ExperimentsScreen(DashboardScreen):
 
     # -- filter ----------------------------------------------------------------------------
     def action_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
+        field = self.query_one("#filter", Input)
+        if field.has_focus:
+            field.insert_text_at_cursor("/")
+        else:
+            self.set_focus(field)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter":
@@ -148,7 +153,7 @@ class ExperimentsScreen(DashboardScreen):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "filter":
-            self.table.focus()
+            self.set_focus(self.table)
 
     def action_clear(self) -> None:
         field = self.query_one("#filter", Input)

@@ -71,7 +71,7 @@ class ParamsScreen(DashboardScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(self.examples[0][1], placeholder="28x28x3 | conv 8 5x5 | maxpool 2 | "
-                    "flatten | linear 10", id="spec")
+                    "flatten | linear 10", id="spec", select_on_focus=False)
         yield Static("", id="params-error")
         yield DataTable(id="layers", cursor_type="row", zebra_stripes=True)
         yield Static("", id="params-totals")

@@ -44,7 +44,8 @@ class RunsScreen(DashboardScreen):
         Binding("t", "tensorboard", "TensorBoard"),
         Binding("o", "sort", "Sort by next column"),
         Binding("O", "reverse", "Reverse order"),
-        Binding("slash", "filter", "Filter"),
+        # A priority binding acts before the next key is routed: "/lr" types "lr" there.
+        Binding("slash", "filter", "Filter", priority=True),
         Binding("escape", "clear", "Clear", show=False),
     ]
 
@@ -96,13 +97,17 @@ class RunsScreen(DashboardScreen):
 
     # -- filter and order -------------------------------------------------------------------
     def action_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
+        field = self.query_one("#filter", Input)
+        if field.has_focus:
+            field.insert_text_at_cursor("/")
+        else:
+            self.set_focus(field)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._show_rows()
 
     def on_input_submitted(self, _event: Input.Submitted) -> None:
-        self.table.focus()
+        self.set_focus(self.table)
 
     def action_clear(self) -> None:
         field = self.query_one("#filter", Input)
