@@ -71,7 +71,8 @@ class DltuiApp(App[None]):
         self.boards: dict[frozenset[str], Board] = {}
 
     def on_mount(self) -> None:
-        self.follow_catalog()
+        # After the first frame: the first full read of a big runs folder must not delay it.
+        self.call_after_refresh(self.follow_catalog)
 
     @work(thread=True, exclusive=True, group="catalog")
     def follow_catalog(self) -> None:

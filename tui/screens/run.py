@@ -60,6 +60,12 @@ class RunScreen(DashboardScreen):
     def on_mount(self) -> None:
         self.title = f"Run {self.path.parent.name}/{self.path.name}"
         self.follow()
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        """Elapsed time moves on between log lines."""
+        if self.view is not None and not self.view.info.is_final:
+            self.query_one(RunStatus).refresh(layout=False)
 
     @work(thread=True, exclusive=True, group="follow-run")
     def follow(self) -> None:
