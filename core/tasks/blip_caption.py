@@ -13,7 +13,8 @@ The small BLIP trains as BLIP's captioner was fine-tuned: every caption is
 preceded by `train_prompt` ("a picture of"), whose tokens are not scored.
 Generation starts from [DEC] + the `prompt`'s tokens; the prompt is taken off
 the output before scoring. BLEU-4 is sacrebleu's corpus BLEU, lowercased,
-with all five references of an image as five reference streams.
+with all five references of an image as five reference streams, reported as
+a fraction in [0, 1] like the caption task's.
 
 Logs: train_loss and val_bleu4 per epoch (small model); test_bleu4 and bleu4
 (the same, final) at the end. Summary bleu4, val_bleu4, model, num_params.
@@ -73,11 +74,17 @@ class Config:
 
 
 def corpus_bleu4(hypotheses: list[str], references: list[list[str]]) -> float:
-    """sacrebleu corpus BLEU-4, lowercased; references[i] holds image i's K captions."""
-    k = max(len(r) for r in references)
-    streams = [[refs[j] if j < len(refs) else refs[-1] for refs in references]
-               for j in range(k)]
-    return float(sacrebleu.corpus_bleu(hypotheses, streams, lowercase=True).score)
+    """sacrebleu corpus BLEU-4, lowercased, in [0, 1]; references[i] holds image i's captions.
+
+    Reference k of every image forms stream k (None where an image has fewer),
+    the layout sacrebleu takes for several references per sentence.
+    """
+    k = max((len(r) for r in references), default=0)
+    streams = [[refs[j] if j < len(refs) else None for refs in references] for j in range(k)]
+    if not hypotheses:
+        return 0.0
+    score = sacrebleu.corpus_bleu(hypotheses, streams, lowercase=True)  # type: ignore[arg-type]
+    return float(score.score) / 100
 
 
 def caption(captioner: Captioner, images: np.ndarray, cfg: Config, device: torch.device,
@@ -183,7 +190,7 @@ def main() -> None:
                      "lr": sched.get_last_lr()[0]}, step=epoch)
             run.progress(epoch, cfg.epochs)
             print(f"epoch {epoch}/{cfg.epochs} train_loss {loss_sum / len(order):.4f} "
-                  f"val_bleu4 {val_bleu:.2f} e.g. {hyps[0]!r}", flush=True)
+                  f"val_bleu4 {val_bleu:.4f} e.g. {hyps[0]!r}", flush=True)
         save_captioner(captioner, run.artifacts_dir / "model")
 
     hyps, raw = caption(captioner, test.images, cfg, device)
@@ -198,7 +205,7 @@ def main() -> None:
     run.save_artifact("examples.md", f"# {captioner.name}, {cfg.decoding}, temperature "
                       f"{cfg.temperature}, prompt {cfg.prompt!r}\n\n{examples}\n")
     run.log_text("examples", examples, step=final_step)
-    print(f"test bleu4 {bleu:.2f}", flush=True)
+    print(f"test bleu4 {bleu:.4f}", flush=True)
     run.summary.update({"bleu4": bleu, "val_bleu4": val_bleu,
                         "wall_s": round(time.time() - started, 1)})
 

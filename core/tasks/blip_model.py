@@ -49,6 +49,13 @@ class Captioner:
         return [" ".join(t.lower().split()) for t in texts]
 
 
+def quiet_transformers() -> None:
+    """No progress bars from transformers: they would clutter the run's log."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+
+
 def word_tokenizer(words: list[str]) -> Any:
     """A word-level fast tokenizer with BERT's special tokens over `words`."""
     from tokenizers import Tokenizer, models, pre_tokenizers, processors
@@ -90,6 +97,7 @@ def pretrained_blip(path: str = "") -> Captioner:
     """BLIP from `path` (a save_pretrained directory) or the local Hugging Face cache."""
     from transformers import AutoImageProcessor, AutoTokenizer, BlipForConditionalGeneration
 
+    quiet_transformers()
     source = path or BLIP_BASE
     try:
         model = BlipForConditionalGeneration.from_pretrained(source, local_files_only=True)
@@ -128,9 +136,8 @@ def pretrained_available(path: str = "") -> bool:
 def save_captioner(captioner: Captioner, directory: Path) -> None:
     """save_pretrained the model and tokenizer, plus the image normalisation."""
     from transformers import BlipImageProcessor
-    from transformers.utils import logging as hf_logging
 
-    hf_logging.disable_progress_bar()  # a bar per file would clutter the run's log
+    quiet_transformers()
     directory.mkdir(parents=True, exist_ok=True)
     captioner.model.save_pretrained(directory)
     captioner.tokenizer.save_pretrained(directory)

@@ -30,6 +30,10 @@ class IoUCounter:
         keep = true != self.ignore_index
         pred, true = pred[keep], true[keep]
         k = self.classes
+        for name, labels in (("prediction", pred), ("truth", true)):
+            if labels.size and (labels.min() < 0 or labels.max() >= k):
+                raise ValueError(f"{name} holds label {int(labels.max())} outside 0..{k - 1} "
+                                 f"(ignore index {self.ignore_index})")
         joint = np.bincount(true * k + pred, minlength=k * k).reshape(k, k)
         inter = np.diag(joint)
         self.intersection += inter

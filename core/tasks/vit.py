@@ -244,7 +244,9 @@ def load_pretrained_run(run_dir: Path) -> FrozenBackbone:
 def load_dino_vits16(path: str = "", image_size: int = 224) -> FrozenBackbone:
     """DINO ViT-S/16 via transformers, from `path` or the local Hugging Face cache only."""
     from transformers import ViTModel
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # no bars in the run's log
     source = path or DINO_VITS16
     try:
         model = ViTModel.from_pretrained(source, add_pooling_layer=False, local_files_only=True)
@@ -259,7 +261,7 @@ def load_dino_vits16(path: str = "", image_size: int = 224) -> FrozenBackbone:
         ) from None
     patch = int(getattr(model.config, "patch_size", 16))
     size = max(patch, image_size // patch * patch)
-    return FrozenBackbone(DINO_VITS16, model, dim=int(model.config.hidden_size),
+    return FrozenBackbone(source, model, dim=int(model.config.hidden_size),
                           patch_size=patch, image_size=size, mean=IMAGENET_MEAN,
                           std=IMAGENET_STD, hugging_face=True)
 
