@@ -171,7 +171,7 @@ class ExperimentsScreen(DashboardScreen):
 
     def selected(self) -> list[ExperimentEntry]:
         """The marked rows, else the highlighted one."""
-        keys = [r.key for r in self.table.rows if r.key in self.table.marked]
+        keys = [e.key for e in self.entries if e.key in self.table.marked]
         if not keys and self.table.current_key:
             keys = [self.table.current_key]
         return [e for e in (self._entry(k) for k in keys) if e is not None]

@@ -28,6 +28,9 @@ def filter_records(records: list[RunRecord], text: str) -> list[RunRecord]:
     words = text.lower().split()
     if not words:
         return list(records)
+    if len(words) == 1:
+        word = words[0]
+        return [r for r in records if word in r.search]
     return [r for r in records if all(w in r.search for w in words)]
 
 
@@ -54,6 +57,7 @@ class RunsScreen(DashboardScreen):
         self.records: tuple[RunRecord, ...] = ()
         self._records_version = -1
         self._sorted: tuple[object, list[RunRecord]] | None = None
+        self._filtered: tuple[str, list[RunRecord], list[RunRecord]] = ("", [], [])
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -89,7 +93,14 @@ class RunsScreen(DashboardScreen):
 
     def _show_rows(self) -> None:
         table = self.table
-        shown = filter_records(self._ordered(), self.query_one("#filter", Input).value)
+        text = self.query_one("#filter", Input).value
+        ordered = self._ordered()
+        # Typing more only narrows: filter what the last, shorter text left.
+        last_text, last_source, last_shown = self._filtered
+        source = last_shown if (last_source is ordered and last_text and
+                                text.startswith(last_text)) else ordered
+        shown = filter_records(source, text)
+        self._filtered = (text, ordered, shown)
         table.set_rows(shown)
         total = len(self.records)
         self.sub_title = (f"{len(shown):,} of {total:,} runs" if len(shown) != total
@@ -140,11 +151,12 @@ class RunsScreen(DashboardScreen):
         self.table.action_cursor(1)
 
     def chosen(self) -> list[RunRecord]:
-        keys = [r.key for r in self.table.rows if r.key in self.table.marked]
-        if not keys and self.table.current_key:
-            keys = [self.table.current_key]
-        by_ref = self.snapshot.by_ref
-        return [by_ref[k] for k in keys if k in by_ref]
+        """The marked runs (shown or filtered out), in the table's order; else the cursor's."""
+        marked = self.table.marked
+        if marked:
+            return [r for r in self._ordered() if r.ref in marked]
+        record = self.snapshot.by_ref.get(self.table.current_key or "")
+        return [record] if record else []
 
     def action_open(self) -> None:
         chosen = self.table.current_key

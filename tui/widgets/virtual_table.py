@@ -23,7 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 # Rows looked at to size a column that has no fixed width.
-_WIDTH_SAMPLE = 2000
+_WIDTH_SAMPLE = 500
 _GAP = 2
 _GUTTER = 2  # the mark column
 
@@ -65,15 +65,18 @@ def fit_widths(columns: Sequence[Column], rows: Sequence[TableRow]) -> list[int]
         sample = [rows[int(i * step)] for i in range(_WIDTH_SAMPLE)]
     else:
         sample = list(rows)
-    widths = []
-    for index, column in enumerate(columns):
-        if column.width is not None:
-            widths.append(column.width)
-            continue
-        widest = max((_cells(row.cells[index]) for row in sample if index < len(row.cells)),
-                     default=0)
-        widths.append(max(1, min(column.max_width, max(widest, cell_len(column.label)))))
-    return widths
+    widths = [column.width if column.width is not None else cell_len(column.label)
+              for column in columns]
+    auto = [i for i, column in enumerate(columns) if column.width is None]
+    for row in sample:
+        cells = row.cells
+        for index in auto:
+            if index < len(cells):
+                size = _cells(cells[index])
+                if size > widths[index]:
+                    widths[index] = size
+    return [max(1, min(columns[i].max_width, w)) if i in auto else w
+            for i, w in enumerate(widths)]
 
 
 def layout_line(cells: Sequence[str], columns: Sequence[Column], widths: Sequence[int]) -> str:
@@ -189,7 +192,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self.empty_text = empty_text
         self.sort_column: str | None = None
         self.sort_descending = False
-        self._index: dict[str, int] = {}
+        self._index: dict[str, int] | None = None
         self._styles: dict[tuple[str, str, bool, bool, bool], Style] = {}
 
     # -- data ------------------------------------------------------------------------------
@@ -201,11 +204,11 @@ class VirtualTable(ScrollView, can_focus=True):
         """Replace every row; the cursor stays on the same key where it still exists."""
         key = self.current_key if keep_cursor else None
         self.rows = rows
-        self._index = {row.key: i for i, row in enumerate(self.rows)}
-        self.marked &= set(self._index)
+        self._index = None
         self._relayout()
-        self.move_cursor(self._index.get(key, min(self.cursor, len(self.rows) - 1))
-                         if key is not None else 0, announce=key != self.current_key)
+        found = self._position(key) if key is not None else 0
+        self.move_cursor(min(self.cursor, len(rows) - 1) if found is None else found,
+                         announce=key != self.current_key)
 
     def _relayout(self) -> None:
         self.widths = fit_widths(self.columns, self.rows)
@@ -221,8 +224,17 @@ class VirtualTable(ScrollView, can_focus=True):
     def current_row(self) -> TableRow | None:
         return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
 
+    def _position(self, key: str) -> int | None:
+        """Where the row of `key` is; the index of keys is built only when asked for."""
+        if self._index is None:
+            current = self.cursor
+            if 0 <= current < len(self.rows) and self.rows[current].key == key:
+                return current  # the usual case: the cursor's row is still where it was
+            self._index = {row.key: i for i, row in enumerate(self.rows)}
+        return self._index.get(key)
+
     def row_of(self, key: str) -> TableRow | None:
-        index = self._index.get(key)
+        index = self._position(key)
         return self.rows[index] if index is not None else None
 
     def toggle_mark(self, key: str | None = None) -> None:
@@ -233,7 +245,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self.refresh()
 
     def select_key(self, key: str) -> bool:
-        index = self._index.get(key)
+        index = self._position(key)
         if index is None:
             return False
         self.move_cursor(index)
