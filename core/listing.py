@@ -77,9 +77,8 @@ def run_row(info: RunInfo, *, with_progress: bool = True) -> dict[str, Any]:
         "ended_at": status.get("ended_at"),
         "duration": info.duration,
         "path": str(info.dir.path),
-        "slurm_job_id": status.get("slurm_job_id"),
-        "slurm_state": status.get("slurm_state"),
     }
+    row.update((k, v) for k, v in status.items() if k.startswith("slurm_"))  # a cluster job's
     if with_progress:
         row.update(progress_of(info))
     else:  # a finished run's wrapper left the last values in its status

@@ -40,8 +40,10 @@ def step_text(row: dict[str, Any]) -> str:
 
 def _state_cell(row: dict[str, Any]) -> str:
     """Our state, with a cluster job's own state name beside it when that says more."""
-    slurm = row.get("slurm_state")
-    return f"{row['state']} ({slurm})" if slurm and slurm.lower() != row["state"] else row["state"]
+    slurm, why = row.get("slurm_state"), row.get("slurm_reason")
+    if not slurm or slurm.lower() == row["state"]:
+        return str(row["state"])
+    return f"{row['state']} ({slurm}: {why})" if why else f"{row['state']} ({slurm})"
 
 
 def _where_cell(row: dict[str, Any]) -> str:

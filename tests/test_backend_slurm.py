@@ -286,7 +286,8 @@ def test_stop_cancels_running_and_pending_jobs_within_seconds(
     pending = wait_for(lambda: (r := row_of(project, held)).get("slurm_state") == "PENDING" and r,
                        timeout=30, what="the held job to be pending")
     assert pending["state"] == "queued"  # type: ignore[index]
-    assert "queued (PENDING)" in project.cli("ps", check=True).stdout
+    assert pending["slurm_reason"] == "JobHeldUser"  # type: ignore[index]
+    assert "queued (PENDING: JobHeldUser)" in project.cli("ps", check=True).stdout
     pid = int((project.root / "running.pid").read_text())
     started = time.monotonic()
     project.cli("stop", running.name, held.name, check=True)

@@ -231,6 +231,11 @@ def join_status(run: rd.RunDir, status: dict[str, Any]) -> dict[str, Any]:
         return status
     if found.is_final:
         return _record_ending(run, status, found)
+    if state in rd.FINAL_STATES and found.state in QUEUED_STATES and not run.stop_requested():
+        # Slurm requeued the job itself (preemption, `scontrol requeue`): it runs here again.
+        mark_active(_root(run), run.path)
+        status = run.write_status(state=rd.STARTING, ended_at=None, error=None)
+        state = rd.STARTING
     shown = dict(status, slurm_state=found.state)
     if found.state in QUEUED_STATES:
         shown["slurm_reason"] = found.reason
