@@ -16,7 +16,7 @@ from textual.worker import get_current_worker
 from dltui.errors import UserError
 from dltui.manifest import Manifest
 from dltui.store import RunInfo
-from dltui.tui.board import Board
+from dltui.tui.board import Boards
 from dltui.tui.catalog import RunCatalog
 from dltui.tui.context import Dashboard
 from dltui.tui.feeds import follow_catalog
@@ -68,7 +68,7 @@ class DltuiApp(App[None]):
         self.dashboard = dashboard
         self.snapshot = CatalogSnapshot(version=0, loaded=False)
         self.catalog_wake = threading.Event()
-        self.boards: dict[frozenset[str], Board] = {}
+        self.boards = Boards(dashboard.tensorboard_argv, dashboard.runs_dir / ".tensorboard.log")
 
     def on_mount(self) -> None:
         # After the first frame: the first full read of a big runs folder must not delay it.
@@ -116,19 +116,11 @@ class DltuiApp(App[None]):
 
     def open_tensorboard(self, runs: list[RunInfo]) -> str | None:
         """Start (or find) TensorBoard on `runs`; its URL, also shown as a notification."""
-        from dltui.tui.board import start_board
-
-        key = frozenset(info.ref for info in runs)
-        board = self.boards.get(key)
-        if board is None or not board.alive:
-            try:
-                board = start_board(runs, self.dashboard.tensorboard_argv,
-                                    self.dashboard.runs_dir / ".tensorboard.log")
-            except (OSError, UserError) as err:
-                self.notify(f"TensorBoard did not start: {err}", severity="error",
-                            markup=False)
-                return None
-            self.boards[key] = board
+        try:
+            board = self.boards.open(runs)
+        except (OSError, UserError) as err:
+            self.notify(f"TensorBoard did not start: {err}", severity="error", markup=False)
+            return None
         self.notify(f"TensorBoard on {board.url} ({len(runs)} run{'s' if len(runs) != 1 else ''})",
                     markup=False, timeout=10)
         return board.url

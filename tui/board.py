@@ -42,3 +42,22 @@ def start_board(runs: list[RunInfo], argv_of: Callable[..., list[str]], log: Pat
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                                    start_new_session=True, close_fds=True)
     return Board(f"http://127.0.0.1:{port}/", process)
+
+
+class Boards:
+    """The TensorBoards this dashboard started, one per set of runs (reused while alive)."""
+
+    def __init__(self, argv_of: Callable[..., list[str]], log: Path) -> None:
+        self.argv_of = argv_of
+        self.log = log
+        self.started: dict[frozenset[str], Board] = {}
+
+    def open(self, runs: list[RunInfo]) -> Board:
+        key = frozenset(info.ref for info in runs)
+        board = self.started.get(key)
+        if board is None or not board.alive:
+            board = self.started[key] = start_board(runs, self.argv_of, self.log)
+        return board
+
+    def values(self) -> list[Board]:
+        return list(self.started.values())
