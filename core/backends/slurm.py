@@ -124,9 +124,11 @@ def submit_run(run: rd.RunDir, *, array: bool = True) -> list[str]:
             group += _array_mates(run, spec, status)
         folder = _root(run) / SUBMIT_FOLDER / new_run_id()
         job_ids = _submit(group, spec, options, folder)
-    except (UserError, SubmissionRefused) as err:
+    except Exception as err:  # the queue's supervisor must outlive whatever goes wrong here
+        said = str(err) if isinstance(err, (UserError, SubmissionRefused)) else (
+            f"submitting to Slurm failed: {type(err).__name__}: {err}")
         for member in group:
-            member.write_status(state=rd.FAILED, ended_at=time.time(), error=str(err))
+            member.write_status(state=rd.FAILED, ended_at=time.time(), error=said)
             unmark_active(_root(member), member.run_id)
         return []
     now = time.time()
