@@ -120,37 +120,45 @@ def training_batch(captioner: Captioner, captions: list[str], prompt: str,
     return ids.to(device), enc.attention_mask.to(device), labels.to(device)
 
 
-def build_captioner(cfg: Config, words: list[str]) -> Captioner:
+def check_config(cfg: Config) -> None:
     if cfg.model not in ("auto", "small", "pretrained"):
         raise UserError(f"unknown model {cfg.model!r}",
                         fix='use model = "auto", "small" or "pretrained"')
     if cfg.decoding not in ("greedy", "topk"):
         raise UserError(f"unknown decoding {cfg.decoding!r}", fix='use "greedy" or "topk"')
-    if cfg.model == "pretrained" or (cfg.model == "auto" and (
-            cfg.model_path or pretrained_available())):
-        return pretrained_blip(cfg.model_path)
-    vocabulary = words + [w for p in [*SWEEP_PROMPTS, cfg.prompt, cfg.train_prompt]
-                          for w in p.lower().split()]
-    return small_blip(vocabulary, image_size=cfg.image_size)
+
+
+def wants_pretrained(cfg: Config) -> bool:
+    return cfg.model == "pretrained" or (cfg.model == "auto" and bool(
+        cfg.model_path or pretrained_available()))
+
+
+def small_for(cfg: Config, captions: list[list[str]]) -> Captioner:
+    """A small BLIP whose vocabulary holds the captions' words and the prompts'."""
+    words = {w for caps in captions for c in caps for w in c.split()}
+    words |= {w for p in [*SWEEP_PROMPTS, cfg.prompt, cfg.train_prompt] for w in p.lower().split()}
+    return small_blip(sorted(words), image_size=cfg.image_size)
 
 
 def main() -> None:
     run, cfg = start_task(Config, "blip-caption")
+    try:
+        check_config(cfg)
+        pretrained = pretrained_blip(cfg.model_path) if wants_pretrained(cfg) else None
+    except UserError as err:
+        fail(run, err)
     seed_everything(cfg.seed)
     device = task_device()
     started = time.time()
-    train = load_shapes("train", image_size=cfg.image_size, count=cfg.train_count,
-                        cache_dir=shapes_cache())
-    val = load_shapes("val", image_size=cfg.image_size, count=cfg.val_count,
+    # Zero-shot captioning needs no training images.
+    train = load_shapes("train", image_size=cfg.image_size,
+                        count=0 if pretrained else cfg.train_count, cache_dir=shapes_cache())
+    val = load_shapes("val", image_size=cfg.image_size, count=0 if pretrained else cfg.val_count,
                       cache_dir=shapes_cache())
     test = load_shapes("test", image_size=cfg.image_size, count=cfg.test_count,
                        cache_dir=shapes_cache())
-    try:
-        words = sorted({w for caps in train.captions for c in caps for w in c.split()})
-        captioner = build_captioner(cfg, words)
-    except UserError as err:
-        fail(run, err)
-    trained_here = captioner.name == "small-blip"
+    captioner = pretrained or small_for(cfg, train.captions)
+    trained_here = pretrained is None
     captioner.model.to(device)
     num_params = sum(p.numel() for p in captioner.model.parameters())
     run.summary.update({"model": captioner.name, "num_params": num_params})

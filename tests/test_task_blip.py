@@ -1,0 +1,147 @@
+"""BLIP captioning: BLEU, prompts, the offline tokenizer and model, and real runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sacrebleu
+import torch
+
+from dltui.tasks.blip_caption import Config, caption, corpus_bleu4, training_batch
+from dltui.tasks.blip_model import CLS, DEC, PAD, SEP, small_blip, strip_prompt, word_tokenizer
+
+TINY = ["model=small", "train_count=48", "val_count=8", "test_count=8", "epochs=2",
+        "batch_size=16", "max_new_tokens=8"]
+
+
+def test_corpus_bleu4_lowercased_over_all_references() -> None:
+    refs = [["a red circle left of a blue square", "a small red circle beside a square"],
+            ["a green cross above a big yellow triangle", "the triangle is below the cross"]]
+    assert corpus_bleu4(["A Red Circle left of a BLUE square",
+                         "a green cross above a big yellow triangle"], refs) == pytest.approx(1.0)
+    hyps = ["a red circle beside a blue square", "the cross is above a triangle"]
+    expected = sacrebleu.corpus_bleu(hyps, [[r[0] for r in refs], [r[1] for r in refs]],
+                                     lowercase=True).score / 100
+    assert corpus_bleu4(hyps, refs) == pytest.approx(expected)
+    assert 0 < corpus_bleu4(hyps, refs) < 1
+    # Only one reference per image: a second one can only raise the score.
+    assert corpus_bleu4(hyps, [[r[0]] for r in refs]) <= corpus_bleu4(hyps, refs)
+
+
+def test_strip_prompt() -> None:
+    assert strip_prompt("a picture of a red circle", "a picture of") == "a red circle"
+    assert strip_prompt("A Picture  of a red circle", "a picture of") == "a red circle"
+    assert strip_prompt("a red circle", "a picture of") == "a red circle"
+    assert strip_prompt("a red circle", "") == "a red circle"
+
+
+def test_word_tokenizer_has_berts_layout() -> None:
+    tok = word_tokenizer(["a", "red", "circle"])
+    ids = tok("a red circle").input_ids
+    assert ids[0] == CLS and ids[-1] == SEP and len(ids) == 5
+    assert tok("a blue circle").input_ids[2] == tok.unk_token_id
+    assert tok.decode([DEC, *ids[1:4], SEP, PAD], skip_special_tokens=True) == "a red circle"
+    assert tok.pad_token_id == PAD
+
+
+def test_training_batch_scores_only_the_caption() -> None:
+    cap = small_blip(["a", "picture", "of", "red", "circle", "big", "square"], hidden=32,
+                     heads=2, layers=1)
+    ids, mask, labels = training_batch(cap, ["a red circle", "a big red square"], "a picture of",
+                                       torch.device("cpu"))
+    assert ids[:, 0].tolist() == [DEC, DEC]
+    # [DEC] a picture of | a red circle [SEP] [PAD] ; [DEC] a picture of | a big red square [SEP]
+    assert labels[0].tolist()[:4] == [-100] * 4 and labels[0].tolist()[-1] == -100
+    assert labels[1].tolist()[4:] == ids[1].tolist()[4:]
+    assert mask[0].tolist() == [1] * 8 + [0]
+    loss = cap.model(pixel_values=torch.zeros(2, 3, 32, 32), input_ids=ids,
+                     attention_mask=mask, labels=labels).loss
+    assert torch.isfinite(loss)
+
+
+@pytest.mark.parametrize("decoding", ["greedy", "topk"])
+def test_generation_keeps_the_prompt_first(decoding: str) -> None:
+    torch.manual_seed(0)
+    cap = small_blip(["a", "picture", "of", "red", "circle"], hidden=32, heads=2, layers=1)
+    cfg = Config(decoding=decoding, temperature=0.7, prompt="a picture of", max_new_tokens=4)
+    images = np.zeros((3, 32, 32, 3), np.uint8)
+    captions, raw = caption(cap, images, cfg, torch.device("cpu"))
+    assert len(captions) == len(raw) == 3
+    assert all(r.startswith("a picture of") for r in raw)
+    assert captions == [strip_prompt(r, "a picture of") for r in raw]
+
+
+def test_greedy_is_deterministic_and_sampling_reproducible() -> None:
+    torch.manual_seed(0)
+    cap = small_blip(["a", "red", "blue", "circle", "square"], hidden=32, heads=2, layers=1)
+    images = np.random.default_rng(0).integers(0, 255, (4, 32, 32, 3), dtype=np.uint8)
+    for decoding in ("greedy", "topk"):
+        cfg = Config(decoding=decoding, prompt="", max_new_tokens=6)
+        assert caption(cap, images, cfg, torch.device("cpu")) == caption(
+            cap, images, cfg, torch.device("cpu"))
+
+
+# --- real runs --------------------------------------------------------------------------
+
+def run_by_hand(runs: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DLTUI_RUNS_DIR": str(runs), "OMP_NUM_THREADS": "1",
+           "HF_HUB_OFFLINE": "1"}
+    env.pop("DLTUI_RUN_DIR", None)
+    return subprocess.run([sys.executable, "-m", "dltui.tasks.blip_caption", *args],
+                          cwd=runs.parent, env=env, capture_output=True, text=True, timeout=300)
+
+
+def metrics(run_dir: Path) -> list[dict[str, object]]:
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+@pytest.mark.slow
+def test_small_blip_trains_then_a_saved_model_captions(tmp_path: Path) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    runs = tmp_path / "runs"
+    done = run_by_hand(runs, *TINY, "prompt=a picture of")
+    assert done.returncode == 0, done.stderr
+    (trained,) = (runs / "blip-caption").iterdir()
+    rows = metrics(trained)
+    assert [r["step"] for r in rows if "val_bleu4" in r] == [1, 2]
+    final = [r for r in rows if "bleu4" in r]
+    assert len(final) == 1 and final[0]["bleu4"] == final[0]["test_bleu4"]
+    summary = json.loads((trained / "summary.json").read_text())
+    assert summary["model"] == "small-blip" and summary["num_params"] > 0
+    assert 0 <= summary["bleu4"] <= 1
+    preds = [json.loads(line) for line in
+             (trained / "artifacts" / "predictions.jsonl").read_text().splitlines()]
+    assert len(preds) == 8 and len(preds[0]["references"]) == 5
+    for p in preds:
+        assert p["raw"].startswith("a picture of")
+        assert p["prediction"] == strip_prompt(p["raw"], "a picture of")
+    assert summary["bleu4"] == pytest.approx(
+        corpus_bleu4([p["prediction"] for p in preds], [p["references"] for p in preds]))
+    acc = EventAccumulator(str(trained / "tb"))
+    acc.Reload()
+    assert {"val_bleu4", "train_loss", "bleu4"} <= set(acc.Tags()["scalars"])
+
+    # The saved model through the pretrained path: top-k sampling, no prompt, no training.
+    model_dir = trained / "artifacts" / "model"
+    done = run_by_hand(runs, "model=auto", f"model_path={model_dir}", "decoding=topk",
+                       "temperature=0.7", "prompt=", "test_count=8", "max_new_tokens=8")
+    assert done.returncode == 0, done.stderr
+    (second,) = [d for d in (runs / "blip-caption").iterdir() if d != trained]
+    assert json.loads((second / "summary.json").read_text())["model"] == str(model_dir)
+    assert not [r for r in metrics(second) if "val_bleu4" in r]
+
+
+def test_missing_pretrained_blip_says_what_to_do(tmp_path: Path) -> None:
+    done = run_by_hand(tmp_path / "runs", "model=pretrained", f"model_path={tmp_path / 'no'}",
+                       "test_count=2")
+    assert done.returncode == 2
+    assert "BLIP weights are not in" in done.stderr and "model_path" in done.stderr
+    assert "Traceback" not in done.stderr
