@@ -41,6 +41,7 @@ from dltui.tasks.caption_model import (
     torchvision_encoder,
     with_coordinates,
 )
+from dltui.tasks.cnn import cpu_threads
 from dltui.tasks.config import seed_everything
 from dltui.tasks.metrics_text import corpus_bleu4, mean_sentence_bleu4
 from dltui.tasks.needs import fail, shapes_cache, start_task, task_device
@@ -66,6 +67,9 @@ class CaptionConfig:
     # Training pairs (image, one of its references) per image and epoch; 0 = every reference.
     pairs_per_image: int = 1
     seed: int = 42
+    # Torch CPU threads; at batch 8 more threads cost more than they give. 0 = all cores.
+    # OMP_NUM_THREADS, when set, wins.
+    threads: int = 1
     # 0 = the whole split; smaller counts make quick runs.
     train_count: int = 0
     val_count: int = 0
@@ -284,6 +288,7 @@ def main() -> None:
             raise UserError("batch_size and max_len must be at least 1, epochs not negative",
                             fix="pass batch_size=8 epochs=10 max_len=20")
         device = task_device()
+        cpu_threads(device, cfg.threads)
         data = load_data(cfg)
         seed_everything(cfg.seed)
         generator = torch.Generator().manual_seed(cfg.seed)
