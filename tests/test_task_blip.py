@@ -145,3 +145,27 @@ def test_missing_pretrained_blip_says_what_to_do(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "BLIP weights are not in" in done.stderr and "model_path" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_karpathy_dataset_json(tmp_path: Path) -> None:
+    from PIL import Image
+
+    root = tmp_path / "ucm"
+    (root / "imgs").mkdir(parents=True)
+    entries = []
+    for i in range(12):
+        colour = (200, 30, 30) if i % 2 else (30, 30, 200)
+        Image.new("RGB", (40, 40), colour).save(root / "imgs" / f"{i}.png")
+        word = "red" if i % 2 else "blue"
+        entries.append({"filename": f"{i}.png", "split": ["train", "val", "test"][i % 3],
+                        "sentences": [{"tokens": ["a", word, "field"]},
+                                      {"raw": f"A {word.upper()} square."}]})
+    (root / "dataset.json").write_text(json.dumps({"images": entries}))
+    done = run_by_hand(tmp_path / "runs", "model=small", "data=karpathy", f"data_root={root}",
+                       "epochs=1", "batch_size=4", "max_new_tokens=4", "prompt=")
+    assert done.returncode == 0, done.stderr
+    (run_dir,) = (tmp_path / "runs" / "blip-caption").iterdir()
+    preds = (run_dir / "artifacts" / "predictions.jsonl").read_text().splitlines()
+    assert len(preds) == 4
+    assert json.loads(preds[0])["references"][1] == "a blue square"

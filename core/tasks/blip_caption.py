@@ -20,6 +20,9 @@ Logs: train_loss and val_bleu4 per epoch (small model); test_bleu4 and bleu4
 (the same, final) at the end. Summary bleu4, val_bleu4, model, num_params.
 Artifacts: predictions.jsonl (test: prediction, raw output, references),
 examples.md, and the trained small model in model/ (save_pretrained).
+
+`data=karpathy` reads a Karpathy-style dataset.json (Sydney-/UCM-Captions)
+from `data_root` instead of the embedded shapes.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import json
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import sacrebleu
@@ -61,6 +65,8 @@ class Config:
     top_k: int = 50
     temperature: float = 1.0
     prompt: str = "a picture of"
+    data: str = "shapes"
+    data_root: str = ""
     train_prompt: str = "a picture of"
     max_new_tokens: int = 24
     image_size: int = 32
@@ -126,6 +132,17 @@ def check_config(cfg: Config) -> None:
                         fix='use model = "auto", "small" or "pretrained"')
     if cfg.decoding not in ("greedy", "topk"):
         raise UserError(f"unknown decoding {cfg.decoding!r}", fix='use "greedy" or "topk"')
+    if cfg.data not in ("shapes", "karpathy"):
+        raise UserError(f"unknown data {cfg.data!r}", fix='use data = "shapes" or "karpathy"')
+
+
+def load_split(cfg: Config, split: str, count: int, size: int) -> Any:
+    """Images and references (`.images`, `.captions`) of the embedded set or dataset.json."""
+    if cfg.data == "karpathy":
+        from dltui.data.karpathy import load_karpathy
+
+        return load_karpathy(cfg.data_root, split, image_size=size, count=count or None)
+    return load_shapes(split, image_size=size, count=count, cache_dir=shapes_cache())
 
 
 def wants_pretrained(cfg: Config) -> bool:
@@ -150,13 +167,15 @@ def main() -> None:
     seed_everything(cfg.seed)
     device = task_device()
     started = time.time()
-    # Zero-shot captioning needs no training images.
-    train = load_shapes("train", image_size=cfg.image_size,
-                        count=0 if pretrained else cfg.train_count, cache_dir=shapes_cache())
-    val = load_shapes("val", image_size=cfg.image_size, count=0 if pretrained else cfg.val_count,
-                      cache_dir=shapes_cache())
-    test = load_shapes("test", image_size=cfg.image_size, count=cfg.test_count,
-                       cache_dir=shapes_cache())
+    try:
+        # A pretrained model captions zero-shot: it needs test images only, at its own size.
+        size = pretrained.image_size if pretrained else cfg.image_size
+        test = load_split(cfg, "test", cfg.test_count, size)
+        if pretrained is None:
+            train = load_split(cfg, "train", cfg.train_count, size)
+            val = load_split(cfg, "val", cfg.val_count, size)
+    except UserError as err:
+        fail(run, err)
     captioner = pretrained or small_for(cfg, train.captions)
     trained_here = pretrained is None
     captioner.model.to(device)
