@@ -64,6 +64,9 @@ def select_runs(store: RunStore, selection: Iterable[str], *, manifest: Manifest
                   if p.is_dir() and not p.name.startswith(".")] if store.root.is_dir() else []
     for token in tokens:
         experiments: list[str] | None = None
+        if "/" in token:  # experiment/run-id: one run
+            chosen.append(store.resolve(token))
+            continue
         if token.startswith("tag:") and manifest:
             experiments = [e.name for e in manifest.experiments.values() if token[4:] in e.tags]
         elif token in groups and not (store.root / token).is_dir():

@@ -91,7 +91,7 @@ def test_git_state_and_json_listings(project: Project, tmp_path: Path) -> None:
     (row,) = project.ps_json("--all")
     assert row["state"] == "succeeded" and row["latest"]["acc"] == 0.65
     # Selections by group and tag reach the same run.
-    for selection in ("g", "tag:t1", "printed"):
+    for selection in ("g", "tag:t1", "printed", f"printed/{path.name}"):
         table = json.loads(project.cli("compare", selection, "--format", "json",
                                        check=True).stdout)
         assert [r["Run"] for r in table] == [path.name]
