@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
@@ -34,6 +35,7 @@ from dltui.tasks.needs import fail, shapes_cache, start_task, task_device
 
 DATA_CHOICES = ("shapes", "fashion-mnist")
 IMAGE_SIZE = 28
+WORLD = int(os.environ.get("WORLD_SIZE", "1"))  # processes under torchrun: > 1 trains with DDP
 
 
 @dataclass
@@ -127,6 +129,8 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, data: Split,
     model.train()
     # One gather an epoch; each batch is then a view, with no per-step indexing.
     order = torch.randperm(len(data.labels), generator=generator).to(data.labels.device)
+    if WORLD > 1:  # this rank's share, equal on every rank: DDP steps them in lockstep
+        order = order[:len(order) // WORLD * WORLD][dist.get_rank()::WORLD]
     images, labels = data.images[order], data.labels[order]
     total = torch.zeros((), device=labels.device)
     steps = 0
@@ -138,6 +142,9 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, data: Split,
         optimizer.step()
         total += loss.detach()
         steps += 1
+    if WORLD > 1:  # the mean over every rank's batches
+        dist.all_reduce(total)
+        total /= WORLD
     return float(total) / max(steps, 1)
 
 
@@ -200,6 +207,10 @@ def run_task(cls: type[CnnConfig], experiment: str) -> None:
                             fix="pass batch_size=8 epochs=15 or other positive numbers")
         device = task_device()
         cpu_threads(device, cfg.threads)
+        if WORLD > 1:  # one process per GPU (or CPU share); gradients averaged across them
+            if device.type == "cuda":
+                torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+            dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
         data = load_data(cfg, device)
     except UserError as err:
         fail(run, err)
@@ -208,6 +219,7 @@ def run_task(cls: type[CnnConfig], experiment: str) -> None:
     seed_everything(cfg.seed)
     generator = torch.Generator().manual_seed(cfg.seed)
     model = Net(data["train"].images.shape[1], 10, cfg.dropout).to(device)
+    trained = nn.parallel.DistributedDataParallel(model) if WORLD > 1 else model
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr)
     run.summary["num_params"] = count_parameters(model)
     print(f"{cfg.data}: {len(data['train'].labels)} train, {len(data['val'].labels)} val, "
@@ -216,7 +228,7 @@ def run_task(cls: type[CnnConfig], experiment: str) -> None:
     run.progress(0, cfg.epochs)
     for epoch in range(1, cfg.epochs + 1):
         started = time.perf_counter()
-        train_loss = train_epoch(model, optimizer, data["train"], cfg.batch_size, generator)
+        train_loss = train_epoch(trained, optimizer, data["train"], cfg.batch_size, generator)
         val_acc = accuracy(predict(model, data["val"].images), data["val"].labels)
         run.log({"train_loss": train_loss, "val_acc": val_acc}, step=epoch)
         run.progress(epoch, cfg.epochs)
@@ -228,6 +240,8 @@ def run_task(cls: type[CnnConfig], experiment: str) -> None:
     print(f"test_acc {test_acc:.4f}", flush=True)
     run.log_image("conv1_filters", filter_grid(model.conv1.weight, scale=16), step=cfg.epochs)
     run.log_image("conv2_filters", filter_grid(model.conv2.weight, scale=8), step=cfg.epochs)
+    if WORLD > 1:
+        dist.destroy_process_group()
     run.finish()
 
 
