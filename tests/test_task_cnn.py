@@ -16,7 +16,7 @@ import torch
 
 from dltui.data.fashion_mnist import load_fashion_mnist, split_indices
 from dltui.errors import UserError
-from dltui.tasks.cnn import Net, accuracy, count_parameters, filter_grid
+from dltui.tasks.cnn import LinearNet, Net, accuracy, count_parameters, filter_grid
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -70,6 +70,11 @@ def test_net_matches_the_report() -> None:
     out = Net(3)(torch.rand(5, 3, 28, 28))
     assert out.shape == (5, 10)
     assert torch.allclose(out.exp().sum(1), torch.ones(5))  # log-probabilities
+
+
+def test_linear_baseline() -> None:
+    assert count_parameters(LinearNet(3)) == 3 * 28 * 28 * 10 + 10
+    assert LinearNet(1)(torch.rand(4, 1, 28, 28)).shape == (4, 10)
 
 
 def test_accuracy_by_hand() -> None:

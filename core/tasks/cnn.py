@@ -3,6 +3,7 @@
     python -m dltui.tasks.cnn                      # embedded shapes, lr 0.01
     python -m dltui.tasks.cnn lr=0.1 epochs=3
     python -m dltui.tasks.cnn data=fashion-mnist data_root=~/data
+    python -m dltui.tasks.cnn model=linear         # the linear baseline
 
 Model: conv in->16 3x3 pad 1, ReLU, max-pool 2; conv 16->32 3x3, ReLU,
 max-pool 2; linear 1152->600, ReLU, dropout, 600->120, ReLU, 120->10;
@@ -41,6 +42,7 @@ WORLD = int(os.environ.get("WORLD_SIZE", "1"))  # processes under torchrun: > 1 
 @dataclass
 class CnnConfig:
     data: str = "shapes"  # "shapes" (embedded) or "fashion-mnist" (needs data_root)
+    model: str = "cnn"  # "cnn" (the report's) or "linear" (a baseline: one linear layer)
     data_root: str = ""  # the folder holding FashionMNIST/raw/
     download: bool = False  # let torchvision fetch Fashion-MNIST into data_root
     epochs: int = 15
@@ -76,6 +78,17 @@ class Net(nn.Module):
         x = self.drop(F.relu(self.fc1(x.flatten(1))))
         x = F.relu(self.fc2(x))
         return F.log_softmax(self.fc3(x), dim=1)
+
+
+class LinearNet(nn.Module):
+    """A baseline: log-softmax of one linear layer on the pixels."""
+
+    def __init__(self, in_channels: int = 1, num_classes: int = 10) -> None:
+        super().__init__()
+        self.fc = nn.Linear(in_channels * IMAGE_SIZE * IMAGE_SIZE, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.log_softmax(self.fc(x.flatten(1)), dim=1)
 
 
 @dataclass
@@ -205,6 +218,8 @@ def run_task(cls: type[CnnConfig], experiment: str) -> None:
         if cfg.batch_size < 1 or cfg.epochs < 0:
             raise UserError("batch_size must be at least 1 and epochs not negative",
                             fix="pass batch_size=8 epochs=15 or other positive numbers")
+        if cfg.model not in ("cnn", "linear"):
+            raise UserError(f"unknown model {cfg.model!r}", fix='use model = "cnn" or "linear"')
         device = task_device()
         cpu_threads(device, cfg.threads)
         if WORLD > 1:  # one process per GPU (or CPU share); gradients averaged across them
@@ -218,7 +233,9 @@ def run_task(cls: type[CnnConfig], experiment: str) -> None:
         normalize(data)
     seed_everything(cfg.seed)
     generator = torch.Generator().manual_seed(cfg.seed)
-    model = Net(data["train"].images.shape[1], 10, cfg.dropout).to(device)
+    channels = data["train"].images.shape[1]
+    model = (Net(channels, 10, cfg.dropout) if cfg.model == "cnn" else LinearNet(channels, 10))
+    model = model.to(device)
     trained = nn.parallel.DistributedDataParallel(model) if WORLD > 1 else model
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr)
     run.summary["num_params"] = count_parameters(model)
@@ -238,8 +255,11 @@ def run_task(cls: type[CnnConfig], experiment: str) -> None:
     run.log({"test_acc": test_acc}, step=cfg.epochs)
     run.summary["test_acc"] = test_acc
     print(f"test_acc {test_acc:.4f}", flush=True)
-    run.log_image("conv1_filters", filter_grid(model.conv1.weight, scale=16), step=cfg.epochs)
-    run.log_image("conv2_filters", filter_grid(model.conv2.weight, scale=8), step=cfg.epochs)
+    if isinstance(model, Net):
+        run.log_image("conv1_filters", filter_grid(model.conv1.weight, scale=16),
+                      step=cfg.epochs)
+        run.log_image("conv2_filters", filter_grid(model.conv2.weight, scale=8),
+                      step=cfg.epochs)
     if WORLD > 1:
         dist.destroy_process_group()
     run.finish()
