@@ -4,7 +4,8 @@ Every head maps a B x C x h x w patch map to B x K x h' x w' class logits;
 the caller upsamples them bilinearly to the input size.
 
 - linear: a 1x1 convolution, a per-patch linear classifier.
-- conv: conv 3x3 C->H, ReLU, 2x bilinear upsampling, conv 3x3 H->H, ReLU, conv 1x1 H->K.
+- conv: conv 3x3 C->H, ReLU, 2x bilinear upsampling, conv 3x3 H->H, ReLU, conv 1x1 H->K
+  (`upsample=False` keeps it on the patch grid, like the other heads).
 - transformer: Segmenter's mask transformer with one block. K learned class
   embeddings join the h*w patch tokens; one pre-norm block (attention, MLP)
   and a LayerNorm; patches and classes each go through a C x C projection and
@@ -35,15 +36,17 @@ class LinearHead(nn.Module):
 
 
 class ConvHead(nn.Module):
-    def __init__(self, dim: int, classes: int, hidden: int = 64) -> None:
+    def __init__(self, dim: int, classes: int, hidden: int = 64, upsample: bool = True) -> None:
         super().__init__()
+        self.upsample = upsample
         self.conv1 = nn.Conv2d(dim, hidden, 3, padding=1)
         self.conv2 = nn.Conv2d(hidden, hidden, 3, padding=1)
         self.classify = nn.Conv2d(hidden, classes, 1)
 
     def forward(self, fmap: torch.Tensor) -> torch.Tensor:
         x = F.relu(self.conv1(fmap))
-        x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+        if self.upsample:
+            x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
         return self.classify(F.relu(self.conv2(x)))
 
 
@@ -74,11 +77,11 @@ class MaskTransformerHead(nn.Module):
 
 
 def make_head(name: str, dim: int, classes: int, *, hidden: int = 64,
-              heads: int = 4) -> nn.Module:
+              heads: int = 4, upsample: bool = True) -> nn.Module:
     if name == "linear":
         return LinearHead(dim, classes)
     if name == "conv":
-        return ConvHead(dim, classes, hidden)
+        return ConvHead(dim, classes, hidden, upsample)
     if name in ("transformer", "transformer-shared-qk"):
         return MaskTransformerHead(dim, classes, heads,
                                    shared_qk=name == "transformer-shared-qk")

@@ -53,6 +53,7 @@ class Config:
     weight_decay: float = 1e-3
     poly_power: float = 0.9
     conv_hidden: int = 64
+    conv_upsample: bool = True
     attn_heads: int = 4
     seed: int = 0
 
@@ -124,7 +125,7 @@ def main() -> None:
     m_train = torch.as_tensor(train.masks).long()
 
     head = make_head(cfg.head, backbone.dim, classes, hidden=cfg.conv_hidden,
-                     heads=cfg.attn_heads).to(device)
+                     heads=cfg.attn_heads, upsample=cfg.conv_upsample).to(device)
     num_params = count_parameters(head)
     formula_count, formula = head_parameter_formula(cfg.head, backbone.dim, classes,
                                                     hidden=cfg.conv_hidden)
