@@ -21,6 +21,7 @@ import slurm_cluster
 
 from conftest import Project, script, wait_for
 from dltui import rundir as rd
+from dltui.active import active_paths
 from dltui.backends import slurm, slurm_jobs
 from dltui.backends.slurm_jobs import JobState, SlurmUnavailable
 from dltui.backends.slurm_options import slurm_options, time_minutes
@@ -197,6 +198,31 @@ def test_a_verdict_outlasts_the_wrappers_own_ending(tmp_path: Path,
     assert run.status()["state"] == rd.TIMEOUT
 
 
+def test_a_run_ends_with_its_job_not_before(tmp_path: Path,
+                                            fake_slurm: dict[str, JobState]) -> None:
+    run = slurm_run(tmp_path, state=rd.KILLED, slurm_job_id="6", submitted_at=time.time())
+    fake_slurm["6"] = JobState("6", "COMPLETING")  # the wrapper got the signal; Slurm goes on
+    joined = slurm.join_status(run, run.status())
+    assert joined["state"] == rd.RUNNING and joined["slurm_state"] == "COMPLETING"
+    assert active_paths(tmp_path) == [run.path]  # listings and the dashboard keep following it
+    fake_slurm["6"] = JobState("6", "TIMEOUT")
+    slurm_jobs.CACHE.forget()
+    assert slurm.join_status(run, run.status())["state"] == rd.TIMEOUT
+    assert active_paths(tmp_path) == []
+
+
+def test_a_job_slurm_requeues_runs_again_in_its_directory(
+        tmp_path: Path, fake_slurm: dict[str, JobState]) -> None:
+    run = slurm_run(tmp_path, state=rd.KILLED, slurm_job_id="5", submitted_at=time.time())
+    fake_slurm["5"] = JobState("5", "PENDING", reason="BeginTime")
+    joined = slurm.join_status(run, run.status())
+    assert joined["state"] == rd.QUEUED and joined["slurm_reason"] == "BeginTime"
+    assert run.status()["state"] == rd.STARTING and active_paths(tmp_path) == [run.path]
+    run.stop_file.touch()  # stopped by the user: a pending answer does not undo it
+    run.write_status(state=rd.KILLED)
+    assert slurm.join_status(run, run.status())["state"] == rd.KILLED
+
+
 def test_unreachable_slurm_leaves_the_files_as_they_are(tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     def down(ids: Iterable[str]) -> dict[str, JobState]:
@@ -259,7 +285,9 @@ def test_a_sweep_on_slurm_finishes_and_compares_like_a_local_one(
     paths = project.run_paths("printed")
     statuses = [project.status_of(p) for p in paths]
     assert [s["state"] for s in statuses] == ["succeeded"] * 3, statuses
-    assert all(s["slurm_state"] == "COMPLETED" and s["host"] for s in statuses)
+    assert all(s["host"] for s in statuses)  # the wrapper ran, on the compute node
+    rows = [r for r in project.ps_json("--all") if r["experiment"] == "printed"]
+    assert [r["slurm_state"] for r in rows] == ["COMPLETED"] * 3
     # One job array for the sweep: one id, its elements 0..2.
     arrays = {str(s["slurm_job_id"]).partition("_")[0] for s in statuses}
     assert len(arrays) == 1
@@ -296,8 +324,8 @@ def test_stop_cancels_running_and_pending_jobs_within_seconds(
                        timeout=10, what="the run to show killed")
         assert row["slurm_state"] == "CANCELLED"  # type: ignore[index]
         job = str(project.status_of(path)["slurm_job_id"])
-        wait_for(lambda j=job: cluster.job_state(j) == "CANCELLED", timeout=10,
-                 what="Slurm to say CANCELLED")
+        wait_for(lambda j=job: cluster.job_state(j) == "CANCELLED", timeout=30, poll=0.5,
+                 what="Slurm to say CANCELLED (after COMPLETING)")
     assert time.monotonic() - started < 15
     wait_for(lambda: not os.path.exists(f"/proc/{pid}"), timeout=15, what="the script to end")
     assert "killed (CANCELLED)" in project.cli("ps", "--all", check=True).stdout

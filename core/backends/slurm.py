@@ -233,9 +233,15 @@ def join_status(run: rd.RunDir, status: dict[str, Any]) -> dict[str, Any]:
         return status
     if found.is_final:
         return _record_ending(run, status, found)
-    if state in rd.FINAL_STATES and found.state in QUEUED_STATES and not run.stop_requested():
+    if state in rd.FINAL_STATES:
+        if run.stop_requested():
+            return status  # stopped from here: killed (CANCELLED) while Slurm winds the job up
+        mark_active(_root(run), run.path)  # followed as live until Slurm has its verdict
+        if found.state not in QUEUED_STATES:
+            # The wrapper has ended (killed by the time limit's signal, say); the job has
+            # not: the run ends with its job, as TIMEOUT, PREEMPTED, FAILED...
+            return dict(status, state=rd.RUNNING, slurm_state=found.state)
         # Slurm requeued the job itself (preemption, `scontrol requeue`): it runs here again.
-        mark_active(_root(run), run.path)
         status = run.write_status(state=rd.STARTING, ended_at=None, error=None)
         state = rd.STARTING
     shown = dict(status, slurm_state=found.state)
