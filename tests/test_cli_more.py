@@ -95,3 +95,11 @@ def test_git_state_and_json_listings(project: Project, tmp_path: Path) -> None:
         table = json.loads(project.cli("compare", selection, "--format", "json",
                                        check=True).stdout)
         assert [r["Run"] for r in table] == [path.name]
+
+
+def test_requeue_refuses_a_local_run(project: Project, tmp_path: Path) -> None:
+    project.write(manifest(tmp_path))
+    project.cli("run", "printed", check=True)
+    done = project.cli("requeue", "printed")
+    assert done.returncode == 2 and "is not a Slurm run" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -229,6 +229,22 @@ def stop_command(
         typer.echo(f"{info.ref}: {info.state}")
 
 
+@app.command("requeue")
+def requeue_command(
+    run: Annotated[str, typer.Argument(help="A Slurm run that timed out, was preempted, "
+                                       "failed or was cancelled.")],
+    manifest: ManifestOpt = DEFAULT_MANIFEST,
+    runs: RunsOpt = None,
+) -> None:
+    """Submit an ended Slurm run again in its own directory (it resumes from its checkpoint
+    if its code saves one)."""
+    from dltui.backends.slurm import requeue_run
+
+    _, store = _store(manifest, runs)
+    info = store.resolve(run)
+    typer.echo(f"{info.ref}: requeued as Slurm job {requeue_run(info.dir)}")
+
+
 @app.command("compare")
 def compare_command(
     selection: Annotated[list[str] | None, typer.Argument(
