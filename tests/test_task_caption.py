@@ -141,6 +141,7 @@ def test_caption_smoke_run_on_shapes(tmp_path: Path) -> None:
     artifacts = run_dir / "artifacts"
     examples = (artifacts / "examples.md").read_text()
     assert examples.count("**generated:**") == 3 and "example_0.png" in examples
+    assert len((artifacts / "test_captions.tsv").read_text().splitlines()) == 41
     for name in ("example_0.png", "example_2.png", "attention_0.png"):
         assert (artifacts / name).read_bytes().startswith(b"\x89PNG")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator

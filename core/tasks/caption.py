@@ -6,9 +6,11 @@
 
 A frozen CNN encoder turns every image into a grid of features once, before
 training. On the embedded shapes the encoder is a small CNN pretrained in the
-same run on the scenes' labels (`encoder = "labels"`) or left random
-(`encoder = "random"`); on Sydney-/UCM-Captions it is a torchvision ResNet,
-untrained unless `weights` names a local state dict. The decoder is an
+same run (`encoder = "labels+colours"`: the scene's label, i.e. its pair of
+shape kinds, and which colours it holds; or `"labels"` alone) or left random
+(`"random"`); on Sydney-/UCM-Captions it is a torchvision ResNet, untrained
+unless `weights` names a local state dict. Two coordinate channels join the
+grid features (see caption_model). The decoder is an
 LSTMCell (embedding 100, hidden 256, dropout 0.5) whose state starts from the
 mean feature; `attention = true` adds additive attention over the grid and
 feeds its context to the LSTM. Adam, teacher forcing, greedy decoding.
@@ -17,7 +19,8 @@ Logs per epoch `train_loss`, `val_bleu4` (sacrebleu corpus BLEU-4 over all
 references, as a fraction) and `val_bleu4_sentence_mean` (mean NLTK-style
 sentence BLEU-4); at the end `test_bleu4` and `test_bleu4_sentence_mean`
 (also in the summary), example captions with their images (TensorBoard and
-artifacts/examples.md).
+artifacts/examples.md, with attention maps when the decoder attends) and every
+test caption in artifacts/test_captions.tsv.
 """
 
 from __future__ import annotations
@@ -74,8 +77,10 @@ class CaptionConfig:
     train_count: int = 0
     val_count: int = 0
     test_count: int = 0
-    encoder: str = "labels"  # shapes: "labels" (pretrained here on the labels) or "random"
-    encoder_epochs: int = 3
+    # Shapes: "labels+colours" (pretrained here on the labels and the colours present),
+    # "labels" (on the labels alone) or "random" (untrained).
+    encoder: str = "labels+colours"
+    encoder_epochs: int = 8
     backbone: str = "resnet18"  # real data: a torchvision ResNet
     weights: str = ""  # real data: a local state dict for the backbone; empty = untrained
     image_size: int = 0  # 0 = 28 for shapes, 224 for real data
@@ -88,12 +93,13 @@ class CaptionData:
     images: np.ndarray  # N x S x S x 3 uint8
     captions: list[list[str]]
     labels: np.ndarray | None = None  # shapes only: for pretraining the encoder
+    colours: np.ndarray | None = None  # shapes only: N x colours, 1 where the scene has it
 
 
 def load_data(cfg: CaptionConfig) -> dict[str, CaptionData]:
     counts = {"train": cfg.train_count, "val": cfg.val_count, "test": cfg.test_count}
     if cfg.data == "shapes":
-        from dltui.data.shapes import load_shapes
+        from dltui.data.shapes import COLOUR, COLOUR_NAMES, load_shapes
 
         size = cfg.image_size or 28
         if size != 28:
@@ -102,7 +108,9 @@ def load_data(cfg: CaptionConfig) -> dict[str, CaptionData]:
         for name, count in counts.items():
             part = load_shapes(name, image_size=size, count=count or None,
                                cache_dir=shapes_cache())
-            out[name] = CaptionData(part.images, part.captions, part.labels)
+            colours = np.zeros((len(part), len(COLOUR_NAMES)), np.float32)
+            np.put_along_axis(colours, part.objects[:, :, COLOUR], 1.0, axis=1)
+            out[name] = CaptionData(part.images, part.captions, part.labels, colours)
         return out
     if cfg.data in ("sydney", "ucm"):
         from dltui.data.karpathy import load_karpathy
@@ -124,11 +132,13 @@ def _as_tensor(images: np.ndarray) -> torch.Tensor:
 
 
 def pretrain_encoder(encoder: ShapesEncoder, data: CaptionData, epochs: int,
-                     generator: torch.Generator, device: Any) -> float:
-    """Train the encoder on the scenes' labels (pair of shape kinds); its last accuracy."""
-    assert data.labels is not None
+                     generator: torch.Generator, device: Any, *, colours: bool) -> float:
+    """Train the encoder on the scenes' labels (pair of shape kinds) and, with `colours`,
+    on which colours each scene holds; the label accuracy of the last epoch."""
+    assert data.labels is not None and data.colours is not None
     images = _as_tensor(data.images).to(device)
     labels = torch.from_numpy(data.labels).to(device)
+    present = torch.from_numpy(data.colours).to(device)
     optimizer = torch.optim.Adam(encoder.parameters(), lr=1e-3)
     encoder.train()
     acc = 0.0
@@ -137,8 +147,10 @@ def pretrain_encoder(encoder: ShapesEncoder, data: CaptionData, epochs: int,
         correct = 0
         for start in range(0, len(labels), 32):
             idx = order[start:start + 32]
-            scores = encoder.classify(images[idx])
+            scores, colour_scores = encoder.classify(images[idx])
             loss = F.cross_entropy(scores, labels[idx])
+            if colours:
+                loss = loss + F.binary_cross_entropy_with_logits(colour_scores, present[idx])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -262,13 +274,14 @@ def build_encoder(cfg: CaptionConfig, data: dict[str, CaptionData], device: Any,
     """The frozen encoder and whether it takes ImageNet-normalised input."""
     if cfg.data == "shapes":
         encoder = ShapesEncoder().to(device)
-        if cfg.encoder == "labels":
-            acc = pretrain_encoder(encoder, data["train"], cfg.encoder_epochs, generator, device)
+        if cfg.encoder in ("labels", "labels+colours"):
+            acc = pretrain_encoder(encoder, data["train"], cfg.encoder_epochs, generator, device,
+                                   colours=cfg.encoder == "labels+colours")
             run.summary["encoder_train_acc"] = acc
             print(f"encoder pretrained on the labels: train accuracy {acc:.3f}", flush=True)
         elif cfg.encoder != "random":
             raise UserError(f"unknown encoder {cfg.encoder!r}",
-                            fix='use encoder = "labels" or "random"')
+                            fix='use encoder = "labels", "labels+colours" or "random"')
         imagenet = False
     else:
         encoder = torchvision_encoder(cfg.backbone, cfg.weights).to(device)
@@ -329,6 +342,9 @@ def main() -> None:
     run.summary.update(scores)
     print("  ".join(f"{k} {v:.4f}" for k, v in scores.items()), flush=True)
     log_examples(run, data["test"], hyps, alphas, cfg.examples, cfg.epochs)
+    run.save_artifact("test_captions.tsv", "index\tgenerated\tfirst reference\n" + "".join(
+        f"{i}\t{hyp}\t{refs[0] if refs else ''}\n"
+        for i, (hyp, refs) in enumerate(zip(hyps, data["test"].captions, strict=True))))
     run.finish()
 
 

@@ -64,21 +64,24 @@ def with_coordinates(grid: torch.Tensor) -> torch.Tensor:
 class ShapesEncoder(nn.Module):
     """A small CNN for 28x28 scenes: a 7 x 7 grid of 64 features (66 with coordinates)."""
 
-    def __init__(self, num_classes: int = 10) -> None:
+    def __init__(self, num_classes: int = 10, num_colours: int = 6) -> None:
         super().__init__()
         self.body = nn.Sequential(
             nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(),
         )
-        # Used only to pretrain the body on the scenes' labels.
+        # Used only to pretrain the body: the scene's label, and which colours it holds.
         self.head = nn.Linear(64, num_classes)
+        self.colour_head = nn.Linear(64, num_colours)
 
     def grid(self, images: torch.Tensor) -> torch.Tensor:
         return self.body(images)
 
-    def classify(self, images: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(images).amax(dim=(2, 3)))
+    def classify(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Label scores and colour-presence scores, from the grid's maximum over positions."""
+        pooled = self.body(images).amax(dim=(2, 3))
+        return self.head(pooled), self.colour_head(pooled)
 
 
 def torchvision_encoder(name: str, weights: str) -> nn.Module:
