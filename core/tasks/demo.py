@@ -2,7 +2,7 @@
 
     python -m dltui.tasks.demo
 
-The cnn task with smaller defaults (1,500 training images, 3 epochs, lr 0.05);
+The cnn task with smaller defaults (2,500 training images, 3 epochs, lr 0.1);
 it logs like the real thing: train_loss and val_acc per epoch, test_acc,
 num_params, and the conv filters as images. Any cnn setting works here too.
 """
@@ -17,10 +17,10 @@ from dltui.tasks.cnn import CnnConfig, run_task
 @dataclass
 class DemoConfig(CnnConfig):
     epochs: int = 3
-    lr: float = 0.05
-    train_count: int = 1500
-    val_count: int = 300
-    test_count: int = 300
+    lr: float = 0.1
+    train_count: int = 2500
+    val_count: int = 500
+    test_count: int = 500
 
 
 def main() -> None:
