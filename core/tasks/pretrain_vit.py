@@ -17,10 +17,10 @@ learns far slower from a few thousand images). Objectives, alone or summed:
 
 No masks are used: the segmentation labels stay unseen until the heads.
 
-Logs per epoch: train_loss, mim_loss, cls_loss, val_mim_loss, val_acc (the
-classifier on clean validation images). Saves artifacts/backbone.pt and
-artifacts/backbone.json (architecture and input normalisation), which the
-seg-heads and retrieval tasks load.
+Logs per epoch: train_loss, lr; with cls, cls_loss and val_acc (the
+classifier on clean validation images); with mim, mim_loss and val_mim_loss.
+Saves artifacts/backbone.pt and artifacts/backbone.json (architecture and
+input normalisation), which the seg-heads and retrieval tasks load.
 """
 
 from __future__ import annotations
@@ -171,9 +171,11 @@ def main() -> None:
                     val_mim += losses(model, x, y, cfg, val_gen)[0].item() * len(x)
                 logits = model.classify(pooled(model.encoder(x), cfg.pool))
                 correct += int((logits.argmax(1) == y).sum())
-        values = {"train_loss": train_loss, "mim_loss": mim_loss, "cls_loss": cls_loss,
-                  "val_mim_loss": val_mim / len(x_val), "val_acc": correct / len(x_val),
-                  "lr": sched.get_last_lr()[0]}
+        values = {"train_loss": train_loss, "lr": sched.get_last_lr()[0]}
+        if "mim" in cfg.objective:
+            values.update(mim_loss=mim_loss, val_mim_loss=val_mim / len(x_val))
+        if "cls" in cfg.objective:
+            values.update(cls_loss=cls_loss, val_acc=correct / len(x_val))
         run.log(values, step=epoch)
         run.progress(epoch, cfg.epochs)
         print(f"epoch {epoch}/{cfg.epochs} " + " ".join(f"{k} {v:.4f}" for k, v in
@@ -181,7 +183,7 @@ def main() -> None:
 
     save_backbone(model.encoder.cpu(), run.artifacts_dir,
                   {"objective": cfg.objective, "config": asdict(cfg)})
-    run.summary.update({"val_acc": values["val_acc"], "val_mim_loss": values["val_mim_loss"],
+    run.summary.update({**{k: values[k] for k in ("val_acc", "val_mim_loss") if k in values},
                         "num_params": sum(p.numel() for p in model.encoder.parameters()),
                         "wall_s": round(time.time() - started, 1)})
 
