@@ -171,7 +171,7 @@ def main() -> None:
                     val_mim += losses(model, x, y, cfg, val_gen)[0].item() * len(x)
                 logits = model.classify(pooled(model.encoder(x), cfg.pool))
                 correct += int((logits.argmax(1) == y).sum())
-        values = {"train_loss": train_loss, "lr": sched.get_last_lr()[0]}
+        values: dict[str, float] = {"train_loss": train_loss, "lr": sched.get_last_lr()[0]}
         if "mim" in cfg.objective:
             values.update(mim_loss=mim_loss, val_mim_loss=val_mim / len(x_val))
         if "cls" in cfg.objective:
