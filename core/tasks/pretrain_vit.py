@@ -171,7 +171,7 @@ def main() -> None:
                     val_mim += losses(model, x, y, cfg, val_gen)[0].item() * len(x)
                 logits = model.classify(pooled(model.encoder(x), cfg.pool))
                 correct += int((logits.argmax(1) == y).sum())
-        values: dict[str, float] = {"train_loss": train_loss, "lr": sched.get_last_lr()[0]}
+        values: dict[str, float] = {"train_loss": train_loss, "lr": float(sched.get_last_lr()[0])}
         if "mim" in cfg.objective:
             values.update(mim_loss=mim_loss, val_mim_loss=val_mim / len(x_val))
         if "cls" in cfg.objective:
@@ -183,8 +183,8 @@ def main() -> None:
 
     save_backbone(model.encoder.cpu(), run.artifacts_dir,
                   {"objective": cfg.objective, "config": asdict(cfg)})
-    run.summary.update({**{k: values[k] for k in ("val_acc", "val_mim_loss") if k in values},
-                        "num_params": sum(p.numel() for p in model.encoder.parameters()),
+    final: dict[str, float] = {k: values[k] for k in ("val_acc", "val_mim_loss") if k in values}
+    run.summary.update({**final, "num_params": sum(p.numel() for p in model.encoder.parameters()),
                         "wall_s": round(time.time() - started, 1)})
 
 
