@@ -7,7 +7,7 @@ The folder holds `dataset.json` and the images, either beside it or in one of
                  "sentences": [{"tokens": ["a", "plane", ...], "raw": "A plane ..."}, ...]},
                 ...]}
 
-"val" and "restval" count as validation. Captions are the tokens, lowercase,
+"restval", where a file has it, counts as training. Captions are the tokens, lowercase,
 joined by spaces (the raw sentence, lowercased and split, where there are none).
 """
 
@@ -24,7 +24,8 @@ import numpy as np
 from dltui.errors import UserError
 
 IMAGE_DIRS = ("imgs", "images", ".")
-SPLIT_NAMES = {"train": ("train",), "val": ("val", "restval"), "test": ("test",)}
+# Karpathy's "restval" (images held out of val for lack of need) trains, as in his code.
+SPLIT_NAMES = {"train": ("train", "restval"), "val": ("val",), "test": ("test",)}
 
 
 @dataclass
