@@ -169,3 +169,39 @@ def test_karpathy_dataset_json(tmp_path: Path) -> None:
     preds = (run_dir / "artifacts" / "predictions.jsonl").read_text().splitlines()
     assert len(preds) == 4
     assert json.loads(preds[0])["references"][1] == "a blue square"
+
+
+@pytest.mark.slow
+def test_captioning_uses_the_blip_a_needed_run_trained(tmp_path: Path) -> None:
+    """`model_path = "blip-train"` names a needed experiment: dltui runs it first, and the
+    captioning run loads the model it saved, as the bundled manifest does."""
+    tiny = ", ".join(f"{k} = {v}" for k, v in (a.split("=") for a in TINY[1:]))
+    (tmp_path / "experiments.toml").write_text(f"""
+[experiments.blip-train]
+task = "blip-caption"
+params = {{ model = "small", {tiny} }}
+
+[experiments.blip-caption]
+task = "blip-caption"
+needs = ["blip-train"]
+params = {{ model = "pretrained", model_path = "blip-train", test_count = 8, max_new_tokens = 8 }}
+sweep = {{ decoding = ["greedy", "topk"] }}
+metric = "bleu4"
+mode = "max"
+""")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    env.pop("DLTUI_RUN_DIR", None)
+    done = subprocess.run([sys.executable, "-m", "dltui.tui.cli", "run", "blip-caption"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    def run_dirs(experiment: str) -> list[Path]:
+        folder = tmp_path / "runs" / experiment
+        return [p for p in folder.iterdir() if not p.name.startswith(".")]
+
+    (trained,) = run_dirs("blip-train")
+    captioned = run_dirs("blip-caption")
+    assert len(captioned) == 2
+    for run_dir in captioned:
+        summary = json.loads((run_dir / "summary.json").read_text())
+        assert summary["model"] == str(trained / "artifacts" / "model")
+        assert not [r for r in metrics(run_dir) if "val_bleu4" in r]  # no training here

@@ -31,6 +31,7 @@ import json
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -157,9 +158,16 @@ def small_for(cfg: Config, captions: list[list[str]]) -> Captioner:
     return small_blip(sorted(words), image_size=cfg.image_size)
 
 
+def model_from_needs(run: Any, cfg: Config) -> None:
+    """`model_path = "blip-train"` names a needed experiment: use the BLIP it trained."""
+    if cfg.model_path in run.needs:
+        cfg.model_path = str(Path(run.needs[cfg.model_path]) / "artifacts" / "model")
+
+
 def main() -> None:
     run, cfg = start_task(Config, "blip-caption")
     try:
+        model_from_needs(run, cfg)
         check_config(cfg)
         pretrained = pretrained_blip(cfg.model_path) if wants_pretrained(cfg) else None
     except UserError as err:
