@@ -50,8 +50,8 @@ from dltui.tasks.blip_model import (
     small_blip,
     strip_prompt,
 )
-from dltui.tasks.config import seed_everything
-from dltui.tasks.needs import fail, shapes_cache, start_task, task_device
+from dltui.tasks.config import pick_device, seed_everything
+from dltui.tasks.needs import fail, shapes_cache, start_task
 
 LONG_PROMPT = "a simple synthetic picture of two coloured shapes on a dark background showing"
 # Words of the prompts the built-in sweep uses are in the small model's vocabulary.
@@ -173,7 +173,7 @@ def main() -> None:
     except UserError as err:
         fail(run, err)
     seed_everything(cfg.seed)
-    device = task_device()
+    device = pick_device()
     started = time.time()
     try:
         # A pretrained model captions zero-shot: it needs test images only, at its own size.

@@ -45,9 +45,9 @@ from dltui.tasks.caption_model import (
     with_coordinates,
 )
 from dltui.tasks.cnn import cpu_threads
-from dltui.tasks.config import seed_everything
+from dltui.tasks.config import pick_device, seed_everything
 from dltui.tasks.metrics_text import corpus_bleu4, mean_sentence_bleu4
-from dltui.tasks.needs import fail, shapes_cache, start_task, task_device
+from dltui.tasks.needs import fail, shapes_cache, start_task
 
 DATA_CHOICES = ("shapes", "sydney", "ucm")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -300,7 +300,7 @@ def main() -> None:
         if cfg.batch_size < 1 or cfg.epochs < 0 or cfg.max_len < 1:
             raise UserError("batch_size and max_len must be at least 1, epochs not negative",
                             fix="pass batch_size=8 epochs=10 max_len=20")
-        device = task_device()
+        device = pick_device()
         cpu_threads(device, cfg.threads)
         data = load_data(cfg)
         seed_everything(cfg.seed)

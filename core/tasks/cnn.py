@@ -31,8 +31,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from dltui.errors import UserError
-from dltui.tasks.config import seed_everything
-from dltui.tasks.needs import fail, shapes_cache, start_task, task_device
+from dltui.tasks.config import pick_device, seed_everything
+from dltui.tasks.needs import fail, shapes_cache, start_task
 
 DATA_CHOICES = ("shapes", "fashion-mnist")
 IMAGE_SIZE = 28
@@ -220,7 +220,7 @@ def run_task(cls: type[CnnConfig], experiment: str) -> None:
                             fix="pass batch_size=8 epochs=15 or other positive numbers")
         if cfg.model not in ("cnn", "linear"):
             raise UserError(f"unknown model {cfg.model!r}", fix='use model = "cnn" or "linear"')
-        device = task_device()
+        device = pick_device()
         cpu_threads(device, cfg.threads)
         if WORLD > 1:  # one process per GPU (or CPU share); gradients averaged across them
             if device.type == "cuda":

@@ -52,12 +52,19 @@ def load_config(cls: type[ConfigT], params: dict[str, Any],
 
 
 def pick_device() -> Any:
-    """CUDA when the launcher made a GPU visible, else the CPU with all its cores."""
+    """CUDA when the launcher made a GPU visible, else the CPU.
+
+    On the CPU, an explicit OMP_NUM_THREADS wins over "every core": several runs
+    sharing the cores, each with a thread per core, slow each other down
+    several times over.
+    """
     import torch
 
     if torch.cuda.is_available():
         return torch.device("cuda")
-    torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
+    threads = os.environ.get("OMP_NUM_THREADS", "")
+    wanted = int(threads) if threads.isdigit() and int(threads) > 0 else None
+    torch.set_num_threads(wanted or max(1, len(os.sched_getaffinity(0))))
     return torch.device("cpu")
 
 

@@ -15,7 +15,7 @@ from typing import Any, NoReturn, TypeVar
 
 import dltui
 from dltui.errors import UserError
-from dltui.tasks.config import load_config, pick_device
+from dltui.tasks.config import load_config
 
 ConfigT = TypeVar("ConfigT")
 
@@ -40,19 +40,8 @@ def shapes_cache() -> Path:
     return runs_dir() / ".cache" / "shapes"
 
 
-def task_device() -> Any:
-    """pick_device(), but an explicit OMP_NUM_THREADS wins over "all cores".
-
-    Several CPU runs sharing the same cores each with a thread per core slow
-    each other down several times over; OMP_NUM_THREADS=1 per run avoids it.
-    """
-    import torch
-
-    device = pick_device()
-    threads = os.environ.get("OMP_NUM_THREADS", "")
-    if device.type == "cpu" and threads.isdigit() and int(threads) > 0:
-        torch.set_num_threads(int(threads))
-    return device
+def pick_device() -> Any:
+    return pick_device()
 
 
 def needed_run(run: Any, experiment: str, given: str = "", *, setting: str) -> Path:

@@ -35,8 +35,8 @@ from torch import nn
 
 from dltui.data.shapes import CLASS_NAMES, load_shapes
 from dltui.errors import UserError
-from dltui.tasks.config import seed_everything
-from dltui.tasks.needs import fail, shapes_cache, start_task, task_device
+from dltui.tasks.config import pick_device, seed_everything
+from dltui.tasks.needs import fail, shapes_cache, start_task
 from dltui.tasks.vit import SmallViT, VitShape, cosine_warmup, save_backbone, to_input
 
 OBJECTIVES = ("mim", "cls", "mim+cls")
@@ -115,7 +115,7 @@ def main() -> None:
     except UserError as err:
         fail(run, err)
     seed_everything(cfg.seed)
-    device = task_device()
+    device = pick_device()
     started = time.time()
     shape = VitShape(cfg.image_size, cfg.patch_size, cfg.dim, cfg.depth, cfg.heads,
                      stem=cfg.stem)

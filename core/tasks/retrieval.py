@@ -39,8 +39,8 @@ from torch import nn
 
 from dltui.data.shapes import load_shapes
 from dltui.errors import UserError
-from dltui.tasks.config import seed_everything
-from dltui.tasks.needs import fail, needed_run, shapes_cache, start_task, task_device
+from dltui.tasks.config import pick_device, seed_everything
+from dltui.tasks.needs import fail, needed_run, shapes_cache, start_task
 from dltui.tasks.rank_metrics import retrieval_scores
 from dltui.tasks.vit import FrozenBackbone, load_pretrained_run
 
@@ -147,7 +147,7 @@ def main() -> None:
     except UserError as err:
         fail(run, err)
     seed_everything(cfg.seed)
-    device = task_device()
+    device = pick_device()
     started = time.time()
     train = load_shapes("train", image_size=backbone.image_size, count=cfg.train_count,
                         cache_dir=shapes_cache())

@@ -28,9 +28,9 @@ import torch
 import torch.nn.functional as F
 
 from dltui.errors import UserError
-from dltui.tasks.config import seed_everything
+from dltui.tasks.config import pick_device, seed_everything
 from dltui.tasks.heads import HEADS, count_parameters, head_parameter_formula, make_head
-from dltui.tasks.needs import fail, shapes_cache, start_task, task_device
+from dltui.tasks.needs import fail, shapes_cache, start_task
 from dltui.tasks.seg_data import SegSplit, load_shapes_split, load_voc_split, prediction_strip
 from dltui.tasks.seg_metrics import IGNORE_INDEX, IoUCounter
 from dltui.tasks.vit import FrozenBackbone, load_backbone
@@ -110,7 +110,7 @@ def main() -> None:
     except UserError as err:
         fail(run, err)
     seed_everything(cfg.seed)
-    device = task_device()
+    device = pick_device()
     started = time.time()
     size = backbone.image_size
     names = train.class_names
