@@ -150,3 +150,10 @@ def test_damaged_cache_is_made_again(tmp_path) -> None:
 def test_default_cache_dir_follows_the_runs_dir(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("DLTUI_RUNS_DIR", str(tmp_path))
     assert shapes.default_cache_dir() == tmp_path / ".cache" / "shapes"
+
+
+def test_plurals_in_captions() -> None:
+    from dltui.data.shapes import plural
+
+    assert [plural(k) for k in ("cross", "circle", "square", "triangle")] == [
+        "crosses", "circles", "squares", "triangles"]

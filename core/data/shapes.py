@@ -40,7 +40,7 @@ CLASS_NAMES: list[str] = [f"{SHAPE_NAMES[a]}+{SHAPE_NAMES[b]}" for a, b in CLASS
 SPLITS = ("train", "val", "test")
 DEFAULT_COUNTS = {"train": 5000, "val": 1000, "test": 1000}
 CAPTIONS_PER_IMAGE = 5
-VERSION = 2  # bump when the generator changes: cached files carry it in their name
+VERSION = 3  # bump when the generator changes: cached files carry it in their name
 
 _RGB = np.array([(220, 45, 40), (40, 190, 60), (60, 90, 235),
                  (235, 215, 40), (165, 60, 200), (235, 235, 235)], dtype=np.float32)
@@ -208,6 +208,10 @@ _LONG = {"left of": "to the left of", "right of": "to the right of",
 _SIZE_WORDS = {0: ("small", "little"), 1: ("large", "big")}
 
 
+def plural(noun: str) -> str:
+    return noun + ("es" if noun.endswith(("s", "x", "ch", "sh")) else "s")
+
+
 def describe(objects: np.ndarray, rng: np.random.Generator) -> list[str]:
     """Five reference captions of a scene (N x 5 object fields), in varied wording."""
     def words(j: int, with_size: bool = True, with_colour: bool = True) -> str:
@@ -226,7 +230,7 @@ def describe(objects: np.ndarray, rng: np.random.Generator) -> list[str]:
     colour_a = COLOUR_NAMES[int(objects[0, COLOUR])]
     colour_b = COLOUR_NAMES[int(objects[1, COLOUR])]
     if same_kind and rng.integers(2):
-        fifth = f"two {kind_a}s with the {colour_a} one {rel} the {colour_b} one"
+        fifth = f"two {plural(kind_a)} with the {colour_a} one {rel} the {colour_b} one"
     else:
         fifth = (f"a {words(0, with_colour=False)} in {colour_a} {rel} "
                  f"a {words(1, with_colour=False)} in {colour_b}")
