@@ -10,9 +10,10 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
-from dltui.params import Architecture, Layer
 from torch import nn
 from torchvision.models.resnet import BasicBlock, Bottleneck
+
+from dltui.params import Architecture, Layer
 
 Shape = tuple[int, ...]
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import sacrebleu
 import torch
+from task_runs import metrics, only_run_dir, run_by_hand, run_dirs
 
 from dltui.tasks.blip_caption import Config, caption, corpus_bleu4, training_batch
 from dltui.tasks.blip_model import CLS, DEC, PAD, SEP, small_blip, strip_prompt, word_tokenizer
@@ -89,17 +90,8 @@ def test_greedy_is_deterministic_and_sampling_reproducible() -> None:
 
 # --- real runs --------------------------------------------------------------------------
 
-def run_by_hand(runs: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DLTUI_RUNS_DIR": str(runs), "OMP_NUM_THREADS": "1",
-           "HF_HUB_OFFLINE": "1"}
-    env.pop("DLTUI_RUN_DIR", None)
-    return subprocess.run([sys.executable, "-m", "dltui.tasks.blip_caption", *args],
-                          cwd=runs.parent, env=env, capture_output=True, text=True, timeout=300)
 
 
-def metrics(run_dir: Path) -> list[dict[str, object]]:
-    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
 
 
 @pytest.mark.slow
@@ -107,9 +99,9 @@ def test_small_blip_trains_then_a_saved_model_captions(tmp_path: Path) -> None:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     runs = tmp_path / "runs"
-    done = run_by_hand(runs, *TINY, "prompt=a picture of")
+    done = run_by_hand("blip_caption", runs, *TINY, "prompt=a picture of")
     assert done.returncode == 0, done.stderr
-    (trained,) = (runs / "blip-caption").iterdir()
+    trained = only_run_dir(runs, "blip-caption")
     rows = metrics(trained)
     assert [r["step"] for r in rows if "val_bleu4" in r] == [1, 2]
     final = [r for r in rows if "bleu4" in r]
@@ -131,17 +123,18 @@ def test_small_blip_trains_then_a_saved_model_captions(tmp_path: Path) -> None:
 
     # The saved model through the pretrained path: top-k sampling, no prompt, no training.
     model_dir = trained / "artifacts" / "model"
-    done = run_by_hand(runs, "model=auto", f"model_path={model_dir}", "decoding=topk",
-                       "temperature=0.7", "prompt=", "test_count=8", "max_new_tokens=8")
+    done = run_by_hand("blip_caption", runs, "model=auto", f"model_path={model_dir}",
+                       "decoding=topk", "temperature=0.7", "prompt=", "test_count=8",
+                       "max_new_tokens=8")
     assert done.returncode == 0, done.stderr
-    (second,) = [d for d in (runs / "blip-caption").iterdir() if d != trained]
+    (second,) = [d for d in run_dirs(runs, "blip-caption") if d != trained]
     assert json.loads((second / "summary.json").read_text())["model"] == str(model_dir)
     assert not [r for r in metrics(second) if "val_bleu4" in r]
 
 
 def test_missing_pretrained_blip_says_what_to_do(tmp_path: Path) -> None:
-    done = run_by_hand(tmp_path / "runs", "model=pretrained", f"model_path={tmp_path / 'no'}",
-                       "test_count=2")
+    done = run_by_hand("blip_caption", tmp_path / "runs", "model=pretrained",
+                       f"model_path={tmp_path / 'no'}", "test_count=2")
     assert done.returncode == 2
     assert "BLIP weights are not in" in done.stderr and "model_path" in done.stderr
     assert "Traceback" not in done.stderr
@@ -162,10 +155,11 @@ def test_karpathy_dataset_json(tmp_path: Path) -> None:
                         "sentences": [{"tokens": ["a", word, "field"]},
                                       {"raw": f"A {word.upper()} square."}]})
     (root / "dataset.json").write_text(json.dumps({"images": entries}))
-    done = run_by_hand(tmp_path / "runs", "model=small", "data=karpathy", f"data_root={root}",
-                       "epochs=1", "batch_size=4", "max_new_tokens=4", "prompt=")
+    done = run_by_hand("blip_caption", tmp_path / "runs", "model=small", "data=karpathy",
+                       f"data_root={root}", "epochs=1", "batch_size=4", "max_new_tokens=4",
+                       "prompt=")
     assert done.returncode == 0, done.stderr
-    (run_dir,) = (tmp_path / "runs" / "blip-caption").iterdir()
+    run_dir = only_run_dir(tmp_path / "runs", "blip-caption")
     preds = (run_dir / "artifacts" / "predictions.jsonl").read_text().splitlines()
     assert len(preds) == 4
     assert json.loads(preds[0])["references"][1] == "a blue square"
@@ -194,12 +188,8 @@ mode = "max"
     done = subprocess.run([sys.executable, "-m", "dltui.tui.cli", "run", "blip-caption"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    def run_dirs(experiment: str) -> list[Path]:
-        folder = tmp_path / "runs" / experiment
-        return [p for p in folder.iterdir() if not p.name.startswith(".")]
-
-    (trained,) = run_dirs("blip-train")
-    captioned = run_dirs("blip-caption")
+    (trained,) = run_dirs(tmp_path / "runs", "blip-train")
+    captioned = run_dirs(tmp_path / "runs", "blip-caption")
     assert len(captioned) == 2
     for run_dir in captioned:
         summary = json.loads((run_dir / "summary.json").read_text())

@@ -3,35 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from task_runs import metrics, only_run_dir, run_by_hand
 
 from dltui.data.karpathy import load_karpathy
 from dltui.errors import UserError
 from dltui.tasks.caption_model import CaptionDecoder, Vocabulary, with_coordinates
-
-
-def run_task(module: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DLTUI_RUNS_DIR": str(tmp_path / "runs"), "OMP_NUM_THREADS": "1"}
-    env.pop("DLTUI_RUN_DIR", None)
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
-
-
-def only_run_dir(tmp_path: Path, experiment: str) -> Path:
-    (run_dir,) = (tmp_path / "runs" / experiment).iterdir()
-    return run_dir
-
-
-def metrics(run_dir: Path) -> list[dict]:  # type: ignore[type-arg]
-    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
 
 
 def make_karpathy(root: Path, *, tif: bool = True) -> None:
@@ -119,7 +100,7 @@ def test_karpathy_missing_names_what_to_put_where(tmp_path: Path) -> None:
 
 
 def test_missing_caption_data_exits_2(tmp_path: Path) -> None:
-    done = run_task("dltui.tasks.caption", tmp_path, "data=ucm",
+    done = run_by_hand("caption", tmp_path / "runs", "data=ucm",
                     f"data_root={tmp_path / 'nowhere'}")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "dataset.json" in done.stderr
@@ -127,11 +108,11 @@ def test_missing_caption_data_exits_2(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_caption_smoke_run_on_shapes(tmp_path: Path) -> None:
-    done = run_task("dltui.tasks.caption", tmp_path, "attention=true", "epochs=1",
+    done = run_by_hand("caption", tmp_path / "runs", "attention=true", "epochs=1",
                     "train_count=160", "val_count=40", "test_count=40", "encoder_epochs=1",
                     "examples=3")
     assert done.returncode == 0, done.stderr
-    run_dir = only_run_dir(tmp_path, "caption")
+    run_dir = only_run_dir(tmp_path / "runs", "caption")
     rows = metrics(run_dir)
     epoch = next(r for r in rows if "train_loss" in r)
     assert epoch["step"] == 1 and epoch["train_loss"] > 0
@@ -160,11 +141,11 @@ def test_caption_smoke_run_on_shapes(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_caption_smoke_run_on_karpathy_files(tmp_path: Path) -> None:
     make_karpathy(tmp_path / "sydney")
-    done = run_task("dltui.tasks.caption", tmp_path, "data=sydney",
+    done = run_by_hand("caption", tmp_path / "runs", "data=sydney",
                     f"data_root={tmp_path / 'sydney'}", "epochs=1", "image_size=64")
     assert done.returncode == 0, done.stderr
     assert "resnet18 is untrained" in done.stdout
-    run_dir = only_run_dir(tmp_path, "caption")
+    run_dir = only_run_dir(tmp_path / "runs", "caption")
     assert "6 train, 2 val, 2 test images" in done.stdout
     summary = json.loads((run_dir / "summary.json").read_text())
     assert 0 <= summary["test_bleu4"] <= 1

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import struct
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from task_runs import metrics, only_run_dir, run_by_hand
 
 from dltui.data.fashion_mnist import load_fashion_mnist, split_indices
 from dltui.errors import UserError
@@ -46,21 +44,10 @@ def make_fashion(root: Path, train: int = 60, test: int = 24, packed: bool = Tru
         write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels, packed=packed)
 
 
-def run_task(module: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DLTUI_RUNS_DIR": str(tmp_path / "runs"), "OMP_NUM_THREADS": "1"}
-    env.pop("DLTUI_RUN_DIR", None)
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
 
 
-def only_run_dir(tmp_path: Path, experiment: str) -> Path:
-    (run_dir,) = (tmp_path / "runs" / experiment).iterdir()
-    return run_dir
 
 
-def metrics(run_dir: Path) -> list[dict]:  # type: ignore[type-arg]
-    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
 
 
 def test_net_matches_the_report() -> None:
@@ -123,21 +110,21 @@ def test_fashion_mnist_missing_names_what_to_put_where(tmp_path: Path) -> None:
 
 
 def test_missing_data_exits_2_without_traceback(tmp_path: Path) -> None:
-    done = run_task("dltui.tasks.cnn", tmp_path, "data=fashion-mnist",
+    done = run_by_hand("cnn", tmp_path / "runs", "data=fashion-mnist",
                     f"data_root={tmp_path / 'nowhere'}")
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert "FashionMNIST/raw" in done.stderr and "t10k-labels-idx1-ubyte" in done.stderr
-    status = json.loads((only_run_dir(tmp_path, "cnn") / "status.json").read_text())
+    status = json.loads((only_run_dir(tmp_path / "runs", "cnn") / "status.json").read_text())
     assert status["exit_code"] == 2
 
 
 @pytest.mark.slow
 def test_cnn_smoke_run_on_shapes(tmp_path: Path) -> None:
-    done = run_task("dltui.tasks.cnn", tmp_path, "epochs=2", "train_count=200",
+    done = run_by_hand("cnn", tmp_path / "runs", "epochs=2", "train_count=200",
                     "val_count=50", "test_count=50", "lr=0.05")
     assert done.returncode == 0, done.stderr
-    run_dir = only_run_dir(tmp_path, "cnn")
+    run_dir = only_run_dir(tmp_path / "runs", "cnn")
     rows = metrics(run_dir)
     epochs = [r for r in rows if "train_loss" in r]
     assert [r["step"] for r in epochs] == [1, 2]
@@ -166,10 +153,10 @@ def test_cnn_smoke_run_on_shapes(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_cnn_smoke_run_on_fashion_mnist_files(tmp_path: Path) -> None:
     make_fashion(tmp_path / "data", train=120, test=30)
-    done = run_task("dltui.tasks.cnn", tmp_path, "data=fashion-mnist",
+    done = run_by_hand("cnn", tmp_path / "runs", "data=fashion-mnist",
                     f"data_root={tmp_path / 'data'}", "epochs=1")
     assert done.returncode == 0, done.stderr
-    run_dir = only_run_dir(tmp_path, "cnn")
+    run_dir = only_run_dir(tmp_path / "runs", "cnn")
     assert "100 train, 20 val, 30 test" in done.stdout
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["num_params"] == 769_930
@@ -177,9 +164,9 @@ def test_cnn_smoke_run_on_fashion_mnist_files(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_demo_smoke_run(tmp_path: Path) -> None:
-    done = run_task("dltui.tasks.demo", tmp_path, "epochs=1", "train_count=100")
+    done = run_by_hand("demo", tmp_path / "runs", "epochs=1", "train_count=100")
     assert done.returncode == 0, done.stderr
-    run_dir = only_run_dir(tmp_path, "demo")
+    run_dir = only_run_dir(tmp_path / "runs", "demo")
     assert [r["step"] for r in metrics(run_dir) if "val_acc" in r] == [1]
     assert (run_dir / "artifacts" / "conv2_filters.png").is_file()
     assert "test_acc" in json.loads((run_dir / "summary.json").read_text())

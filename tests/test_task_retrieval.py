@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from task_runs import metrics, only_run_dir, run_by_hand, run_dirs, run_launched
 
-from dltui import rundir as rd
-from dltui.names import new_run_id
 from dltui.tasks.rank_metrics import (
     image_to_text_ranks,
     recall_at,
@@ -90,35 +85,12 @@ def test_bag_of_ngrams_text_encoder() -> None:
 
 # --- real runs --------------------------------------------------------------------------
 
-def task_env(runs: Path, **extra: str) -> dict[str, str]:
-    env = {**os.environ, "DLTUI_RUNS_DIR": str(runs), "OMP_NUM_THREADS": "1",
-           "HF_HUB_OFFLINE": "1", **extra}
-    if "DLTUI_RUN_DIR" not in extra:
-        env.pop("DLTUI_RUN_DIR", None)
-    return env
 
 
-def run_by_hand(module: str, runs: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", f"dltui.tasks.{module}", *args], cwd=runs.parent,
-                          env=task_env(runs), capture_output=True, text=True, timeout=300)
 
 
-def run_launched(experiment: str, runs: Path, params: dict[str, object],
-                 needs: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], Path]:
-    """Start the task as the launcher does: run.json with params, needs in status.json."""
-    spec = rd.RunSpec(run_id=new_run_id(), experiment=experiment,
-                      argv=[sys.executable, "-m", "dltui.tasks.retrieval"], params=params,
-                      cwd=str(runs.parent), needs=dict(needs))
-    run_dir = rd.create_run_dir(runs, spec, state=rd.RUNNING, queued_at=time.time(),
-                                needs=needs)
-    done = subprocess.run(spec.argv, cwd=runs.parent, capture_output=True, text=True,
-                          env=task_env(runs, DLTUI_RUN_DIR=str(run_dir.path)), timeout=300)
-    return done, run_dir.path
 
 
-def metrics(run_dir: Path) -> list[dict[str, float]]:
-    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +98,7 @@ def backbone_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     runs = tmp_path_factory.mktemp("retrieval") / "runs"
     done = run_by_hand("pretrain_vit", runs, *TINY_VIT)
     assert done.returncode == 0, done.stderr
-    (run_dir,) = (runs / "pretrain-vit").iterdir()
+    run_dir = only_run_dir(runs, "pretrain-vit")
     return run_dir
 
 
@@ -138,7 +110,7 @@ def test_scratch_then_finetune_as_launched(backbone_run: Path, tmp_path: Path) -
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     runs = tmp_path / "runs"
-    done, scratch = run_launched("retrieval", runs, {**SMALL, "temperature": 0.2},
+    done, scratch = run_launched("retrieval", "retrieval", runs, {**SMALL, "temperature": 0.2},
                                  {"pretrain-vit": str(backbone_run)})
     assert done.returncode == 0, done.stderr
     rows = [r for r in metrics(scratch) if "i_r1" in r]
@@ -155,7 +127,7 @@ def test_scratch_then_finetune_as_launched(backbone_run: Path, tmp_path: Path) -
 
     # Fine-tune with a zero learning rate: the loaded projections alone give the same scores,
     # which proves they were loaded. The backbone comes from the saved head's record.
-    done, tuned = run_launched("retrieval-finetune", runs,
+    done, tuned = run_launched("retrieval", "retrieval-finetune", runs,
                                {**SMALL, "temperature": 0.2, "init_from": "retrieval", "lr": 0.0,
                                 "weight_decay": 0.0}, {"retrieval": str(scratch)})
     assert done.returncode == 0, done.stderr
@@ -173,11 +145,11 @@ def test_finetune_by_hand_from_a_run_directory(backbone_run: Path, tmp_path: Pat
     done = run_by_hand("retrieval", runs, "epochs=1", "train_count=64", "val_count=20",
                        f"backbone_run={backbone_run}")
     assert done.returncode == 0, done.stderr
-    (scratch,) = (runs / "retrieval").iterdir()
+    scratch = only_run_dir(runs, "retrieval")
     done = run_by_hand("retrieval", runs, "epochs=1", "train_count=64", "val_count=20",
                        f"init_from={scratch}", "temperature=0.5")
     assert done.returncode == 0, done.stderr
-    assert len(list((runs / "retrieval").iterdir())) == 2
+    assert len(run_dirs(runs, "retrieval")) == 2
 
 
 def test_init_from_nothing_is_a_clear_error(tmp_path: Path) -> None:

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
+from task_runs import metrics, only_run_dir, run_by_hand, run_dirs, run_launched
 
-from dltui import rundir as rd
-from dltui.names import new_run_id
 from dltui.tasks.heads import HEADS, count_parameters, head_parameter_formula, make_head
 from dltui.tasks.vit import Attention, SharedQKAttention
 
@@ -21,35 +16,12 @@ TINY_VIT = ["epochs=1", "train_count=64", "val_count=32", "dim=32", "depth=1", "
             "batch_size=32"]
 
 
-def task_env(runs: Path, **extra: str) -> dict[str, str]:
-    env = {**os.environ, "DLTUI_RUNS_DIR": str(runs), "OMP_NUM_THREADS": "1",
-           "HF_HUB_OFFLINE": "1", **extra}
-    if "DLTUI_RUN_DIR" not in extra:
-        env.pop("DLTUI_RUN_DIR", None)
-    return env
 
 
-def run_by_hand(module: str, runs: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", f"dltui.tasks.{module}", *args], cwd=runs.parent,
-                          env=task_env(runs), capture_output=True, text=True, timeout=300)
 
 
-def run_launched(module: str, experiment: str, runs: Path, params: dict[str, object],
-                 needs: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], Path]:
-    """Start a task as the launcher does: run.json with params, needs in status.json."""
-    spec = rd.RunSpec(run_id=new_run_id(), experiment=experiment,
-                      argv=[sys.executable, "-m", f"dltui.tasks.{module}"], params=params,
-                      cwd=str(runs.parent), needs=dict(needs))
-    run_dir = rd.create_run_dir(runs, spec, state=rd.RUNNING, queued_at=time.time(),
-                                needs=needs)
-    done = subprocess.run(spec.argv, cwd=runs.parent, capture_output=True, text=True,
-                          env=task_env(runs, DLTUI_RUN_DIR=str(run_dir.path)), timeout=300)
-    return done, run_dir.path
 
 
-def metrics(run_dir: Path) -> list[dict[str, object]]:
-    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
 
 
 def tb_scalars(run_dir: Path) -> dict[str, list[float]]:
@@ -65,7 +37,7 @@ def backbone_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     runs = tmp_path_factory.mktemp("seg") / "runs"
     done = run_by_hand("pretrain_vit", runs, *TINY_VIT)
     assert done.returncode == 0, done.stderr
-    (run_dir,) = (runs / "pretrain-vit").iterdir()
+    run_dir = only_run_dir(runs, "pretrain-vit")
     return run_dir
 
 
@@ -168,7 +140,7 @@ def test_seg_heads_by_hand_with_backbone_run(backbone_run: Path, tmp_path: Path)
     done = run_by_hand("seg_heads", runs, "head=conv", "epochs=1", "train_count=32",
                        "val_count=16", f"backbone_run={backbone_run}")
     assert done.returncode == 0, done.stderr
-    (run_dir,) = (runs / "seg-heads").iterdir()
+    run_dir = only_run_dir(runs, "seg-heads")
     status = json.loads((run_dir / "status.json").read_text())
     assert status["state"] == "succeeded"
     spec = json.loads((run_dir / "run.json").read_text())
@@ -190,7 +162,7 @@ def test_dino_backbone_from_a_local_directory(tmp_path: Path) -> None:
                        f"backbone_path={saved}", "image_size=32", "head=transformer",
                        "epochs=1", "train_count=32", "val_count=16")
     assert done.returncode == 0, done.stderr
-    (run_dir,) = (tmp_path / "runs" / "seg-heads").iterdir()
+    run_dir = only_run_dir(tmp_path / "runs", "seg-heads")
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["backbone"] == str(saved)
     assert summary["num_params"] == head_parameter_formula("transformer", 32, 5)[0]
@@ -207,7 +179,7 @@ def test_missing_weights_and_runs_say_what_to_do(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "needs a finished 'pretrain-vit' run" in done.stderr and "Traceback" not in done.stderr
     states = {json.loads((d / "status.json").read_text())["state"]
-              for d in (runs / "seg-heads").iterdir()}
+              for d in run_dirs(runs, "seg-heads")}
     assert states == {"failed"}
 
 
