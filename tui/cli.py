@@ -284,13 +284,19 @@ def params_command(
     manifest: ManifestOpt = DEFAULT_MANIFEST,
 ) -> None:
     """Count parameters layer by layer, with the formula behind every number."""
+    import json
+
+    from dltui.params import format_report
     from dltui.params_models import architectures
 
-    for title, report in architectures(spec=spec, experiment=experiment, model=model,
-                                       models_file=models, manifest_path=manifest,
-                                       overrides=set_ or []):
-        from dltui.params import format_report
-
+    found = list(architectures(spec=spec, experiment=experiment, model=model,
+                               models_file=models, manifest_path=manifest,
+                               overrides=set_ or []))
+    if fmt == "json" and experiment:  # a sweep may give several models: one JSON list
+        _echo_json([{"model": title, **json.loads(format_report(report, fmt="json"))}
+                    for title, report in found])
+        return
+    for title, report in found:
         if title and fmt != "json":
             typer.echo(f"== {title}")
         typer.echo(format_report(report, fmt=fmt).rstrip("\n"))
