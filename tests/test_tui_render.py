@@ -219,6 +219,18 @@ def test_catalog_rows_per_experiment_and_sweep(tmp_path: Path) -> None:
     assert params_key({"b": 1, "a": 2}) == params_key({"a": 2, "b": 1})
 
 
+def test_a_smoke_run_counts_for_its_sweep_row(tmp_path: Path) -> None:
+    """`--set epochs=1` adds a param; the run still belongs to its lr's row."""
+    runs = tmp_path / "runs"
+    manifest = parse_manifest(MANIFEST, path=tmp_path / "m.toml")
+    make_run(runs, "sweep", "20260101-000001-aaaa", {"epochs": 1, "lr": 0.01}, accs=(0.4,))
+    catalog = RunCatalog(RunStore(runs), manifest)
+    assert catalog.scan()
+    entries = {e.key: e for e in catalog.snapshot().entries}
+    assert (entries["sweep#0"].runs, entries["sweep#1"].runs) == (0, 1)
+    assert entries["sweep#1"].best == 0.4
+
+
 def test_catalog_finds_new_runs_and_follows_active_ones(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     manifest = parse_manifest(MANIFEST, path=tmp_path / "m.toml")

@@ -289,11 +289,18 @@ class RunCatalog:
             by_key.setdefault(self._keys[ref], []).append(ref)
         children = []
         if len(param_sets) > 1:
+            # A sweep row holds the runs that agree on its swept values, whatever else
+            # was --set for them (a smoke run with epochs=1 is still that row's run).
+            by_swept: dict[str, list[str]] = {}
+            for ref in refs:
+                run_params = self._infos[ref].spec.params
+                by_swept.setdefault(params_key({k: run_params.get(k) for k in swept}),
+                                    []).append(ref)
             for index, params in enumerate(param_sets):
                 label = params_label(params, swept) or params_label(params)
+                chosen = {k: params[k] for k in swept}
                 children.append(self._entry(exp, f"{exp.name}#{index}", label, 1,
-                                            by_key.get(params_key(params), []),
-                                            {k: params[k] for k in swept}))
+                                            by_swept.get(params_key(chosen), []), chosen))
         parent = self._entry(exp, exp.name, exp.name, 0, refs, {})
         if len(by_key) > 1:  # one state per param set: its latest run's
             states: dict[str, int] = {}
