@@ -119,7 +119,7 @@ def compare(runs: list[RunInfo], *, labels: Mapping[str, str] | None = None,
     for info in runs:
         param_keys.extend(k for k in info.spec.params if k not in param_keys)
     differing = [k for k in param_keys if show_same or len(runs) == 1 or len(
-        {json.dumps(i.spec.params.get(k), sort_keys=True, default=str) for i in runs}) > 1]
+        {repr(i.spec.params.get(k)) for i in runs}) > 1]
     metric_keys: list[str] = []
     for found in metrics.values():
         metric_keys.extend(k for k in found if k not in metric_keys)

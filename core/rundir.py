@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,9 @@ FINAL_STATES = frozenset({SUCCEEDED, FAILED, KILLED, LOST, TIMEOUT, PREEMPTED})
 
 def write_json_atomic(path: Path, data: Any, *, compact: bool = False) -> None:
     """Replace `path` with `data` so that a reader sees the old or the new file, never half."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # Not mkstemp: its files are 0600, and runs are read by other users of a shared machine.
+    tmp = str(path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             if compact:
@@ -95,17 +97,49 @@ class RunSpec:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunSpec:
+        """A spec from run.json (or an index entry, which omits default values)."""
         fields = cls.__dataclass_fields__
-        if all(key in fields for key in data):
-            return cls(**data)
-        return cls(**{k: v for k, v in data.items() if k in fields})
+        # Filled in place rather than through __init__: an index of 10,000 runs makes
+        # 10,000 specs, and __init__ costs twice as much.
+        spec = cls.__new__(cls)
+        values = spec.__dict__
+        for name, spec_field in fields.items():
+            if name in data:
+                values[name] = data[name]
+            elif spec_field.default is not MISSING:
+                values[name] = spec_field.default
+            elif spec_field.default_factory is not MISSING:
+                values[name] = spec_field.default_factory()
+            else:
+                raise ValueError(f"a run spec without {name!r}")
+        return spec
+
+    def to_compact_json(self) -> dict[str, Any]:
+        """The fields that differ from their defaults (what an index needs to keep)."""
+        data = {}
+        for name, spec_field in self.__dataclass_fields__.items():
+            value = getattr(self, name)
+            if spec_field.default is not MISSING and value == spec_field.default:
+                continue
+            if spec_field.default_factory is not MISSING and value == spec_field.default_factory():
+                continue
+            data[name] = value
+        return data
 
 
 class RunDir:
     """Paths and small file operations of one run directory."""
 
     def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
+        self._given = path
+        self._path: Path | None = path if isinstance(path, Path) else None
+
+    @property
+    def path(self) -> Path:
+        # Made on first use: listing 10,000 runs should not pay for 10,000 Paths.
+        if self._path is None:
+            self._path = Path(self._given)
+        return self._path
 
     def __repr__(self) -> str:
         return f"RunDir({str(self.path)!r})"
@@ -179,7 +213,8 @@ def create_run_dir(runs_dir: Path, spec: RunSpec, **status: Any) -> RunDir:
     final = runs_dir / spec.experiment / spec.run_id
     final.parent.mkdir(parents=True, exist_ok=True)
     # Build in a hidden sibling and rename, so no reader ever sees a run without run.json.
-    staging = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{spec.run_id}."))
+    staging = final.parent / f".{spec.run_id}.{secrets.token_hex(4)}"
+    staging.mkdir()  # not mkdtemp, whose 0700 would hide the run from other users
     run = RunDir(staging)
     write_json_atomic(run.run_file, spec.__dict__)
     run.write_status(**status)

@@ -247,7 +247,8 @@ class FinishedIndex:
             if info.is_final and _settled(info.status):
                 changed = True
                 fresh[run_id] = {"mtime": os.stat(f"{path}/{rd.STATUS_FILE}").st_mtime_ns,
-                                    "spec": info.spec.__dict__, "status": info.status,
+                                    "spec": info.spec.to_compact_json(),
+                                    "status": info.status,
                                     "summary": info.summary()}
         if changed or len(fresh) != len(cached):
             try:

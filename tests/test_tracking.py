@@ -80,3 +80,21 @@ def test_logged_value_is_readable_at_once(tmp_path: Path) -> None:
         assert record["loss"] == step
         assert time.monotonic() - before < 1.0
     run.finish()
+
+
+def test_run_files_follow_the_umask(tmp_path: Path) -> None:
+    """Others on a shared machine read runs as they read any file the user makes."""
+    import os
+
+    from dltui import rundir as rd
+
+    umask = os.umask(0o022)
+    try:
+        spec = rd.RunSpec(run_id="r1", experiment="e", argv=[], params={}, cwd=str(tmp_path))
+        run = rd.create_run_dir(tmp_path, spec, state=rd.QUEUED)
+        run.write_status(state=rd.RUNNING)
+        for name in (rd.RUN_FILE, rd.STATUS_FILE):
+            assert (run.path / name).stat().st_mode & 0o777 == 0o644
+        assert run.path.stat().st_mode & 0o777 == 0o755
+    finally:
+        os.umask(umask)
