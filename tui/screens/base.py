@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from textual import work
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Input
 
@@ -19,6 +20,7 @@ from dltui.tui.views import CatalogSnapshot
 if TYPE_CHECKING:
     from dltui.tui.app import DltuiApp
     from dltui.tui.context import Dashboard
+    from dltui.tui.widgets.virtual_table import VirtualTable
 
 
 class DashboardScreen(Screen[Any]):
@@ -86,3 +88,46 @@ class DashboardScreen(Screen[Any]):
             app.post_message(ActionDone(f"{type(err).__name__}: {err}", error=True))
         else:
             app.post_message(ActionDone(text))
+
+
+class FilteredTableScreen(DashboardScreen):
+    """A screen of one table and a `#filter` field: `/` to type, `esc` to clear (the
+    filter, else the marks), enter back to the table."""
+
+    BINDINGS = [
+        # A priority binding acts before the next key is routed: "/lr" types "lr" there.
+        Binding("slash", "filter", "Filter", priority=True),
+        Binding("escape", "clear", "Clear", show=False),
+    ]
+
+    @property
+    def table(self) -> VirtualTable:
+        raise NotImplementedError
+
+    def show_rows(self) -> None:
+        """Show the rows that pass the filter."""
+        raise NotImplementedError
+
+    def action_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        if field.has_focus:
+            field.insert_text_at_cursor("/")
+        else:
+            self.set_focus(field)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            self.show_rows()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            self.set_focus(self.table)
+
+    def action_clear(self) -> None:
+        field = self.query_one("#filter", Input)
+        if field.value:
+            field.value = ""
+        elif self.table.marked:
+            self.table.marked.clear()
+            self.table.refresh()
+        self.table.focus()

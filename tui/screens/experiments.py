@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.widgets import Footer, Header, Input, Static
 
 from dltui import rundir as rd
-from dltui.tui.screens.base import DashboardScreen
+from dltui.tui.screens.base import FilteredTableScreen
 from dltui.tui.screens.launch_dialog import LaunchDialog
 from dltui.tui.text import (
     STATE_STYLES,
@@ -68,7 +68,7 @@ def filter_entries(entries: tuple[ExperimentEntry, ...], text: str) -> list[Expe
                                                           experiments)]
 
 
-class ExperimentsScreen(DashboardScreen):
+class ExperimentsScreen(FilteredTableScreen):
     BINDINGS = [
         Binding("space", "mark", "Mark"),
         Binding("l", "launch", "Launch…"),
@@ -76,9 +76,6 @@ class ExperimentsScreen(DashboardScreen):
         Binding("s", "stop", "Stop"),
         Binding("c", "compare", "Compare"),
         Binding("g", "compare_group", "Compare group"),
-        # A priority binding acts before the next key is routed: "/lr" types "lr" there.
-        Binding("slash", "filter", "Filter", priority=True),
-        Binding("escape", "clear", "Clear", show=False),
     ]
 
     def __init__(self) -> None:
@@ -103,9 +100,9 @@ class ExperimentsScreen(DashboardScreen):
     def show_catalog(self, snapshot: CatalogSnapshot) -> None:
         self.entries = snapshot.entries
         self.sub_title = _catalog_line(snapshot, self.dashboard.manifest.path.name)
-        self._show_rows()
+        self.show_rows()
 
-    def _show_rows(self) -> None:
+    def show_rows(self) -> None:
         shown = filter_entries(self.entries, self.query_one("#filter", Input).value)
         self.table.set_rows([entry_row(e) for e in shown])
         self._show_detail()
@@ -140,30 +137,6 @@ class ExperimentsScreen(DashboardScreen):
         self._open(event.key)
 
     # -- filter ----------------------------------------------------------------------------
-    def action_filter(self) -> None:
-        field = self.query_one("#filter", Input)
-        if field.has_focus:
-            field.insert_text_at_cursor("/")
-        else:
-            self.set_focus(field)
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "filter":
-            self._show_rows()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "filter":
-            self.set_focus(self.table)
-
-    def action_clear(self) -> None:
-        field = self.query_one("#filter", Input)
-        if field.value:
-            field.value = ""
-        elif self.table.marked:
-            self.table.marked.clear()
-            self.table.refresh()
-        self.table.focus()
-
     # -- selection -------------------------------------------------------------------------
     def action_mark(self) -> None:
         self.table.toggle_mark()

@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.widgets import Footer, Header, Input
 
 from dltui.tui.catalog import RUN_COLUMNS
-from dltui.tui.screens.base import DashboardScreen
+from dltui.tui.screens.base import FilteredTableScreen
 from dltui.tui.screens.experiments import latest_style
 from dltui.tui.views import CatalogSnapshot, RunRecord
 from dltui.tui.widgets.virtual_table import Column, VirtualTable
@@ -39,7 +39,7 @@ def sort_records(records: list[RunRecord], column: str, descending: bool) -> lis
     return sorted(records, key=lambda r: r.sort_keys[index], reverse=descending)
 
 
-class RunsScreen(DashboardScreen):
+class RunsScreen(FilteredTableScreen):
     BINDINGS = [
         Binding("space", "mark", "Mark"),
         Binding("c", "compare", "Compare"),
@@ -47,9 +47,6 @@ class RunsScreen(DashboardScreen):
         Binding("t", "tensorboard", "TensorBoard"),
         Binding("o", "sort", "Sort by next column"),
         Binding("O", "reverse", "Reverse order"),
-        # A priority binding acts before the next key is routed: "/lr" types "lr" there.
-        Binding("slash", "filter", "Filter", priority=True),
-        Binding("escape", "clear", "Clear", show=False),
     ]
 
     def __init__(self) -> None:
@@ -78,7 +75,7 @@ class RunsScreen(DashboardScreen):
     def show_catalog(self, snapshot: CatalogSnapshot) -> None:
         self.records = snapshot.records
         self._records_version = snapshot.version
-        self._show_rows()
+        self.show_rows()
 
     def _ordered(self) -> list[RunRecord]:
         """The records in the table's order; sorted again only when they or it changed."""
@@ -91,7 +88,7 @@ class RunsScreen(DashboardScreen):
             self._sorted = (key, ordered)
         return self._sorted[1]
 
-    def _show_rows(self) -> None:
+    def show_rows(self) -> None:
         table = self.table
         text = self.query_one("#filter", Input).value
         ordered = self._ordered()
@@ -107,28 +104,6 @@ class RunsScreen(DashboardScreen):
                           else f"{total:,} runs") + ("" if self.snapshot.loaded else " (reading…)")
 
     # -- filter and order -------------------------------------------------------------------
-    def action_filter(self) -> None:
-        field = self.query_one("#filter", Input)
-        if field.has_focus:
-            field.insert_text_at_cursor("/")
-        else:
-            self.set_focus(field)
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        self._show_rows()
-
-    def on_input_submitted(self, _event: Input.Submitted) -> None:
-        self.set_focus(self.table)
-
-    def action_clear(self) -> None:
-        field = self.query_one("#filter", Input)
-        if field.value:
-            field.value = ""
-        else:
-            self.table.marked.clear()
-            self.table.refresh()
-        self.table.focus()
-
     def action_sort(self) -> None:
         current = self.table.sort_column or _KEYS[0]
         self._sort_by(_KEYS[(_KEYS.index(current) + 1) % len(_KEYS)], descending=False)
@@ -143,7 +118,7 @@ class RunsScreen(DashboardScreen):
     def _sort_by(self, column: str, descending: bool) -> None:
         self.table.sort_column = column
         self.table.sort_descending = descending
-        self._show_rows()
+        self.show_rows()
 
     # -- actions -----------------------------------------------------------------------------
     def action_mark(self) -> None:
