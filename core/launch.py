@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from collections.abc import Iterable, Mapping
@@ -40,7 +39,7 @@ def git_state(folder: Path) -> GitState:
 
 
 def make_spec(manifest: Manifest, exp: Experiment, params: dict[str, Any], *,
-              git: GitState, batch: str, backend: str | None = None) -> rd.RunSpec:
+              git: GitState, backend: str | None = None) -> rd.RunSpec:
     gpus = exp.gpus
     if "nproc" in params and isinstance(params["nproc"], int) and exp.gpus > 0:
         gpus = max(gpus, params["nproc"])
@@ -96,7 +95,7 @@ def launch(*, manifest: Manifest, names: Iterable[str],
             continue
         waits = [rel for need in exp.needs for rel in provided.get(need, [])]
         for params in exp.param_sets(overrides):
-            spec = make_spec(manifest, exp, params, git=git, batch=batch, backend=backend)
+            spec = make_spec(manifest, exp, params, git=git, backend=backend)
             queued.append(_enqueue(root, spec, waits, order, batch))
         provided[name] = [f"{q.experiment}/{q.run_id}" for q in queued if q.experiment == name]
     return queued
@@ -110,7 +109,7 @@ def _runs_for_need(store: RunStore, manifest: Manifest, exp: Experiment, git: Gi
     pending = [r.ref for r in runs if not r.is_final]
     if pending:
         return pending
-    made = [_enqueue(root, make_spec(manifest, exp, params, git=git, batch=batch), [], order,
+    made = [_enqueue(root, make_spec(manifest, exp, params, git=git), [], order,
                      batch) for params in exp.param_sets()]
     return [f"{m.experiment}/{m.run_id}" for m in made]
 
@@ -145,8 +144,3 @@ def relaunch(*, run: rd.RunDir, overrides: Mapping[str, list[Any]] | None = None
                               "created": time.time()})
         made.append(_enqueue(root, fresh, [], time.time(), new_run_id()))
     return made
-
-
-def environment_runs_dir(manifest_runs_dir: Path) -> Path:
-    env = os.environ.get("DLTUI_RUNS_DIR")
-    return Path(env).resolve() if env else manifest_runs_dir

@@ -34,22 +34,3 @@ def stream_log(info: RunInfo, *, follow: bool = False, poll: float = 0.2) -> Ite
                     yield rest.decode("utf-8", "replace")
                 return
             time.sleep(poll)
-
-
-def tail_lines(info: RunInfo, count: int = 200, max_bytes: int = 256 * 1024) -> list[str]:
-    """The last `count` lines of output, carriage-return redraws collapsed."""
-    try:
-        with open(info.dir.log_file, "rb") as src:
-            src.seek(0, 2)
-            size = src.tell()
-            src.seek(max(0, size - max_bytes))
-            data = src.read()
-    except FileNotFoundError:
-        return []
-    text = data.decode("utf-8", "replace")
-    lines = [line.rsplit("\r", 1)[-1] for line in text.split("\n")]
-    if size > max_bytes and lines:
-        lines = lines[1:]  # the first may be cut
-    if lines and lines[-1] == "":
-        lines.pop()
-    return lines[-count:]

@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from dltui import rundir as rd
 from dltui.active import unmark_active
@@ -252,7 +251,3 @@ def supervise(runs_dir: Path, *, poll: float = 0.2, linger: float = 2.0) -> None
         # Between the last look and the release, a run may have been queued: look again.
         if not has_queued(scheduler.store):
             return
-
-
-def queue_info(runs_dir: Path) -> dict[str, Any]:
-    return {"supervisor_pid": supervisor_pid(runs_dir), **QueueSettings.read(runs_dir).__dict__}
