@@ -13,6 +13,10 @@ from typing import Any
 from dltui import rundir as rd
 from dltui.names import new_run_id
 
+# A pretrain-vit run small enough for a test: one epoch, one block.
+TINY_VIT = ["epochs=1", "train_count=64", "val_count=32", "dim=32", "depth=1", "heads=2",
+            "batch_size=32"]
+
 
 def task_env(runs: Path, **extra: str) -> dict[str, str]:
     """The environment of a task process: its runs directory, one thread, no hub."""
@@ -60,3 +64,10 @@ def only_run_dir(runs: Path, experiment: str) -> Path:
 def metrics(run_dir: Path) -> list[dict[str, Any]]:
     lines = (run_dir / "metrics.jsonl").read_text().splitlines()
     return [json.loads(line) for line in lines if line.strip()]
+
+
+def tiny_backbone(runs: Path) -> Path:
+    """A finished pretrain-vit run of TINY_VIT under `runs`, for the tasks that need one."""
+    done = run_by_hand("pretrain_vit", runs, *TINY_VIT)
+    assert done.returncode == 0, done.stderr
+    return only_run_dir(runs, "pretrain-vit")

@@ -9,7 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from task_runs import metrics, only_run_dir, run_by_hand, run_dirs, run_launched
+from task_runs import (
+    metrics,
+    only_run_dir,
+    run_by_hand,
+    run_dirs,
+    run_launched,
+    tiny_backbone,
+)
 
 from dltui.tasks.rank_metrics import (
     image_to_text_ranks,
@@ -19,8 +26,6 @@ from dltui.tasks.rank_metrics import (
 )
 from dltui.tasks.retrieval import BagOfNgrams, info_nce
 
-TINY_VIT = ["epochs=1", "train_count=64", "val_count=32", "dim=32", "depth=1", "heads=2",
-            "batch_size=32"]
 SMALL = {"epochs": 2, "train_count": 96, "val_count": 40, "batch_size": 32}
 
 # Three images with two captions each: texts 0, 1 show image 0; 2, 3 image 1; 4, 5 image 2.
@@ -95,11 +100,7 @@ def test_bag_of_ngrams_text_encoder() -> None:
 
 @pytest.fixture(scope="module")
 def backbone_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    runs = tmp_path_factory.mktemp("retrieval") / "runs"
-    done = run_by_hand("pretrain_vit", runs, *TINY_VIT)
-    assert done.returncode == 0, done.stderr
-    run_dir = only_run_dir(runs, "pretrain-vit")
-    return run_dir
+    return tiny_backbone(tmp_path_factory.mktemp("retrieval") / "runs")
 
 
 KEYS = {"i_r1", "i_r5", "i_r10", "i_medr", "t_r1", "t_r5", "t_r10", "t_medr"}

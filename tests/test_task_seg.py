@@ -7,21 +7,17 @@ from pathlib import Path
 
 import pytest
 import torch
-from task_runs import metrics, only_run_dir, run_by_hand, run_dirs, run_launched
+from task_runs import (
+    metrics,
+    only_run_dir,
+    run_by_hand,
+    run_dirs,
+    run_launched,
+    tiny_backbone,
+)
 
 from dltui.tasks.heads import HEADS, count_parameters, head_parameter_formula, make_head
 from dltui.tasks.vit import Attention, SharedQKAttention
-
-TINY_VIT = ["epochs=1", "train_count=64", "val_count=32", "dim=32", "depth=1", "heads=2",
-            "batch_size=32"]
-
-
-
-
-
-
-
-
 
 
 def tb_scalars(run_dir: Path) -> dict[str, list[float]]:
@@ -34,11 +30,7 @@ def tb_scalars(run_dir: Path) -> dict[str, list[float]]:
 
 @pytest.fixture(scope="module")
 def backbone_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    runs = tmp_path_factory.mktemp("seg") / "runs"
-    done = run_by_hand("pretrain_vit", runs, *TINY_VIT)
-    assert done.returncode == 0, done.stderr
-    run_dir = only_run_dir(runs, "pretrain-vit")
-    return run_dir
+    return tiny_backbone(tmp_path_factory.mktemp("seg") / "runs")
 
 
 # --- heads: formulas and attention ------------------------------------------------------
