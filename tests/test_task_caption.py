@@ -101,7 +101,7 @@ def test_karpathy_missing_names_what_to_put_where(tmp_path: Path) -> None:
 
 def test_missing_caption_data_exits_2(tmp_path: Path) -> None:
     done = run_by_hand("caption", tmp_path / "runs", "data=ucm",
-                    f"data_root={tmp_path / 'nowhere'}")
+                       f"data_root={tmp_path / 'nowhere'}")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "dataset.json" in done.stderr
 
@@ -109,8 +109,8 @@ def test_missing_caption_data_exits_2(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_caption_smoke_run_on_shapes(tmp_path: Path) -> None:
     done = run_by_hand("caption", tmp_path / "runs", "attention=true", "epochs=1",
-                    "train_count=160", "val_count=40", "test_count=40", "encoder_epochs=1",
-                    "examples=3")
+                       "train_count=160", "val_count=40", "test_count=40", "encoder_epochs=1",
+                       "examples=3")
     assert done.returncode == 0, done.stderr
     run_dir = only_run_dir(tmp_path / "runs", "caption")
     rows = metrics(run_dir)
@@ -142,7 +142,7 @@ def test_caption_smoke_run_on_shapes(tmp_path: Path) -> None:
 def test_caption_smoke_run_on_karpathy_files(tmp_path: Path) -> None:
     make_karpathy(tmp_path / "sydney")
     done = run_by_hand("caption", tmp_path / "runs", "data=sydney",
-                    f"data_root={tmp_path / 'sydney'}", "epochs=1", "image_size=64")
+                       f"data_root={tmp_path / 'sydney'}", "epochs=1", "image_size=64")
     assert done.returncode == 0, done.stderr
     assert "resnet18 is untrained" in done.stdout
     run_dir = only_run_dir(tmp_path / "runs", "caption")

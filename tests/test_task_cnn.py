@@ -111,7 +111,7 @@ def test_fashion_mnist_missing_names_what_to_put_where(tmp_path: Path) -> None:
 
 def test_missing_data_exits_2_without_traceback(tmp_path: Path) -> None:
     done = run_by_hand("cnn", tmp_path / "runs", "data=fashion-mnist",
-                    f"data_root={tmp_path / 'nowhere'}")
+                       f"data_root={tmp_path / 'nowhere'}")
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert "FashionMNIST/raw" in done.stderr and "t10k-labels-idx1-ubyte" in done.stderr
@@ -122,7 +122,7 @@ def test_missing_data_exits_2_without_traceback(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_cnn_smoke_run_on_shapes(tmp_path: Path) -> None:
     done = run_by_hand("cnn", tmp_path / "runs", "epochs=2", "train_count=200",
-                    "val_count=50", "test_count=50", "lr=0.05")
+                       "val_count=50", "test_count=50", "lr=0.05")
     assert done.returncode == 0, done.stderr
     run_dir = only_run_dir(tmp_path / "runs", "cnn")
     rows = metrics(run_dir)
@@ -133,6 +133,8 @@ def test_cnn_smoke_run_on_shapes(tmp_path: Path) -> None:
     assert any("test_acc" in r for r in rows)
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["num_params"] == 770_218 and 0 <= summary["test_acc"] <= 1
+    config = json.loads((run_dir / "artifacts" / "config.json").read_text())
+    assert config["epochs"] == 2 and config["batch_size"] == 8 and config["lr"] == 0.05
     for name in ("conv1_filters", "conv2_filters"):
         png = (run_dir / "artifacts" / f"{name}.png").read_bytes()
         assert png.startswith(b"\x89PNG")
@@ -154,7 +156,7 @@ def test_cnn_smoke_run_on_shapes(tmp_path: Path) -> None:
 def test_cnn_smoke_run_on_fashion_mnist_files(tmp_path: Path) -> None:
     make_fashion(tmp_path / "data", train=120, test=30)
     done = run_by_hand("cnn", tmp_path / "runs", "data=fashion-mnist",
-                    f"data_root={tmp_path / 'data'}", "epochs=1")
+                       f"data_root={tmp_path / 'data'}", "epochs=1")
     assert done.returncode == 0, done.stderr
     run_dir = only_run_dir(tmp_path / "runs", "cnn")
     assert "100 train, 20 val, 30 test" in done.stdout

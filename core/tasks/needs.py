@@ -8,6 +8,7 @@ same run with a `key=/abs/run/dir` setting instead.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import sys
 from pathlib import Path
@@ -24,11 +25,14 @@ def start_task(cls: type[ConfigT], experiment: str) -> tuple[Any, ConfigT]:
     """The run and its config: defaults, then the launcher's params, then key=value argv.
 
     A run started by hand records its whole config in run.json, so that
-    `dltui compare` shows the settings of hand-made sweeps too.
+    `dltui compare` shows the settings of hand-made sweeps too; every run also
+    writes the config it resolved to artifacts/config.json.
     """
     by_hand = load_config(cls, {})
     run = dltui.init(experiment=experiment, params=dataclasses.asdict(by_hand))
-    return run, load_config(cls, run.params)
+    config = load_config(cls, run.params)
+    run.save_artifact("config.json", json.dumps(dataclasses.asdict(config), indent=1) + "\n")
+    return run, config
 
 
 def runs_dir() -> Path:
