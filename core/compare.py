@@ -107,8 +107,12 @@ def _latest_per_params(runs: list[RunInfo]) -> list[RunInfo]:
 
 
 def compare(runs: list[RunInfo], *, labels: Mapping[str, str] | None = None,
-            show_same: bool = False) -> CompareTable:
-    """The comparison of `runs`, sorted by the first run's metric (best first)."""
+            show_same: bool = False, manifest: Manifest | None = None) -> CompareTable:
+    """The comparison of `runs`, sorted by the first run's metric (best first).
+
+    A run started by hand knows no metric; the manifest's experiment of the same
+    name, when given, says which metric ranks it and which way.
+    """
     if not runs:
         raise UserError("no runs to compare", fix="run some first (`dltui run NAME`), or "
                         "check the selection with `dltui ps --all`")
@@ -154,8 +158,11 @@ def compare(runs: list[RunInfo], *, labels: Mapping[str, str] | None = None,
         for key in summary_keys:
             row[f"summary:{key}"] = summaries[ref].get(key)
         rows.append(row)
-    metric = lead.metric if lead.metric in metric_keys or lead.metric in summary_keys else None
-    mode = lead.mode if lead.metric else "min"
+    ranking, mode = lead.metric, lead.mode
+    declared = manifest.experiments.get(lead.experiment) if manifest else None
+    if not ranking and declared is not None and declared.metric:
+        ranking, mode = declared.metric, declared.mode
+    metric = ranking if ranking in metric_keys or ranking in summary_keys else None
     table = CompareTable(columns, rows, list(runs), metric, mode)
     if metric:
         sort_rows(table, f"best:{metric}" if metric in metric_keys else f"summary:{metric}",

@@ -28,6 +28,7 @@ from dltui import rundir as rd
 from dltui.compare import compare, format_duration, format_value, render
 from dltui.errors import UserError
 from dltui.listing import progress_of
+from dltui.manifest import Manifest
 from dltui.metrics import MetricHistory, guess_mode, is_finite, is_number
 from dltui.report_artifacts import artifact_markdown, log_tail
 from dltui.store import RunInfo
@@ -69,13 +70,14 @@ class Report:
 
 
 def write_report(*, runs: list[RunInfo], out_dir: Path, fmt: str = "md",
-                 labels: dict[str, str] | None = None, title: str | None = None) -> Path:
+                 labels: dict[str, str] | None = None, title: str | None = None,
+                 manifest: Manifest | None = None) -> Path:
     """Write the report of `runs` into `out_dir` (made if missing); returns report.md or
     report.html. Files a previous report there wrote and this one does not are removed."""
     if fmt not in REPORT_FORMATS:
         raise UserError(f"unknown report format {fmt!r}", fix="use md or html")
     out = _prepare_out_dir(Path(out_dir))
-    report = build_report(runs=runs, labels=labels, title=title)
+    report = build_report(runs=runs, labels=labels, title=title, manifest=manifest)
     previous = _previous_files(out)
     try:
         if fmt == "html":
@@ -102,13 +104,13 @@ def write_report(*, runs: list[RunInfo], out_dir: Path, fmt: str = "md",
 
 
 def build_report(*, runs: list[RunInfo], labels: Mapping[str, str] | None = None,
-                 title: str | None = None) -> Report:
+                 title: str | None = None, manifest: Manifest | None = None) -> Report:
     """The report in memory: its Markdown (relative links) and the files those link."""
     if not runs:
         raise UserError("no runs to report", fix="check the selection with `dltui ps --all`; "
                         "run some first with `dltui run NAME`")
     names = dict(labels or {})
-    table = compare(runs, labels=names)
+    table = compare(runs, labels=names, manifest=manifest)
     ordered = list(table.runs)  # best first, as the table sorts them
     views = [ReportRun(info, label, index, _history(info), status_line(info))
              for index, (info, label) in enumerate(zip(ordered, legend_labels(ordered),

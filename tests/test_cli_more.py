@@ -103,3 +103,20 @@ def test_requeue_refuses_a_local_run(project: Project, tmp_path: Path) -> None:
     done = project.cli("requeue", "printed")
     assert done.returncode == 2 and "is not a Slurm run" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_runs_started_by_hand_rank_by_the_manifests_metric(project: Project) -> None:
+    """A hand-started run knows no metric; its experiment in the manifest says which."""
+    from dltui import rundir as rd
+
+    for run_id, lr, acc in (("r1", 0.1, 0.5), ("r2", 0.01, 0.9), ("r3", 0.001, 0.2)):
+        spec = rd.RunSpec(run_id=run_id, experiment="byhand", argv=[], params={"lr": lr},
+                          cwd=str(project.root))
+        rd.create_run_dir(project.runs, spec, state=rd.SUCCEEDED, started_at=1.0,
+                          ended_at=2.0, metrics={"acc": {"last": acc, "best": acc,
+                                                         "count": 1}})
+    project.write('[experiments.byhand]\ncommand = ["python", "x.py"]\nmetric = "acc"\n'
+                  'mode = "max"\n')
+    table = json.loads(project.cli("compare", "byhand", "--format", "json",
+                                   check=True).stdout)
+    assert [row["lr"] for row in table] == [0.01, 0.1, 0.001]

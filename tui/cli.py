@@ -263,7 +263,8 @@ def compare_command(
 
     loaded, store = _store(manifest, runs)
     chosen = select_runs(store, selection or [], manifest=loaded, all_runs=all_runs)
-    table = compare(chosen, labels=labels_for(loaded, chosen), show_same=show_same)
+    table = compare(chosen, labels=labels_for(loaded, chosen), show_same=show_same,
+                    manifest=loaded)
     typer.echo(render(table, fmt), nl=False)
 
 

@@ -40,9 +40,6 @@ class Dashboard:
         return self.runs_dir.parent
 
     def labels_for(self, runs: list[RunInfo]) -> dict[str, str]:
-        labels: dict[str, str] = {}
-        for info in runs:
-            exp = self.manifest.experiments.get(info.experiment)
-            if exp:
-                labels.update(exp.labels)
-        return labels
+        from dltui.compare import labels_for
+
+        return labels_for(self.manifest, runs)

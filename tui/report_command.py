@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Write a report: comparison table, a figure per metric, each run's artifacts."""
-        from dltui.compare import select_runs
+        from dltui.compare import labels_for, select_runs
         from dltui.errors import UserError
         from dltui.report import REPORT_FORMATS, write_report
         from dltui.tui.cli import _store
@@ -41,13 +41,8 @@ def register(app: typer.Typer) -> None:
             raise UserError(f"unknown report format {fmt!r}", fix="use --format md or html")
         loaded, store = _store(manifest, runs)
         chosen = select_runs(store, selection or [], manifest=loaded, all_runs=all_runs)
-        labels: dict[str, str] = {}
-        if loaded:
-            for info in chosen:
-                exp = loaded.experiments.get(info.experiment)
-                if exp:
-                    labels.update(exp.labels)
-        target = write_report(runs=chosen, out_dir=out, fmt=fmt, labels=labels, title=title)
+        target = write_report(runs=chosen, out_dir=out, fmt=fmt, title=title,
+                              labels=labels_for(loaded, chosen), manifest=loaded)
         typer.echo(f"wrote {target} ({len(chosen)} runs)")
         for info in chosen:
             if info.is_final and info.state != "succeeded":

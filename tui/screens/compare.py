@@ -87,7 +87,8 @@ class CompareScreen(DashboardScreen):
                 runs = [i for i in (load_run(p) for p in self.run_paths) if i is not None]
             else:
                 runs = select_runs(dashboard.store, self.selection, manifest=dashboard.manifest)
-            table = compare(runs, labels=dashboard.labels_for(runs))
+            table = compare(runs, labels=dashboard.labels_for(runs),
+                            manifest=dashboard.manifest)
         except UserError as err:
             self.app.call_from_thread(self._failed, err.message)
             return
@@ -182,7 +183,8 @@ class CompareScreen(DashboardScreen):
         title = f"Report: {self.heading}"
 
         def report() -> str:
-            written = write_report(runs=runs, out_dir=folder, labels=labels, title=title)
+            written = write_report(runs=runs, out_dir=folder, labels=labels, title=title,
+                                   manifest=self.dashboard.manifest)
             return f"wrote the report {written}"
 
         self.notify("writing the report…")
