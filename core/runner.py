@@ -48,6 +48,7 @@ class StdoutMetrics:
         self.count = 0
         self._file: Any = None
         self._events: Any = None
+        self._tracked = False
 
     def feed(self, line: str) -> None:
         parsed = parse_line(line)
@@ -55,8 +56,11 @@ class StdoutMetrics:
             self.step = parsed.step
         if not parsed.values and parsed.total is None:
             return
-        if (self.run.path / rd.TRACKED_FILE).exists():
-            return  # the script reports through the API; its prints are only prints
+        # Once the script reports through the API, its prints are only prints (and the
+        # marker never goes away: one stat per metric line until then, none after).
+        self._tracked = self._tracked or (self.run.path / rd.TRACKED_FILE).exists()
+        if self._tracked:
+            return
         step = self.step if self.step is not None else self.count
         self.count += 1
         record: dict[str, Any] = {"step": step, "time": round(time.time(), 3), **parsed.values}

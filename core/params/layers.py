@@ -194,6 +194,15 @@ def _windows(shape: Shape, args: list[tuple[int, int, int, int, int]], *, ceil: 
 # -- convolution and pooling -----------------------------------------------------------
 
 
+def _groups(layer: Layer, cin: int, cout: int) -> int:
+    g: int = layer.get("groups", 1)
+    for what, c in (("input", cin), ("output", cout)):
+        if c % g:
+            raise LayerProblem(f"{what} channels {c} are not divisible by groups {g}",
+                               "use a number of groups that divides both channel counts")
+    return g
+
+
 def conv(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
     sizes, cin, axes = _spatial(layer, shape)
     nd = len(sizes)
@@ -201,11 +210,7 @@ def conv(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
     k = _per_dim(layer, "kernel", layer.get("kernel"), nd, 1)
     s = _per_dim(layer, "stride", layer.get("stride"), nd, 1)
     d = _per_dim(layer, "dilation", layer.get("dilation"), nd, 1)
-    g = layer.get("groups", 1)
-    for what, c in (("input", cin), ("output", cout)):
-        if c % g:
-            raise LayerProblem(f"{what} channels {c} are not divisible by groups {g}",
-                               "use a number of groups that divides both channel counts")
+    g = _groups(layer, cin, cout)
     pad = layer.get("padding")
     outs, texts = [], []
     if pad == "same":
@@ -234,11 +239,7 @@ def conv_transpose(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
     d = _per_dim(layer, "dilation", layer.get("dilation"), nd, 1)
     p = _per_dim(layer, "padding", layer.get("padding"), nd, 0)
     op = _per_dim(layer, "output_padding", layer.get("output_padding"), nd, 0)
-    g = layer.get("groups", 1)
-    for what, c in (("input", cin), ("output", cout)):
-        if c % g:
-            raise LayerProblem(f"{what} channels {c} are not divisible by groups {g}",
-                               "use a number of groups that divides both channel counts")
+    g = _groups(layer, cin, cout)
     outs, texts = [], []
     for n, kk, ss, pp, dd, oo in zip(sizes, k, s, p, d, op, strict=True):
         if oo >= max(ss, dd):
