@@ -34,12 +34,11 @@ def stop_runs(runs: Iterable[RunInfo], *, grace: float = 10.0) -> list[RunInfo]:
         if info.is_final:
             continue
         info.dir.stop_file.touch()
-        status = info.dir.status()
-        if status.get("state") == rd.QUEUED:
-            info.dir.write_status(state=rd.KILLED, ended_at=time.time(),
-                                  error="cancelled before it started")
+        if info.dir.change_status_if((rd.QUEUED,), state=rd.KILLED, ended_at=time.time(),
+                                     error="cancelled before it started") is not None:
             unmark_active(info.dir.path.parent.parent, info.run_id)
             continue
+        status = info.dir.status()
         if status.get("backend", "local") == "slurm":
             from dltui.backends.slurm import cancel_run
 

@@ -43,10 +43,11 @@ def reorder_queue(store: RunStore, run_ids: Sequence[str]) -> list[RunInfo]:
     for position, info in enumerate(wanted):
         order = low + position * step
         if float(info.status.get("queue_order", 0.0)) != order:
-            # Re-read right before writing: the supervisor may have started it meanwhile.
-            if info.dir.status().get("state") != rd.QUEUED:
+            # Only while still queued: the supervisor may have started it meanwhile.
+            changed = info.dir.change_status_if((rd.QUEUED,), queue_order=order)
+            if changed is None:
                 continue
-            info = RunInfo(info.dir, info.spec, info.dir.write_status(queue_order=order))
+            info = RunInfo(info.dir, info.spec, changed)
         result.append(info)
     return sorted(result, key=queue_key)
 

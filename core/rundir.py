@@ -13,10 +13,13 @@ Layout of `runs/<experiment>/<run-id>/`:
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
 import time
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import MISSING, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,7 @@ LOG_FILE = "output.log"
 METRICS_FILE = "metrics.jsonl"
 SUMMARY_FILE = "summary.json"
 STOP_FILE = "stop-requested"
+STATUS_LOCK_FILE = ".status.lock"  # held while status.json is read, changed and replaced
 TRACKED_FILE = "tracked"
 TB_DIR = "tb"
 ARTIFACTS_DIR = "artifacts"
@@ -192,12 +196,37 @@ class RunDir:
         data = read_json(self.status_file)
         return data if isinstance(data, dict) else {}
 
+    @contextmanager
+    def _status_locked(self) -> Iterator[None]:
+        # Several processes change one status (the wrapper, the queue's supervisor, a
+        # Slurm submitter, `dltui stop`): without the lock, a read-change-replace of one
+        # can undo another's (a "running" overwritten by a late "queued").
+        fd = os.open(self.path / STATUS_LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
     def write_status(self, **changes: Any) -> dict[str, Any]:
         """Merge `changes` into status.json atomically and return the new status."""
-        status = self.status()
-        status.update(changes)
-        status["updated"] = time.time()
-        write_json_atomic(self.status_file, status)
+        with self._status_locked():
+            status = self.status()
+            status.update(changes)
+            status["updated"] = time.time()
+            write_json_atomic(self.status_file, status)
+        return status
+
+    def change_status_if(self, states: Collection[str], **changes: Any) -> dict[str, Any] | None:
+        """Merge `changes` only while the run's state is one of `states` (checked and
+        written under the same lock); None, with nothing written, when it is not."""
+        with self._status_locked():
+            status = self.status()
+            if status.get("state") not in states:
+                return None
+            status.update(changes)
+            status["updated"] = time.time()
+            write_json_atomic(self.status_file, status)
         return status
 
     def summary(self) -> dict[str, Any]:

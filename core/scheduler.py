@@ -146,10 +146,10 @@ class Scheduler:
 
     def _start(self, info: RunInfo, gpu_ids: list[int]) -> None:
         run = info.dir
-        if run.status().get("state") != rd.QUEUED:
+        if run.change_status_if((rd.QUEUED,), state=rd.STARTING, gpu_ids=gpu_ids,
+                                needs=self._resolve_needs(info),
+                                backend=info.spec.backend) is None:
             return  # cancelled since we looked
-        run.write_status(state=rd.STARTING, gpu_ids=gpu_ids, needs=self._resolve_needs(info),
-                         backend=info.spec.backend)
         if info.spec.backend == "slurm":
             from dltui.backends.slurm import submit_run
 

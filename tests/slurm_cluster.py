@@ -10,6 +10,7 @@ CLI, the queue's supervisor, the jobs). A cluster that `.ci/slurm-up
 
 from __future__ import annotations
 
+import getpass
 import os
 import shutil
 import subprocess
@@ -88,6 +89,9 @@ def running() -> Iterator[Cluster]:
     try:
         yield found
     finally:
+        # A failed test may leave jobs behind (a sleeper never stopped): the cluster is
+        # the tests' own, so nothing of theirs outlives the module.
+        found.run("scancel", "--user", getpass.getuser())
         if before is None:
             os.environ.pop("SLURM_CONF", None)
         else:

@@ -37,15 +37,18 @@ class Terminal:
     def keys(self, *keys: str, literal: bool = False) -> None:
         self.tmux("send-keys", "-t", "dash", *(["-l"] if literal else []), *keys)
 
-    def wait_for(self, *texts: str, timeout: float = 30) -> str:
+    def wait_for(self, *texts: str, absent: tuple[str, ...] = (), timeout: float = 30) -> str:
+        """The screen once it shows every one of `texts` and none of `absent`. Widgets
+        repaint in separate frames, so everything a check needs is waited for together."""
         deadline = time.monotonic() + timeout
         shown = ""
         while time.monotonic() < deadline:
             shown = self.screen()
-            if all(text in shown for text in texts):
+            if all(t in shown for t in texts) and not any(t in shown for t in absent):
                 return shown
             time.sleep(0.05)
-        raise AssertionError(f"the terminal never showed {texts}; it shows:\n{shown}")
+        raise AssertionError(f"the terminal never showed {texts} without {absent}; "
+                             f"it shows:\n{shown}")
 
     def alive(self) -> bool:
         return self.tmux("has-session", "-t", "dash").returncode == 0
@@ -71,22 +74,20 @@ def test_dashboard_in_a_real_terminal(tmp_path: Path, terminal: Terminal) -> Non
     command = f"env -u COLUMNS -u LINES {DLTUI} --manifest {manifest} --runs {runs}"
     done = terminal.tmux("new-session", "-d", "-s", "dash", "-x", "120", "-y", "30", command)
     assert done.returncode == 0, done.stderr
-    shown = terminal.wait_for("Experiments", "cnn-lr", "└ lr=0.01", "✓ succeeded")
-    assert "2 runs" in shown and "0.8" in shown
+    terminal.wait_for("Experiments", "cnn-lr", "└ lr=0.01", "✓ succeeded", "2 runs", "0.8")
     terminal.keys("2")
     terminal.wait_for("Runs", "20260528-010000-a1b1", "20260528-020000-a2b2")
     terminal.keys("/")
     terminal.keys("lr=0.01", literal=True)
-    shown = terminal.wait_for("1 of 2 runs")
-    assert "20260528-010000-a1b1" not in shown
+    terminal.wait_for("1 of 2 runs", "20260528-020000-a2b2", absent=("20260528-010000-a1b1",))
     terminal.keys("Enter")  # leave the filter: the footer shows the table's keys again
     terminal.wait_for("space Mark")
     terminal.keys("Enter")
-    shown = terminal.wait_for("Run cnn-lr/20260528-020000-a2b2", "exit code 0")
+    terminal.wait_for("Run cnn-lr/20260528-020000-a2b2", "exit code 0")
     terminal.keys("Escape", "Escape")  # back, then clear the filter
     terminal.wait_for("2 runs")
     terminal.keys("End", "Enter")
-    shown = terminal.wait_for("[bold]saved[/bold] model [red")  # markup shown, not applied
+    terminal.wait_for("[bold]saved[/bold] model [red")  # markup shown, not applied
     terminal.keys("Escape")
     terminal.wait_for("Runs — 2 runs")
     terminal.keys("4")

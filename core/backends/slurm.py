@@ -93,15 +93,16 @@ def _array_mates(run: rd.RunDir, spec: rd.RunSpec, status: dict[str, Any]) -> li
             continue
         other, other_status = rd.RunDir(path), rd.read_json(path / rd.STATUS_FILE, {})
         other_spec = other.spec()
-        if (other_spec is None or other_status.get("state") != rd.QUEUED
+        if (other_spec is None
                 or other_status.get("batch") != status.get("batch")
                 or other_spec.backend != "slurm" or other_spec.needs
                 or other_status.get("waits_for")
                 or other_spec.backend_options != spec.backend_options
                 or _set_options(other_spec) != _set_options(spec)):
             continue
-        other.write_status(state=rd.STARTING, gpu_ids=None, needs={}, backend="slurm")
-        mates.append(other)
+        if other.change_status_if((rd.QUEUED,), state=rd.STARTING, gpu_ids=None, needs={},
+                                  backend="slurm") is not None:
+            mates.append(other)
     return mates
 
 

@@ -1,0 +1,66 @@
+"""status.json is changed by several processes at once (the wrapper, the queue's
+supervisor, a Slurm submitter, `dltui stop`): no change may undo another's."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from dltui import rundir as rd
+
+WRITER = """
+import sys
+from dltui import rundir as rd
+run, key, count = rd.RunDir(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+for i in range(count):
+    run.write_status(**{key: i})
+"""
+
+CLAIMER = """
+import sys
+from dltui import rundir as rd
+run = rd.RunDir(sys.argv[1])
+won = run.change_status_if((rd.QUEUED,), state=rd.STARTING, claimed_by=sys.argv[2])
+print("won" if won is not None else "lost")
+"""
+
+
+def made_run(tmp_path: Path) -> rd.RunDir:
+    spec = rd.RunSpec(run_id="r1", experiment="exp", argv=["true"], params={},
+                     cwd=str(tmp_path))
+    return rd.create_run_dir(tmp_path / "runs", spec, state=rd.QUEUED)
+
+
+def test_writers_in_other_processes_lose_no_change(tmp_path: Path) -> None:
+    run = made_run(tmp_path)
+    count = 300
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(run.path), key, str(count)])
+               for key in ("from_wrapper", "from_supervisor", "from_submitter")]
+    assert [w.wait(timeout=120) for w in writers] == [0, 0, 0]
+    status = run.status()
+    # Without the lock, a read-change-replace racing another drops the other's key.
+    assert status["from_wrapper"] == status["from_supervisor"] == status["from_submitter"] \
+        == count - 1
+    assert status["state"] == rd.QUEUED
+    assert not [p.name for p in run.path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_only_one_process_claims_a_queued_run(tmp_path: Path) -> None:
+    run = made_run(tmp_path)
+    claimers = [subprocess.Popen([sys.executable, "-c", CLAIMER, str(run.path), f"c{i}"],
+                                 stdout=subprocess.PIPE, text=True) for i in range(6)]
+    said = [c.communicate(timeout=120)[0].strip() for c in claimers]
+    assert sorted(said) == ["lost"] * 5 + ["won"]
+    winner = f"c{said.index('won')}"
+    assert run.status()["claimed_by"] == winner and run.status()["state"] == rd.STARTING
+
+
+def test_a_change_for_another_state_writes_nothing(tmp_path: Path) -> None:
+    run = made_run(tmp_path)
+    before = run.status_file.read_bytes()
+    assert run.change_status_if((rd.RUNNING, rd.STARTING), state=rd.KILLED) is None
+    assert run.status_file.read_bytes() == before
+    changed = run.change_status_if((rd.QUEUED,), queue_order=3.5)
+    assert changed is not None and changed["queue_order"] == 3.5
+    assert run.status()["queue_order"] == 3.5
