@@ -14,7 +14,7 @@ from dltui.errors import UserError
 from dltui.report_artifacts import IMAGE_TYPES
 
 if TYPE_CHECKING:
-    from dltui.report import Report
+    from dltui.report_model import Report
 
 CSS = """
 body { font: 15px/1.5 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;

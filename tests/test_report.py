@@ -19,7 +19,8 @@ from dltui.compare import compare, render, select_runs
 from dltui.errors import UserError
 from dltui.launch import launch
 from dltui.manifest import load_manifest
-from dltui.report import build_report, legend_labels, status_line, write_report
+from dltui.report import build_report, write_report
+from dltui.report_model import legend_labels, status_line
 from dltui.scheduler import ensure_supervisor
 from dltui.store import RunInfo, RunStore
 

@@ -11,7 +11,8 @@ The spec grammar is in `dltui.params.spec`. This package never imports torch.
 from __future__ import annotations
 
 from dltui.params.builtin import spec_for_task
-from dltui.params.layers import KINDS, Layer
+from dltui.params.layers import KINDS
+from dltui.params.layers_common import Layer
 from dltui.params.report import (
     MemoryRow,
     ParamReport,

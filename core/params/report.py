@@ -12,8 +12,9 @@ import math
 from dataclasses import dataclass, field
 
 from dltui.errors import UserError
-from dltui.params.layers import KINDS, Context, LayerProblem, Shape, show
-from dltui.params.layers import fmt as commas
+from dltui.params.layers import KINDS
+from dltui.params.layers_common import Context, LayerProblem, Shape, show
+from dltui.params.layers_common import fmt as commas
 from dltui.params.spec import Architecture
 
 # Bytes per value of each storage type a person weighs a model in.

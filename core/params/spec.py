@@ -51,7 +51,8 @@ from pathlib import Path
 from typing import Any
 
 from dltui.errors import UserError
-from dltui.params.layers import ALIASES, KINDS, Kind, Layer, Shape, show
+from dltui.params.layers import ALIASES, KINDS
+from dltui.params.layers_common import Kind, Layer, Shape, show
 
 if sys.version_info >= (3, 11):
     import tomllib
