@@ -135,9 +135,14 @@ class Scheduler:
         return True
 
     def _resolve_needs(self, info: RunInfo) -> dict[str, str]:
-        needs: dict[str, str] = {}
+        # A requeued run resumes on the runs it started with, not on newer or better ones.
+        needs: dict[str, str] = {name: path for name, path in
+                                 (info.status.get("needs") or {}).items()
+                                 if name in info.spec.needs and Path(path).is_dir()}
         waited = [Path(p).name for p in info.status.get("waits_for", [])]
         for name in info.spec.needs:
+            if name in needs:
+                continue
             path = chosen_need(self.store, name, [w for w in waited
                                                   if (self.root / name / w).exists()] or None)
             if path is not None:

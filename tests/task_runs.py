@@ -37,17 +37,36 @@ def run_by_hand(task: str, runs: Path, *args: str) -> subprocess.CompletedProces
                           env=task_env(runs), capture_output=True, text=True, timeout=300)
 
 
-def run_launched(task: str, experiment: str, runs: Path, params: dict[str, object],
-                 needs: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], Path]:
-    """Start a task as the launcher does: run.json with params, needs in status.json."""
+def launched_run_dir(task: str, experiment: str, runs: Path, params: dict[str, object],
+                     needs: dict[str, str]) -> Path:
+    """A run directory as the launcher makes it: run.json with params, needs in status.json."""
     spec = rd.RunSpec(run_id=new_run_id(), experiment=experiment,
                       argv=[sys.executable, "-m", module_of(task)], params=params,
                       cwd=str(runs.parent), needs=dict(needs))
-    run_dir = rd.create_run_dir(runs, spec, state=rd.RUNNING, queued_at=time.time(),
-                                needs=needs)
-    done = subprocess.run(spec.argv, cwd=runs.parent, capture_output=True, text=True,
-                          env=task_env(runs, DLTUI_RUN_DIR=str(run_dir.path)), timeout=300)
-    return done, run_dir.path
+    return rd.create_run_dir(runs, spec, state=rd.RUNNING, queued_at=time.time(),
+                             needs=needs).path
+
+
+def start_in(run_dir: Path, **popen: Any) -> subprocess.Popen[str]:
+    """The task of a launched run directory, started in it as the wrapper starts it."""
+    spec = rd.RunDir(run_dir).spec()
+    assert spec is not None
+    runs = run_dir.parent.parent
+    return subprocess.Popen(spec.argv, cwd=runs.parent, text=True,
+                            env=task_env(runs, DLTUI_RUN_DIR=str(run_dir)), **popen)
+
+
+def run_in(run_dir: Path) -> subprocess.CompletedProcess[str]:
+    task = start_in(run_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = task.communicate(timeout=300)
+    return subprocess.CompletedProcess(task.args, task.returncode, out, err)
+
+
+def run_launched(task: str, experiment: str, runs: Path, params: dict[str, object],
+                 needs: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """Start a task as the launcher does and wait for it to end."""
+    run_dir = launched_run_dir(task, experiment, runs, params, needs)
+    return run_in(run_dir), run_dir
 
 
 def run_dirs(runs: Path, experiment: str) -> list[Path]:

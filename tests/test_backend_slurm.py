@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -354,12 +353,12 @@ def test_a_job_past_its_time_limit_shows_timeout_and_requeues(
     assert cluster.job_state(str(row["slurm_job_id"])) == "TIMEOUT"  # type: ignore[index]
     assert " timeout " in project.cli("ps", "--all", check=True).stdout
     first_job = project.status_of(path)["slurm_job_id"]
-    done = subprocess.run([PY, "-m", "dltui.backends.slurm", "requeue", str(path)],
-                          capture_output=True, text=True, timeout=60, env=project.env())
-    assert done.returncode == 0, done.stderr
+    said = project.cli("requeue", path.name, check=True).stdout
+    assert "requeued as Slurm job" in said and "from the start" in said  # a sleeper: no checkpoint
     status = project.status_of(path)
     assert status["attempt"] == 2 and status["slurm_jobs"] == [first_job]
     assert status["slurm_job_id"] != first_job
+    assert path.name in project.cli("ps", check=True).stdout  # pending or running: listed
     wait_for(lambda: (path / "output.log").read_text().count("epoch 1") == 2, timeout=60,
              what="the requeued job to run in the same directory")
     project.cli("stop", path.name, check=True)

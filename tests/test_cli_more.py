@@ -97,14 +97,6 @@ def test_git_state_and_json_listings(project: Project, tmp_path: Path) -> None:
         assert [r["Run"] for r in table] == [path.name]
 
 
-def test_requeue_refuses_a_local_run(project: Project, tmp_path: Path) -> None:
-    project.write(manifest(tmp_path))
-    project.cli("run", "printed", check=True)
-    done = project.cli("requeue", "printed")
-    assert done.returncode == 2 and "is not a Slurm run" in done.stderr
-    assert "Traceback" not in done.stderr
-
-
 def test_runs_started_by_hand_rank_by_the_manifests_metric(project: Project) -> None:
     """A hand-started run knows no metric; its experiment in the manifest says which."""
     from dltui import rundir as rd

@@ -315,6 +315,39 @@ def test_run_screen_shows_text_literally_restarts_and_opens_tensorboard(
     run(scenario)
 
 
+def test_run_screen_continues_a_stopped_run_in_its_directory(project: Project) -> None:
+    (path,) = project.launch("hold")
+    info = project.store.resolve(f"hold/{path.name}")
+    wait_until_logged = time.monotonic() + 30
+    while not (path / "metrics.jsonl").exists() and time.monotonic() < wait_until_logged:
+        time.sleep(0.05)
+    stop_runs([info], grace=2)
+
+    async def scenario() -> None:
+        app = project.app()
+        async with app.run_test(size=(140, 40)) as pilot:
+            await pilot.press("2")
+            await until(pilot, lambda: isinstance(app.screen, RunsScreen)
+                        and keys_of(app) == [info.ref], "the runs list")
+            await pilot.press("enter")
+            screen = await until(pilot, lambda: isinstance(app.screen, RunScreen)
+                                 and app.screen, "the run screen")
+            await until(pilot, lambda: "killed" in str(screen.query_one(RunStatus).render()),
+                        "the stopped run")
+            await pilot.press("c")
+            await until(pilot, lambda: any("queued again in its directory" in n
+                                           for n in notes(app)), "the requeue note")
+            await until(pilot, lambda: "running" in str(screen.query_one(RunStatus).render()),
+                        "the same run running again")
+            status = json.loads((path / "status.json").read_text())
+            assert status["attempt"] == 2 and len(project.store.runs("hold")) == 1
+            await pilot.press("c")  # it runs: nothing to continue
+            await until(pilot, lambda: any("stop it first" in n for n in notes(app)),
+                        "the refusal")
+
+    run(scenario)
+
+
 # -- queue --------------------------------------------------------------------------------------
 def test_queue_screen_reorders_and_cancels_queued_runs(project: Project) -> None:
     project.launch("train", start=False, lr=[0.1, 0.2, 0.3])  # no supervisor: they wait

@@ -231,18 +231,24 @@ def stop_command(
 
 @app.command("requeue")
 def requeue_command(
-    run: Annotated[str, typer.Argument(help="A Slurm run that timed out, was preempted, "
-                                       "failed or was cancelled.")],
+    runs_given: Annotated[list[str], typer.Argument(
+        metavar="RUN...", help="Runs that failed, were stopped or lost, timed out or were "
+        "preempted.")],
     manifest: ManifestOpt = DEFAULT_MANIFEST,
     runs: RunsOpt = None,
 ) -> None:
-    """Submit an ended Slurm run again in its own directory (it resumes from its checkpoint
-    if its code saves one)."""
-    from dltui.backends.slurm import requeue_run
+    """Queue ended runs again in their own directories: the built-in tasks resume from
+    their last checkpoint (a Slurm run becomes a new job in the same directory)."""
+    from dltui.requeue import requeue
+    from dltui.scheduler import ensure_supervisor
 
     _, store = _store(manifest, runs)
-    info = store.resolve(run)
-    typer.echo(f"{info.ref}: requeued as Slurm job {requeue_run(info.dir)}")
+    chosen = [store.resolve(given) for given in runs_given]  # every name checked first
+    try:
+        for info in chosen:
+            typer.echo(requeue(run=info.dir))
+    finally:  # those queued before a refusal still start
+        ensure_supervisor(store.root)
 
 
 @app.command("compare")

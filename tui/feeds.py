@@ -7,12 +7,14 @@ here touches a widget.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
+from dltui import rundir as rd
 from dltui.gpus import Gpu
 from dltui.metrics import MetricHistory
 from dltui.rundir import read_json
@@ -72,13 +74,24 @@ class RunFollower:
         self._log_offset: int | None = None
         self._pending = b""
         self._status_at = 0.0
+        self._stamp = 0
+
+    def _status_stamp(self) -> int:
+        try:
+            return os.stat(self.path / rd.STATUS_FILE).st_mtime_ns
+        except OSError:
+            return 0
 
     def read(self) -> RunView | None:
         """The run as it is now, or None when nothing changed since the last call."""
         changed = False
         now = time.monotonic()
-        if self.info is None or (not self.info.is_final and now - self._status_at >= POLL_STATUS):
+        if self.info is None or (now - self._status_at >= POLL_STATUS and (
+                not self.info.is_final or self._status_stamp() != self._stamp)):
+            # An ended run is read again only when its status file changes (it was
+            # requeued in place); a live one always, to notice a process that died.
             self._status_at = now
+            self._stamp = self._status_stamp()
             fresh = load_run(self.path)
             if fresh is None:
                 return None

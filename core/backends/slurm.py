@@ -10,7 +10,7 @@ the job's Slurm state (`slurm_state` in status.json) whenever a run is read:
     FAILED, OUT_OF_MEMORY, NODE_FAIL -> failed   TIMEOUT -> timeout   PREEMPTED -> preempted
 
 A run that ended by its time limit or by preemption can be requeued in place
-(`requeue_run`, or `python -m dltui.backends.slurm requeue RUN_DIR`): a new job in
+(`requeue_run`, or `dltui requeue RUN`): a new job in
 the same run directory, where the training code finds its last checkpoint.
 """
 
@@ -349,22 +349,3 @@ def run_on_node(run_dir: str) -> int:
     if code != 0:
         raise RuntimeError(f"the run ended with code {code}; see {run_dir}/output.log")
     return code
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m dltui.backends.slurm requeue RUN_DIR...`"""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) < 2 or args[0] != "requeue":
-        print("usage: python -m dltui.backends.slurm requeue RUN_DIR...", file=sys.stderr)
-        return 2
-    for path in args[1:]:
-        try:
-            print(f"{path}: job {requeue_run(rd.RunDir(Path(path).resolve()))}")
-        except UserError as err:
-            print(f"error: {err.message}", file=sys.stderr)
-            return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

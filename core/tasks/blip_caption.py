@@ -50,6 +50,7 @@ from dltui.tasks.blip_model import (
     small_blip,
     strip_prompt,
 )
+from dltui.tasks.checkpoint import Checkpoint
 from dltui.tasks.config import pick_device, seed_everything
 from dltui.tasks.needs import fail, shapes_cache, start_task
 
@@ -196,13 +197,17 @@ def main() -> None:
               "training (model=small trains a small BLIP instead)", file=sys.stderr)
 
     val_bleu: float | None = None
+    checkpoint = Checkpoint(run)
     if trained_here:
         opt = torch.optim.AdamW(captioner.model.parameters(), lr=cfg.lr, weight_decay=0.01)
         steps = cfg.epochs * ((len(train) + cfg.batch_size - 1) // cfg.batch_size)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps,
                                                     pct_start=0.1)
         pixels = captioner.pixels(train.images, torch.device("cpu"))
-        for epoch in range(1, cfg.epochs + 1):
+        done, carried = checkpoint.resume(model=captioner.model, optimizer=opt, schedule=sched)
+        val_bleu = carried.get("val_bleu")
+        started -= carried.get("wall_s", 0.0)
+        for epoch in range(done + 1, cfg.epochs + 1):
             captioner.model.train()
             order = torch.randperm(len(train))
             pick = torch.randint(len(train.captions[0]), (len(train),))
@@ -224,6 +229,7 @@ def main() -> None:
             run.log({"train_loss": loss_sum / len(order), "val_bleu4": val_bleu,
                      "lr": sched.get_last_lr()[0]}, step=epoch)
             run.progress(epoch, cfg.epochs)
+            checkpoint.save(epoch, val_bleu=val_bleu, wall_s=time.time() - started)
             print(f"epoch {epoch}/{cfg.epochs} train_loss {loss_sum / len(order):.4f} "
                   f"val_bleu4 {val_bleu:.4f} e.g. {hyps[0]!r}", flush=True)
         save_captioner(captioner, run.artifacts_dir / "model")
@@ -243,6 +249,7 @@ def main() -> None:
     print(f"test bleu4 {bleu:.4f}", flush=True)
     run.summary.update({"bleu4": bleu, "val_bleu4": val_bleu,
                         "wall_s": round(time.time() - started, 1)})
+    checkpoint.done()
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ from dltui.tasks.caption_model import (
     torchvision_encoder,
     with_coordinates,
 )
+from dltui.tasks.checkpoint import Checkpoint
 from dltui.tasks.cnn import cpu_threads
 from dltui.tasks.config import pick_device, seed_everything
 from dltui.tasks.metrics_text import corpus_bleu4, mean_sentence_bleu4
@@ -270,16 +271,18 @@ def log_examples(run: Any, data: CaptionData, hyps: list[str], alphas: torch.Ten
 
 
 def build_encoder(cfg: CaptionConfig, data: dict[str, CaptionData], device: Any,
-                  generator: torch.Generator, run: Any) -> tuple[nn.Module, bool]:
-    """The frozen encoder and whether it takes ImageNet-normalised input."""
+                  generator: torch.Generator, run: Any, *,
+                  pretrain: bool = True) -> tuple[nn.Module, bool]:
+    """The frozen encoder and whether it takes ImageNet-normalised input; `pretrain`
+    False leaves the shapes encoder untrained (a resumed run loads its weights)."""
     if cfg.data == "shapes":
         encoder = ShapesEncoder().to(device)
-        if cfg.encoder in ("labels", "labels+colours"):
+        if cfg.encoder in ("labels", "labels+colours") and pretrain:
             acc = pretrain_encoder(encoder, data["train"], cfg.encoder_epochs, generator, device,
                                    colours=cfg.encoder == "labels+colours")
             run.summary["encoder_train_acc"] = acc
             print(f"encoder pretrained on the labels: train accuracy {acc:.3f}", flush=True)
-        elif cfg.encoder != "random":
+        elif cfg.encoder not in ("random", "labels", "labels+colours"):
             raise UserError(f"unknown encoder {cfg.encoder!r}",
                             fix='use encoder = "labels", "labels+colours" or "random"')
         imagenet = False
@@ -305,9 +308,12 @@ def main() -> None:
         data = load_data(cfg)
         seed_everything(cfg.seed)
         generator = torch.Generator().manual_seed(cfg.seed)
-        encoder, imagenet = build_encoder(cfg, data, device, generator, run)
+        checkpoint = Checkpoint(run)
+        encoder, imagenet = build_encoder(cfg, data, device, generator, run,
+                                          pretrain=not checkpoint.exists)
     except UserError as err:
         fail(run, err)
+    checkpoint.resume(encoder=encoder)  # the features below come from the trained encoder
     rng = np.random.default_rng(cfg.seed)
     features = {name: grid_features(encoder, part.images, device, imagenet=imagenet)
                 for name, part in data.items()}
@@ -323,8 +329,9 @@ def main() -> None:
           f"{len(data['test'].captions)} test images; {len(vocab)} words; grid "
           f"{features['train'].shape[1]} x {features['train'].shape[2]}; attention "
           f"{cfg.attention}; {run.summary['num_params']:,} decoder parameters", flush=True)
-    run.progress(0, cfg.epochs)
-    for epoch in range(1, cfg.epochs + 1):
+    done, _ = checkpoint.resume(decoder=decoder, optimizer=optimizer, rng=rng)
+    run.progress(done, cfg.epochs)
+    for epoch in range(done + 1, cfg.epochs + 1):
         started = time.perf_counter()
         loss = train_epoch(decoder, optimizer, features["train"], encoded, cfg.pairs_per_image,
                            cfg.batch_size, rng)
@@ -332,6 +339,7 @@ def main() -> None:
         scores = bleu_scores(hyps, data["val"].captions, "val")
         run.log({"train_loss": loss, **scores}, step=epoch)
         run.progress(epoch, cfg.epochs)
+        checkpoint.save(epoch)
         print(f"epoch {epoch}/{cfg.epochs}  train_loss {loss:.4f}  "
               f"val_bleu4 {scores['val_bleu4']:.4f}  "
               f"val_bleu4_sentence_mean {scores['val_bleu4_sentence_mean']:.4f}  "
@@ -345,6 +353,7 @@ def main() -> None:
     run.save_artifact("test_captions.tsv", "index\tgenerated\tfirst reference\n" + "".join(
         f"{i}\t{hyp}\t{refs[0] if refs else ''}\n"
         for i, (hyp, refs) in enumerate(zip(hyps, data["test"].captions, strict=True))))
+    checkpoint.done()
     run.finish()
 
 

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dltui.errors import UserError
+from dltui.tasks.checkpoint import Checkpoint
 from dltui.tasks.config import pick_device, seed_everything
 from dltui.tasks.needs import fail, shapes_cache, start_task
 
@@ -236,19 +237,23 @@ def run_task(cls: type[CnnConfig], experiment: str) -> None:
     channels = data["train"].images.shape[1]
     model = (Net(channels, 10, cfg.dropout) if cfg.model == "cnn" else LinearNet(channels, 10))
     model = model.to(device)
-    trained = nn.parallel.DistributedDataParallel(model) if WORLD > 1 else model
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr)
+    checkpoint = Checkpoint(run)
+    # Before DDP, which copies rank 0's weights to the others.
+    done, _ = checkpoint.resume(model=model, optimizer=optimizer, generator=generator)
+    trained = nn.parallel.DistributedDataParallel(model) if WORLD > 1 else model
     run.summary["num_params"] = count_parameters(model)
     print(f"{cfg.data}: {len(data['train'].labels)} train, {len(data['val'].labels)} val, "
           f"{len(data['test'].labels)} test; {run.summary['num_params']:,} parameters "
           f"on {device}", flush=True)
-    run.progress(0, cfg.epochs)
-    for epoch in range(1, cfg.epochs + 1):
+    run.progress(done, cfg.epochs)
+    for epoch in range(done + 1, cfg.epochs + 1):
         started = time.perf_counter()
         train_loss = train_epoch(trained, optimizer, data["train"], cfg.batch_size, generator)
         val_acc = accuracy(predict(model, data["val"].images), data["val"].labels)
         run.log({"train_loss": train_loss, "val_acc": val_acc}, step=epoch)
         run.progress(epoch, cfg.epochs)
+        checkpoint.save(epoch)
         print(f"epoch {epoch}/{cfg.epochs}  train_loss {train_loss:.4f}  val_acc {val_acc:.4f}  "
               f"({time.perf_counter() - started:.1f}s)", flush=True)
     test_acc = accuracy(predict(model, data["test"].images), data["test"].labels)
@@ -260,6 +265,7 @@ def run_task(cls: type[CnnConfig], experiment: str) -> None:
                       step=cfg.epochs)
         run.log_image("conv2_filters", filter_grid(model.conv2.weight, scale=8),
                       step=cfg.epochs)
+    checkpoint.done()
     if WORLD > 1:
         dist.destroy_process_group()
     run.finish()

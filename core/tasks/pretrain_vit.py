@@ -35,6 +35,7 @@ from torch import nn
 
 from dltui.data.shapes import CLASS_NAMES, load_shapes
 from dltui.errors import UserError
+from dltui.tasks.checkpoint import Checkpoint
 from dltui.tasks.config import pick_device, seed_everything
 from dltui.tasks.needs import fail, shapes_cache, start_task
 from dltui.tasks.vit import SmallViT, VitShape, cosine_warmup, save_backbone, to_input
@@ -139,10 +140,14 @@ def main() -> None:
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: cosine_warmup(s, total, min(steps_per_epoch, total // 10 + 1)))
     val_gen = torch.Generator(device=device)
+    checkpoint = Checkpoint(run)
+    done, carried = checkpoint.resume(model=model, optimizer=opt, schedule=sched)
+    values: dict[str, float] = carried.get("values", {})
+    started -= carried.get("wall_s", 0.0)  # the time earlier attempts spent counts too
     print(f"pretrain-vit: {sum(p.numel() for p in model.encoder.parameters()):,} encoder "
           f"parameters, objective {cfg.objective}, {len(x_train)} images, {device}", flush=True)
 
-    for epoch in range(1, cfg.epochs + 1):
+    for epoch in range(done + 1, cfg.epochs + 1):
         model.train()
         order = torch.randperm(len(x_train))
         sums = np.zeros(3)
@@ -171,13 +176,14 @@ def main() -> None:
                     val_mim += losses(model, x, y, cfg, val_gen)[0].item() * len(x)
                 logits = model.classify(pooled(model.encoder(x), cfg.pool))
                 correct += int((logits.argmax(1) == y).sum())
-        values: dict[str, float] = {"train_loss": train_loss, "lr": float(sched.get_last_lr()[0])}
+        values = {"train_loss": train_loss, "lr": float(sched.get_last_lr()[0])}
         if "mim" in cfg.objective:
             values.update(mim_loss=mim_loss, val_mim_loss=val_mim / len(x_val))
         if "cls" in cfg.objective:
             values.update(cls_loss=cls_loss, val_acc=correct / len(x_val))
         run.log(values, step=epoch)
         run.progress(epoch, cfg.epochs)
+        checkpoint.save(epoch, values=values, wall_s=time.time() - started)
         print(f"epoch {epoch}/{cfg.epochs} " + " ".join(f"{k} {v:.4f}" for k, v in
                                                          values.items()), flush=True)
 
@@ -186,6 +192,7 @@ def main() -> None:
     final: dict[str, float] = {k: values[k] for k in ("val_acc", "val_mim_loss") if k in values}
     run.summary.update({**final, "num_params": sum(p.numel() for p in model.encoder.parameters()),
                         "wall_s": round(time.time() - started, 1)})
+    checkpoint.done()
 
 
 if __name__ == "__main__":

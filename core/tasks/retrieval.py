@@ -39,6 +39,7 @@ from torch import nn
 
 from dltui.data.shapes import load_shapes
 from dltui.errors import UserError
+from dltui.tasks.checkpoint import Checkpoint
 from dltui.tasks.config import pick_device, seed_everything
 from dltui.tasks.needs import fail, needed_run, shapes_cache, start_task
 from dltui.tasks.rank_metrics import retrieval_scores
@@ -190,9 +191,12 @@ def main() -> None:
             i, t = heads(img_val, txt_val)
             return retrieval_scores((i @ t.T).cpu().numpy(), owner)
 
-    scores: dict[str, float] = {}
-    best = -1.0
-    for epoch in range(1, cfg.epochs + 1):
+    checkpoint = Checkpoint(run)
+    done, carried = checkpoint.resume(heads=heads, optimizer=opt)
+    best = float(carried.get("best", -1.0))
+    started -= carried.get("wall_s", 0.0)
+    scores: dict[str, float] = evaluate() if done else {}
+    for epoch in range(done + 1, cfg.epochs + 1):
         heads.train()
         order = torch.randperm(len(img_train))
         pick = torch.randint(per_image, (len(img_train),))
@@ -209,6 +213,7 @@ def main() -> None:
         best = max(best, scores["i_r1"])
         run.log({"train_loss": loss_sum / len(order), **scores}, step=epoch)
         run.progress(epoch, cfg.epochs)
+        checkpoint.save(epoch, best=best, wall_s=time.time() - started)
         print(f"epoch {epoch}/{cfg.epochs} train_loss {loss_sum / len(order):.4f} "
               + " ".join(f"{k} {v:.3f}" for k, v in scores.items()), flush=True)
 
@@ -220,6 +225,7 @@ def main() -> None:
     run.save_artifact("examples.md", examples)
     run.log_text("examples", examples, step=cfg.epochs)
     run.summary.update({**scores, "best_i_r1": best, "wall_s": round(time.time() - started, 1)})
+    checkpoint.done()
 
 
 def retrieval_examples(heads: Projections, img: torch.Tensor, txt: torch.Tensor,

@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from dltui.errors import UserError
+from dltui.tasks.checkpoint import Checkpoint
 from dltui.tasks.config import pick_device, seed_everything
 from dltui.tasks.heads import HEADS, count_parameters, head_parameter_formula, make_head
 from dltui.tasks.needs import fail, shapes_cache, start_task
@@ -138,9 +139,11 @@ def main() -> None:
     total = cfg.epochs * ((len(f_train) + cfg.batch_size - 1) // cfg.batch_size)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: max(0.0, 1 - s / total) ** cfg.poly_power)
-    best = 0.0
-    counter = IoUCounter(classes)
-    for epoch in range(1, cfg.epochs + 1):
+    checkpoint = Checkpoint(run)
+    done, carried = checkpoint.resume(head=head, optimizer=opt, schedule=sched)
+    best = float(carried.get("best", 0.0))
+    started -= carried.get("training_s", 0.0)  # the time earlier attempts spent counts too
+    for epoch in range(done + 1, cfg.epochs + 1):
         head.train()
         order = torch.randperm(len(f_train))
         loss_sum = 0.0
@@ -163,9 +166,13 @@ def main() -> None:
         run.log({"train_loss": loss_sum / len(order), "val_miou": miou,
                  "lr": sched.get_last_lr()[0]}, step=epoch)
         run.progress(epoch, cfg.epochs)
+        checkpoint.save(epoch, best=best, training_s=time.time() - started - feature_s)
         print(f"epoch {epoch}/{cfg.epochs} train_loss {loss_sum / len(order):.4f} "
               f"val_miou {miou:.4f}", flush=True)
 
+    pred = predict(head, f_val, size, device)  # again: a resumed run may train no epoch here
+    counter = IoUCounter(classes)
+    counter.add(pred, val.masks)
     markdown, per_class = iou_table(names, counter)
     run.log({f"iou/{n}": v for n, v in per_class.items() if v is not None}, step=cfg.epochs)
     run.save_artifact("per_class_iou.md", f"# {cfg.head} head on {backbone.name}\n\n"
@@ -184,6 +191,7 @@ def main() -> None:
     run.summary.update({"val_miou": counter.miou(), "best_val_miou": best,
                         "feature_s": round(feature_s, 1),
                         "wall_s": round(time.time() - started, 1)})
+    checkpoint.done()
 
 
 if __name__ == "__main__":

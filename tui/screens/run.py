@@ -39,6 +39,7 @@ class RunScreen(DashboardScreen):
         Binding("s", "stop", "Stop"),
         Binding("r", "restart", "Restart"),
         Binding("R", "restart_changed", "Restart with…"),
+        Binding("c", "resume", "Continue"),
         Binding("t", "tensorboard", "TensorBoard"),
         Binding("f", "follow", "Follow log"),
     ]
@@ -149,6 +150,23 @@ class RunScreen(DashboardScreen):
             return f"queued again: {refs}"
 
         self.run_blocking(restart)
+
+    def action_resume(self) -> None:
+        """Queue the run again in its own directory: it goes on from its checkpoint."""
+        if self.view is None:
+            return
+        run = self.view.info.dir
+        runs_dir = self.dashboard.runs_dir
+
+        def resume() -> str:
+            from dltui.requeue import requeue
+            from dltui.scheduler import ensure_supervisor
+
+            said = requeue(run=run)
+            ensure_supervisor(runs_dir)
+            return said
+
+        self.run_blocking(resume)
 
     def action_tensorboard(self) -> None:
         if self.view is None:
