@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from task_runs import metrics, only_run_dir, run_by_hand
+from task_runs import metrics, only_run_dir, run_by_hand, run_launched
 
 from dltui.data.fashion_mnist import load_fashion_mnist, split_indices
 from dltui.errors import UserError
@@ -172,3 +172,23 @@ def test_demo_smoke_run(tmp_path: Path) -> None:
     assert [r["step"] for r in metrics(run_dir) if "val_acc" in r] == [1]
     assert (run_dir / "artifacts" / "conv2_filters.png").is_file()
     assert "test_acc" in json.loads((run_dir / "summary.json").read_text())
+
+
+def test_settings_of_the_wrong_type_or_name_fail_clearly(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    done = run_by_hand("cnn", runs, "epochs=many")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "setting epochs is 'many', not a whole number" in done.stderr
+    assert "its default is 15" in done.stderr
+    done = run_by_hand("cnn", runs, "epoch=3")
+    assert done.returncode == 2 and "did you mean 'epochs'?" in done.stderr
+    assert "Traceback" not in done.stderr
+    # A launched run whose params say "2" for a number (a hand-edited run.json) still runs.
+    done, run_dir = run_launched("cnn", "cnn", runs, {"epochs": "1", "lr": 1, "train_count":
+                                                      "64", "val_count": 16, "test_count": 16},
+                                 {})
+    assert done.returncode == 0, done.stderr
+    config = json.loads((run_dir / "artifacts" / "config.json").read_text())
+    assert config["epochs"] == 1 and config["lr"] == 1.0 and isinstance(config["lr"], float)
+    done, _ = run_launched("cnn", "cnn", runs, {"normalize": 1}, {})
+    assert done.returncode == 2 and "setting normalize is 1, not true or false" in done.stderr

@@ -8,10 +8,13 @@ so `python -m dltui.tasks.cnn epochs=1 lr=0.1` works by hand too.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import sys
 from collections.abc import Sequence
 from typing import Any, TypeVar
+
+from dltui.errors import UserError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -31,7 +34,11 @@ def parse_value(text: str) -> Any:
 
 def load_config(cls: type[ConfigT], params: dict[str, Any],
                 argv: Sequence[str] | None = None) -> ConfigT:
-    """An instance of the dataclass `cls` from its defaults, `params`, then `key=value` argv."""
+    """An instance of the dataclass `cls` from its defaults, `params`, then `key=value` argv.
+
+    Each value must have its default's type (an int where a float is expected is taken,
+    and numbers given as text are read as numbers); otherwise UserError names the
+    setting, as does an unknown key in argv."""
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     values: dict[str, Any] = {}
     for key, value in params.items():
@@ -41,14 +48,31 @@ def load_config(cls: type[ConfigT], params: dict[str, Any],
         key, sep, text = arg.partition("=")
         key = key.lstrip("-").replace("-", "_")
         if not sep or key not in fields:
+            close = difflib.get_close_matches(key, fields, n=1)
             known = ", ".join(sorted(fields))
-            sys.exit(f"unknown setting {arg!r}; settings are key=value with key one of: {known}")
-        values[key] = parse_value(text)
-    for key, value in values.items():
-        default = fields[key].default
-        if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
-            values[key] = float(value)
-    return cls(**values)
+            raise UserError(f"unknown setting {arg!r}" + (f"; did you mean {close[0]!r}?"
+                                                           if sep and close else ""),
+                            fix=f"settings are key=value with key one of: {known}")
+        values[key] = text if isinstance(fields[key].default, str) else parse_value(text)
+    return cls(**{key: _typed(key, value, fields[key].default)
+                  for key, value in values.items()})
+
+
+def _typed(key: str, value: Any, default: Any) -> Any:
+    wanted = type(default)
+    if wanted not in (bool, int, float, str):
+        return value
+    if isinstance(value, str) and wanted is not str:
+        value = parse_value(value)
+    if wanted is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if wanted is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)  # a prompt or a path that happens to be a number
+    if isinstance(value, wanted) and (wanted is bool) == isinstance(value, bool):
+        return value
+    kinds = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
+    raise UserError(f"setting {key} is {value!r}, not {kinds[wanted]}",
+                    fix=f"give {key} {kinds[wanted]} (its default is {default!r})")
 
 
 def pick_device() -> Any:

@@ -28,9 +28,15 @@ def start_task(cls: type[ConfigT], experiment: str) -> tuple[Any, ConfigT]:
     `dltui compare` shows the settings of hand-made sweeps too; every run also
     writes the config it resolved to artifacts/config.json.
     """
-    by_hand = load_config(cls, {})
+    try:
+        by_hand = load_config(cls, {})
+    except UserError as err:
+        fail(None, err)
     run = dltui.init(experiment=experiment, params=dataclasses.asdict(by_hand))
-    config = load_config(cls, run.params)
+    try:
+        config = load_config(cls, run.params)
+    except UserError as err:
+        fail(run, err)
     run.save_artifact("config.json", json.dumps(dataclasses.asdict(config), indent=1) + "\n")
     return run, config
 
@@ -42,10 +48,6 @@ def runs_dir() -> Path:
 def shapes_cache() -> Path:
     """Where the embedded data set's splits are kept between runs."""
     return runs_dir() / ".cache" / "shapes"
-
-
-def pick_device() -> Any:
-    return pick_device()
 
 
 def needed_run(run: Any, experiment: str, given: str = "", *, setting: str) -> Path:
