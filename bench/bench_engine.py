@@ -1,5 +1,6 @@
 """Engine figures: log()-to-readable latency, CLI start-up, compare over 10,000 runs,
-and the cost of one log() next to TensorBoard's SummaryWriter.add_scalar.
+the cost of one log() next to TensorBoard's SummaryWriter.add_scalar, and the poll of
+a queue 1,000 runs long.
 
     .venv/bin/python bench/bench_engine.py [--runs 10000]
 
@@ -109,6 +110,31 @@ def make_finished_runs(root: Path, count: int) -> None:
                         "train_loss": {"last": 1 - index / count, "best": 0.1, "count": 15}}})
 
 
+def bench_queue_poll(root: Path, count: int = 1000) -> None:
+    """What the dashboard and the supervisor pay, several times a second, with a big
+    sweep queued: one `RunStore.active()` over `count` queued runs."""
+    from dltui.active import mark_active
+    from dltui.store import RunStore
+
+    for index in range(count):
+        spec = rd.RunSpec(run_id=f"20260101-000000-{index:05d}", experiment="sweep",
+                          argv=["python", "train.py"], params={"lr": index}, cwd=str(root))
+        run = rd.create_run_dir(root, spec, state=rd.QUEUED, queued_at=float(index),
+                                queue_order=float(index))
+        mark_active(root, run.path)
+    store = RunStore(root)
+    first = time.perf_counter()
+    store.active()
+    first = time.perf_counter() - first
+    polls = []
+    for _ in range(20):
+        start = time.perf_counter()
+        store.active()
+        polls.append(time.perf_counter() - start)
+    print(f"active runs over {count} queued: first read {first * 1000:.0f} ms, "
+          f"each poll after {statistics.median(polls) * 1000:.1f} ms (median of 20)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=10000)
@@ -118,6 +144,7 @@ def main() -> None:
         root = Path(tmp)
         bench_log_latency(root / "latency")
         bench_log_cost(root / "cost")
+        bench_queue_poll(root / "queued")
         print(f"dltui --help: {wall([dltui, '--help'], root) * 1000:.0f} ms (median of 7)")
         many = root / "many"
         start = time.perf_counter()

@@ -27,18 +27,27 @@ def unmark_active(runs_dir: Path, run_id: str) -> None:
     (runs_dir / ACTIVE_DIR / run_id).unlink(missing_ok=True)
 
 
+# What each index entry says, per runs directory: an entry's text never changes (a run
+# id belongs to one experiment), so a process that lists often reads each entry once.
+_entries_read: dict[str, dict[str, str]] = {}
+
+
 def active_paths(runs_dir: Path) -> list[Path]:
     """Run directories the index lists, oldest id first."""
     index = runs_dir / ACTIVE_DIR
     try:
-        entries = [e for e in os.scandir(index) if not e.name.startswith(".")]
+        names = sorted(e.name for e in os.scandir(index) if not e.name.startswith("."))
     except FileNotFoundError:
         return []
-    paths = []
-    for entry in sorted(entries, key=lambda e: e.name):
-        try:
-            relative = Path(entry.path).read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            continue
-        paths.append(runs_dir / relative)
-    return paths
+    known = _entries_read.get(str(index), {})
+    current: dict[str, str] = {}
+    for name in names:
+        relative = known.get(name)
+        if relative is None:
+            try:
+                relative = (index / name).read_text(encoding="utf-8").strip()
+            except FileNotFoundError:
+                continue
+        current[name] = relative
+    _entries_read[str(index)] = current
+    return [runs_dir / relative for relative in current.values()]

@@ -105,6 +105,9 @@ class RunStore:
 
     def __init__(self, runs_dir: Path | str) -> None:
         self.root = Path(runs_dir)
+        # The active runs as last read, by path: (status file identity, spec, status).
+        self._active_read: dict[Path, tuple[tuple[int, int, int], rd.RunSpec,
+                                            dict[str, Any]]] = {}
 
     def run_paths(self, experiment: str | None = None) -> list[Path]:
         """Run directories, oldest first within each experiment."""
@@ -145,10 +148,17 @@ class RunStore:
             return []
 
     def active(self) -> list[RunInfo]:
-        """Queued and running runs (the index), reconciled; finished ones leave the index."""
+        """Queued and running runs (the index), reconciled; finished ones leave the index.
+
+        The dashboard and the queue's supervisor ask several times a second: a run
+        whose status file is the one read last time is not parsed again (a stat
+        instead of two reads; 1,000 queued runs cost milliseconds, not 150 ms)."""
         found = []
-        for path in active_paths(self.root):
-            info = load_run(path)
+        paths = active_paths(self.root)
+        for stale in self._active_read.keys() - set(paths):
+            del self._active_read[stale]
+        for path in paths:
+            info = self._load_active(path)
             if info is None or info.is_final:
                 if info is None and path.exists():
                     continue  # still being created
@@ -157,6 +167,27 @@ class RunStore:
                     continue
             found.append(info)
         return found
+
+    def _load_active(self, path: Path) -> RunInfo | None:
+        run = rd.RunDir(path)
+        try:
+            # os.replace gives every status write a new inode; with the time and size,
+            # that tells a rewritten file even where timestamps are coarse.
+            stat = os.stat(path / rd.STATUS_FILE)
+            identity = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        except (FileNotFoundError, NotADirectoryError):
+            self._active_read.pop(path, None)
+            return load_run(path)
+        known = self._active_read.get(path)
+        if known is not None and known[0] == identity:
+            spec, status = known[1], known[2]
+        else:
+            spec = known[1] if known is not None else run.spec()  # run.json never changes
+            if spec is None:
+                return None
+            status = run.status()
+            self._active_read[path] = (identity, spec, status)
+        return RunInfo(run, spec, reconcile(run, dict(status)))
 
     def latest(self, experiment: str) -> RunInfo | None:
         for path in reversed(self.run_paths(experiment)):

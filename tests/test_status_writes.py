@@ -64,3 +64,27 @@ def test_a_change_for_another_state_writes_nothing(tmp_path: Path) -> None:
     changed = run.change_status_if((rd.QUEUED,), queue_order=3.5)
     assert changed is not None and changed["queue_order"] == 3.5
     assert run.status()["queue_order"] == 3.5
+
+
+def test_a_store_polling_often_sees_every_change_of_status(tmp_path: Path) -> None:
+    """RunStore.active() skips parsing a status file it read before: any rewrite, even
+    one of the same size within the same clock tick, must still be seen."""
+    from dltui.active import mark_active, unmark_active
+    from dltui.store import RunStore
+
+    run = made_run(tmp_path)
+    root = run.path.parent.parent
+    mark_active(root, run.path)
+    store = RunStore(root)
+    assert [i.state for i in store.active()] == [rd.QUEUED]
+    for order in range(50):  # same size each time: only the new file tells them apart
+        run.write_status(queue_order=order % 10)
+        assert [i.status["queue_order"] for i in store.active()] == [order % 10]
+    run.write_status(state=rd.KILLED)
+    assert [i.state for i in store.active()] == [rd.KILLED]  # seen once as it ends
+    assert store.active() == []  # and it has left the index
+    mark_active(root, run.path)
+    run.write_status(state=rd.QUEUED)
+    assert [i.state for i in store.active()] == [rd.QUEUED]  # requeued in place
+    unmark_active(root, run.run_id)
+    assert store.active() == []
