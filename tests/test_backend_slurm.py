@@ -364,3 +364,86 @@ def test_a_job_past_its_time_limit_shows_timeout_and_requeues(
     project.cli("stop", path.name, check=True)
     wait_for(lambda: row_of(project, path).get("state") == "killed", timeout=15,
              what="the requeued run to stop")
+
+
+# ---- preemption: the cluster's "urgent" partition preempts "spot" (cancel) and "debug"
+# (requeue); these come last, when the time-limit job no longer holds a CPU.
+
+def trainer_manifest(partition: str) -> str:
+    # Two CPUs: a job of two CPUs in "urgent" must preempt it to run.
+    return f"""
+[experiments.cnn]
+task = "cnn"
+params = {{ epochs = 6, train_count = 2000, val_count = 200, test_count = 200 }}
+backend = "slurm"
+
+[backends.slurm]
+time = 10
+cpus_per_task = 2
+partition = "{partition}"
+"""
+
+
+def trained_two_epochs(project: Project, partition: str) -> Path:
+    project.write(trainer_manifest(partition))
+    project.cli("run", "cnn", "-d", check=True)
+    (path,) = project.run_paths("cnn")
+    wait_for(lambda: (path / "metrics.jsonl").exists() and sum(
+        "val_acc" in line for line in (path / "metrics.jsonl").read_text().splitlines()) >= 2,
+        timeout=180, poll=0.2, what="two epochs on the cluster")
+    return path
+
+
+def urgent_job(cluster: slurm_cluster.Cluster) -> None:
+    done = cluster.run("sbatch", "-p", "urgent", "-c", "2", "-o", "/dev/null",
+                       "--wrap", "sleep 1")
+    assert done.returncode == 0, done.stderr
+
+
+def epochs_logged(path: Path) -> list[int]:
+    rows = [json.loads(x) for x in (path / "metrics.jsonl").read_text().splitlines()]
+    return [row["step"] for row in rows if "val_acc" in row]
+
+
+def test_a_preempted_run_says_so_and_resumes_when_requeued(
+        cluster: slurm_cluster.Cluster, project: Project) -> None:
+    path = trained_two_epochs(project, "spot")
+    first_job = project.status_of(path)["slurm_job_id"]
+    urgent_job(cluster)
+    row = wait_for(lambda: (r := row_of(project, path)).get("state") == "preempted" and r,
+                   timeout=60, poll=0.5, what="the run to show preempted")
+    assert row["slurm_state"] == "PREEMPTED"  # type: ignore[index]
+    assert "preempted by Slurm" in str(row["error"])  # type: ignore[index]
+    assert " preempted " in project.cli("ps", "--all", check=True).stdout
+    assert (path / "artifacts" / "checkpoint.pt").exists()
+    said = project.cli("requeue", path.name, check=True).stdout
+    assert "requeued as Slurm job" in said and "resumes from its checkpoint" in said
+    wait_for(lambda: project.status_of(path).get("state") == "succeeded", timeout=240,
+             poll=0.5, what="the requeued run to finish")
+    status = project.status_of(path)
+    assert status["attempt"] == 2 and status["slurm_jobs"] == [first_job]
+    assert epochs_logged(path) == [1, 2, 3, 4, 5, 6]  # none lost, none twice
+    assert "resuming after epoch" in (path / "output.log").read_text()
+    assert not (path / "artifacts" / "checkpoint.pt").exists()
+
+
+def test_a_run_slurm_requeues_itself_resumes_in_its_directory(
+        cluster: slurm_cluster.Cluster, project: Project) -> None:
+    path = trained_two_epochs(project, "debug")
+    job = str(project.status_of(path)["slurm_job_id"])
+    urgent_job(cluster)
+    row = wait_for(lambda: (r := row_of(project, path)).get("slurm_state") == "PENDING" and r,
+                   timeout=60, poll=0.5, what="the run to be pending again")
+    assert row["state"] == "queued"  # type: ignore[index]
+
+    def started_again() -> bool:
+        # Slurm holds a requeued job for a while (BeginTime); an admin may let it go at once.
+        cluster.run("scontrol", "update", f"jobid={job}", "StartTime=now")
+        return project.status_of(path).get("slurm_restarts") == 1
+
+    wait_for(started_again, timeout=120, poll=1, what="the job to start again")
+    wait_for(lambda: project.status_of(path).get("state") == "succeeded", timeout=240,
+             poll=0.5, what="the resumed run to finish")
+    assert project.status_of(path)["slurm_job_id"] == job  # the same job, run again
+    assert epochs_logged(path) == [1, 2, 3, 4, 5, 6]
+    assert "resuming after epoch" in (path / "output.log").read_text()
