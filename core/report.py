@@ -31,7 +31,7 @@ from dltui.errors import UserError
 from dltui.manifest import Manifest
 from dltui.metrics import MetricHistory
 from dltui.report_artifacts import artifact_markdown, log_tail
-from dltui.report_figures import _bar_figures, _curve_figures
+from dltui.report_figures import bar_figures, curve_figures
 from dltui.report_model import Report, ReportRun, legend_labels, md_text, status_line
 from dltui.store import RunInfo
 
@@ -98,10 +98,10 @@ def build_report(*, runs: list[RunInfo], labels: Mapping[str, str] | None = None
         better = "higher" if table.mode == "max" else "lower"
         parts.append(f"Sorted by {md_text(names.get(table.metric, table.metric))}, best "
                      f"first ({better} is better).")
-    curves = _curve_figures(views, names, report, lead_metric=(table.metric, table.mode))
+    curves = curve_figures(views, names, report, lead_metric=(table.metric, table.mode))
     if curves:
         parts += ["## Curves", *curves]
-    bars = _bar_figures(views, names, report, lead_metric=(table.metric, table.mode))
+    bars = bar_figures(views, names, report, lead_metric=(table.metric, table.mode))
     if bars:
         parts += ["## Final values", *bars]
     parts.append("## Runs")

@@ -1,7 +1,7 @@
 """The report's figures: a curve figure per metric logged more than once, a bar chart
 per metric logged once (when two or more runs have it), with their titles, axis labels
 and file names. Each PNG goes into the report's files and what it plots into
-report.json; `_curve_figures` and `_bar_figures` return the Markdown that shows them."""
+report.json; `curve_figures` and `bar_figures` return the Markdown that shows them."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def _metric_names(views: list[ReportRun]) -> list[str]:
     return names
 
 
-def _curve_figures(views: list[ReportRun], names: Mapping[str, str], report: Report, *,
+def curve_figures(views: list[ReportRun], names: Mapping[str, str], report: Report, *,
                    lead_metric: tuple[str | None, str]) -> list[str]:
     from dltui.figures import Curve, line_chart
 
@@ -123,7 +123,7 @@ def _single_values(views: list[ReportRun]) -> dict[str, dict[str, float]]:
     return found
 
 
-def _bar_figures(views: list[ReportRun], names: Mapping[str, str], report: Report, *,
+def bar_figures(views: list[ReportRun], names: Mapping[str, str], report: Report, *,
                  lead_metric: tuple[str | None, str]) -> list[str]:
     from dltui.figures import Bar, bar_chart
 

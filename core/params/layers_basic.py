@@ -11,13 +11,13 @@ from dltui.params.layers_common import (
     LayerProblem,
     Outcome,
     Shape,
-    _channels,
-    _need,
-    _spatial,
-    _terms,
     describe,
     fmt,
+    output_channels,
+    require_rank,
     show,
+    split_spatial,
+    sum_terms,
 )
 
 
@@ -45,7 +45,7 @@ def layernorm(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
 
 
 def groupnorm(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
-    _, c, _ = _spatial(layer, shape)
+    _, c, _ = split_spatial(layer, shape)
     g = layer.get("groups")
     if c % g:
         raise LayerProblem(f"{c} channels are not divisible into {g} groups",
@@ -80,14 +80,15 @@ def flatten(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
 
 
 def tokens(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
-    _need(layer, shape, (3,), "an image HxWxC", "tokens turns an image grid into a sequence")
+    require_rank(layer, shape, (3,), "an image HxWxC", "tokens turns an image grid into a sequence")
     h, w, c = shape
     return Outcome((h * w, c), 0, "no parameters", f"{h}*{w} = {h * w} tokens of {c}",
                    name="tokens")
 
 
 def grid(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
-    _need(layer, shape, (2,), "a sequence LxD", "grid turns a sequence of tokens into an image")
+    require_rank(layer, shape, (2,), "a sequence LxD",
+                 "grid turns a sequence of tokens into an image")
     n, c = shape
     size = layer.get("size")
     if size is None:
@@ -113,15 +114,16 @@ def linear(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
             f"add `flatten` before it ({h}*{w}*{c} = {fmt(h * w * c)} features), or use "
             f"`conv OUT 1x1` for a linear layer at every pixel")
     cin = shape[-1]
-    cout = _channels(layer, cin, "features")
+    cout = output_channels(layer, cin, "features")
     params = cin * cout + (cout if layer.bias else 0)
-    formula = _terms(f"{cin}*{cout}", str(cout) if layer.bias else "") + f" = {fmt(params)}"
+    formula = sum_terms(f"{cin}*{cout}", str(cout) if layer.bias else "") + f" = {fmt(params)}"
     notes = [f"applied to each of the {shape[0]} tokens"] if len(shape) == 2 else []
     return Outcome((*shape[:-1], cout), params, formula, notes=notes, name="linear")
 
 
 def embedding(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
-    _need(layer, shape, (1,), "a vector of L token ids", "an embedding maps token ids to vectors")
+    require_rank(layer, shape, (1,), "a vector of L token ids",
+                 "an embedding maps token ids to vectors")
     vocab, dim = layer.get("vocab"), layer.get("dim")
     params = vocab * dim
     return Outcome((shape[0], dim), params, f"{vocab}*{dim} = {fmt(params)}",

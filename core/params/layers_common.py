@@ -97,16 +97,16 @@ def describe(shape: Shape) -> str:
     return f"the {kind} {show(shape)}"
 
 
-def _terms(*terms: str) -> str:
+def sum_terms(*terms: str) -> str:
     return " + ".join(t for t in terms if t)
 
 
-def _need(layer: Layer, shape: Shape, ranks: tuple[int, ...], what: str, fix: str) -> None:
+def require_rank(layer: Layer, shape: Shape, ranks: tuple[int, ...], what: str, fix: str) -> None:
     if len(shape) not in ranks:
         raise LayerProblem(f"{layer.kind} needs {what}, but gets {describe(shape)}", fix)
 
 
-def _spatial(layer: Layer, shape: Shape) -> tuple[Shape, int, tuple[str, ...]]:
+def split_spatial(layer: Layer, shape: Shape) -> tuple[Shape, int, tuple[str, ...]]:
     """The spatial sizes, the channel count and the axis names of an image or sequence."""
     need_2d = layer.kind.endswith("2d") or layer.kind in ("resblock", "bottleneck", "groupnorm")
     need_1d = layer.kind.endswith("1d")
@@ -115,13 +115,13 @@ def _spatial(layer: Layer, shape: Shape) -> tuple[Shape, int, tuple[str, ...]]:
             else "an image HxWxC or a sequence LxD")
     fix = "add `flatten` or `grid HxW` to change the shape" if len(shape) != 1 else \
         "spatial layers come before `flatten`"
-    _need(layer, shape, ranks, what, fix)
+    require_rank(layer, shape, ranks, what, fix)
     if len(shape) == 3:
         return shape[:2], shape[2], ("H", "W")
     return shape[:1], shape[1], ("L",)
 
 
-def _per_dim(layer: Layer, name: str, value: Any, nd: int, default: int) -> tuple[int, ...]:
+def per_dim(layer: Layer, name: str, value: Any, nd: int, default: int) -> tuple[int, ...]:
     if value is None:
         return (default,) * nd
     dims = (value,) if isinstance(value, int) else tuple(value)
@@ -135,13 +135,13 @@ def _per_dim(layer: Layer, name: str, value: Any, nd: int, default: int) -> tupl
     return dims
 
 
-def _join_axes(axes: tuple[str, ...], texts: list[str]) -> str:
+def join_axes(axes: tuple[str, ...], texts: list[str]) -> str:
     if len(set(texts)) == 1:
         return texts[0]
     return "; ".join(f"{a}: {t}" for a, t in zip(axes, texts, strict=True))
 
 
-def _channels(layer: Layer, received: int, what: str = "channels") -> int:
+def output_channels(layer: Layer, received: int, what: str = "channels") -> int:
     declared, out = layer.get("out")
     if declared is not None and declared != received:
         raise LayerProblem(
@@ -176,7 +176,7 @@ def window_size(n: int, k: int, s: int, p: int, d: int, *, ceil: bool = False,
     return out, f"{text} = {out}"
 
 
-def _windows(shape: Shape, args: list[tuple[int, int, int, int, int]], *, ceil: bool = False,
+def window_shapes(shape: Shape, args: list[tuple[int, int, int, int, int]], *, ceil: bool = False,
              what: str = "kernel") -> tuple[list[int], list[str]]:
     """`window_size` along each spatial axis; a problem names the whole input shape."""
     outs, texts = [], []

@@ -11,14 +11,14 @@ from dltui.params.layers_common import (
     LayerProblem,
     Outcome,
     Shape,
-    _channels,
-    _join_axes,
-    _per_dim,
-    _spatial,
-    _terms,
-    _windows,
     fmt,
+    join_axes,
+    output_channels,
+    per_dim,
     show,
+    split_spatial,
+    sum_terms,
+    window_shapes,
 )
 
 
@@ -32,12 +32,12 @@ def _groups(layer: Layer, cin: int, cout: int) -> int:
 
 
 def conv(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
-    sizes, cin, axes = _spatial(layer, shape)
+    sizes, cin, axes = split_spatial(layer, shape)
     nd = len(sizes)
-    cout = _channels(layer, cin)
-    k = _per_dim(layer, "kernel", layer.get("kernel"), nd, 1)
-    s = _per_dim(layer, "stride", layer.get("stride"), nd, 1)
-    d = _per_dim(layer, "dilation", layer.get("dilation"), nd, 1)
+    cout = output_channels(layer, cin)
+    k = per_dim(layer, "kernel", layer.get("kernel"), nd, 1)
+    s = per_dim(layer, "stride", layer.get("stride"), nd, 1)
+    d = per_dim(layer, "dilation", layer.get("dilation"), nd, 1)
     g = _groups(layer, cin, cout)
     pad = layer.get("padding")
     outs, texts = [], []
@@ -47,26 +47,26 @@ def conv(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
                                "give the padding as a number, e.g. padding 1")
         outs, texts = list(sizes), [f"same padding keeps {n}" for n in sizes]
     else:
-        p = (0,) * nd if pad in (None, "valid") else _per_dim(layer, "padding", pad, nd, 0)
-        outs, texts = _windows(shape, list(zip(sizes, k, s, p, d, strict=True)))
+        p = (0,) * nd if pad in (None, "valid") else per_dim(layer, "padding", pad, nd, 0)
+        outs, texts = window_shapes(shape, list(zip(sizes, k, s, p, d, strict=True)))
     cin_text = str(cin) if g == 1 else f"({cin}/{g})"
     weights = math.prod(k) * (cin // g) * cout
     params = weights + (cout if layer.bias else 0)
-    formula = _terms("*".join(map(str, k)) + f"*{cin_text}*{cout}",
+    formula = sum_terms("*".join(map(str, k)) + f"*{cin_text}*{cout}",
                      str(cout) if layer.bias else "") + f" = {fmt(params)}"
-    return Outcome((*outs, cout), params, formula, _join_axes(axes, texts),
+    return Outcome((*outs, cout), params, formula, join_axes(axes, texts),
                    name=f"conv{nd}d")
 
 
 def conv_transpose(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
-    sizes, cin, axes = _spatial(layer, shape)
+    sizes, cin, axes = split_spatial(layer, shape)
     nd = len(sizes)
-    cout = _channels(layer, cin)
-    k = _per_dim(layer, "kernel", layer.get("kernel"), nd, 1)
-    s = _per_dim(layer, "stride", layer.get("stride"), nd, 1)
-    d = _per_dim(layer, "dilation", layer.get("dilation"), nd, 1)
-    p = _per_dim(layer, "padding", layer.get("padding"), nd, 0)
-    op = _per_dim(layer, "output_padding", layer.get("output_padding"), nd, 0)
+    cout = output_channels(layer, cin)
+    k = per_dim(layer, "kernel", layer.get("kernel"), nd, 1)
+    s = per_dim(layer, "stride", layer.get("stride"), nd, 1)
+    d = per_dim(layer, "dilation", layer.get("dilation"), nd, 1)
+    p = per_dim(layer, "padding", layer.get("padding"), nd, 0)
+    op = per_dim(layer, "output_padding", layer.get("output_padding"), nd, 0)
     g = _groups(layer, cin, cout)
     outs, texts = [], []
     for n, kk, ss, pp, dd, oo in zip(sizes, k, s, p, d, op, strict=True):
@@ -83,44 +83,44 @@ def conv_transpose(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
         texts.append(text)
     params = cin * (cout // g) * math.prod(k) + (cout if layer.bias else 0)
     cout_text = str(cout) if g == 1 else f"({cout}/{g})"
-    formula = _terms("*".join(map(str, k)) + f"*{cin}*{cout_text}",
+    formula = sum_terms("*".join(map(str, k)) + f"*{cin}*{cout_text}",
                      str(cout) if layer.bias else "") + f" = {fmt(params)}"
-    return Outcome((*outs, cout), params, formula, _join_axes(axes, texts),
+    return Outcome((*outs, cout), params, formula, join_axes(axes, texts),
                    name=f"convtranspose{nd}d")
 
 
 def pool(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
-    sizes, c, axes = _spatial(layer, shape)
+    sizes, c, axes = split_spatial(layer, shape)
     nd = len(sizes)
-    k = _per_dim(layer, "kernel", layer.get("kernel"), nd, 1)
-    s = _per_dim(layer, "stride", layer.get("stride"), nd, 0) if layer.get("stride") else k
-    p = _per_dim(layer, "padding", layer.get("padding"), nd, 0)
-    d = _per_dim(layer, "dilation", layer.get("dilation"), nd, 1)
+    k = per_dim(layer, "kernel", layer.get("kernel"), nd, 1)
+    s = per_dim(layer, "stride", layer.get("stride"), nd, 0) if layer.get("stride") else k
+    p = per_dim(layer, "padding", layer.get("padding"), nd, 0)
+    d = per_dim(layer, "dilation", layer.get("dilation"), nd, 1)
     for pp, kk in zip(p, k, strict=True):
         if pp > kk // 2:
             raise LayerProblem(f"padding {pp} is more than half the pooling window {kk}",
                                f"use padding at most {kk // 2}")
-    outs, texts = _windows(shape, list(zip(sizes, k, s, p, d, strict=True)),
+    outs, texts = window_shapes(shape, list(zip(sizes, k, s, p, d, strict=True)),
                            ceil="ceil" in layer.flags, what="window")
     op = "max" if layer.kind.startswith("max") else "avg"
-    return Outcome((*outs, c), 0, "no parameters", _join_axes(axes, texts),
+    return Outcome((*outs, c), 0, "no parameters", join_axes(axes, texts),
                    name=f"{op}pool{nd}d")
 
 
 def adaptive_pool(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
-    sizes, c, axes = _spatial(layer, shape)
+    sizes, c, axes = split_spatial(layer, shape)
     nd = len(sizes)
-    out = _per_dim(layer, "size", layer.get("size", 1), nd, 1)
+    out = per_dim(layer, "size", layer.get("size", 1), nd, 1)
     op = "max" if "max" in layer.kind else "avg"
     text = f"adaptive: {show(sizes)} -> {show(out)}"
     return Outcome((*out, c), 0, "no parameters", text, name=f"adaptive{op}pool{nd}d")
 
 
 def upsample(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
-    sizes, c, axes = _spatial(layer, shape)
+    sizes, c, axes = split_spatial(layer, shape)
     nd = len(sizes)
     if layer.get("size") is not None:
-        out = _per_dim(layer, "size", layer.get("size"), nd, 1)
+        out = per_dim(layer, "size", layer.get("size"), nd, 1)
         return Outcome((*out, c), 0, "no parameters", f"resized to {show(out)}",
                        name="upsample")
     f = layer.get("factor")
@@ -130,4 +130,4 @@ def upsample(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
                            "would repeat the layer)")
     out = tuple(n * f for n in sizes)
     texts = [f"{n}*{f} = {n * f}" for n in sizes]
-    return Outcome((*out, c), 0, "no parameters", _join_axes(axes, texts), name="upsample")
+    return Outcome((*out, c), 0, "no parameters", join_axes(axes, texts), name="upsample")

@@ -8,11 +8,11 @@ from dltui.params.layers_common import (
     Layer,
     Outcome,
     Shape,
-    _channels,
-    _join_axes,
-    _spatial,
-    _windows,
     fmt,
+    join_axes,
+    output_channels,
+    split_spatial,
+    window_shapes,
 )
 
 
@@ -21,10 +21,10 @@ def _conv_bn(k: int, cin: int, cout: int) -> tuple[int, str]:
 
 
 def residual(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
-    (h, w), cin, axes = _spatial(layer, shape)
+    (h, w), cin, axes = split_spatial(layer, shape)
     s = layer.get("stride", 1)
     bottleneck = layer.kind == "bottleneck"
-    planes = _channels(layer, cin)
+    planes = output_channels(layer, cin)
     cout = planes * layer.get("expansion", 4) if bottleneck else planes
     down = s != 1 or cin != cout or "downsample" in layer.flags
     if bottleneck:
@@ -42,8 +42,8 @@ def residual(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
         bns += cout
     params = sum(n for n, _ in parts)
     formula = " + ".join(t for _, t in parts) + f" = {fmt(params)}"
-    outs, texts = _windows(shape, [(h, 3, s, 1, 1), (w, 3, s, 1, 1)])
-    return Outcome((outs[0], outs[1], cout), params, formula, _join_axes(axes, texts),
+    outs, texts = window_shapes(shape, [(h, 3, s, 1, 1), (w, 3, s, 1, 1)])
+    return Outcome((outs[0], outs[1], cout), params, formula, join_axes(axes, texts),
                    buffers=2 * bns, notes=[what + " (convs without bias)"],
                    name=layer.kind)
 

@@ -9,9 +9,9 @@ from dltui.params.layers_common import (
     LayerProblem,
     Outcome,
     Shape,
-    _need,
-    _terms,
     fmt,
+    require_rank,
+    sum_terms,
 )
 
 # -- recurrent layers -------------------------------------------------------------------
@@ -21,13 +21,13 @@ GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 
 def _rnn_term(gates: int, cin: int, h: int, bias: bool) -> tuple[int, str]:
     n = gates * (cin * h + h * h + (2 * h if bias else 0))
-    inner = _terms(f"{cin}*{h}", f"{h}*{h}", f"2*{h}" if bias else "")
+    inner = sum_terms(f"{cin}*{h}", f"{h}*{h}", f"2*{h}" if bias else "")
     return n, (f"{gates}*({inner})" if gates > 1 else f"({inner})")
 
 
 def recurrent(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
     cell = layer.kind.replace("cell", "")
-    _need(layer, shape, (2,), "a sequence LxD",
+    require_rank(layer, shape, (2,), "a sequence LxD",
           f"for one step on a vector use `{cell}cell`")
     length, d = shape
     h, layers = layer.get("hidden"), layer.get("layers", 1)
@@ -47,7 +47,7 @@ def recurrent(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
 
 def recurrent_cell(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
     cell = layer.kind.replace("cell", "")
-    _need(layer, shape, (1,), "a vector (one step)", f"for a whole sequence use `{cell}`")
+    require_rank(layer, shape, (1,), "a vector (one step)", f"for a whole sequence use `{cell}`")
     h = layer.get("hidden")
     n, text = _rnn_term(GATES[cell], shape[0], h, layer.bias)
     return Outcome((h,), n, f"{text} = {fmt(n)}", name=layer.kind)
@@ -65,12 +65,12 @@ def attention_params(d: int, heads: int, inner: int, *, bias: bool, shared_qk: b
     b = bias
     if shared_qk:  # one projection to 2*inner: q = k = first half, v = second half
         proj = d * 2 * inner + (2 * inner if b else 0)
-        proj_text = "(" + _terms(f"{d}*{2 * inner}", str(2 * inner) if b else "") + ")"
+        proj_text = "(" + sum_terms(f"{d}*{2 * inner}", str(2 * inner) if b else "") + ")"
     else:
         proj = 3 * (d * inner + (inner if b else 0))
-        proj_text = "3*(" + _terms(f"{d}*{inner}", str(inner) if b else "") + ")"
+        proj_text = "3*(" + sum_terms(f"{d}*{inner}", str(inner) if b else "") + ")"
     out = inner * d + (d if b else 0) if out_proj else 0
-    out_text = "(" + _terms(f"{inner}*{d}", str(d) if b else "") + ")" if out_proj else ""
+    out_text = "(" + sum_terms(f"{inner}*{d}", str(d) if b else "") + ")" if out_proj else ""
     dh = inner // heads
     bound = min(d, dh)
     head = f"d_head = {inner}/{heads} = {dh}" if heads > 1 else f"d_head = {dh}"
@@ -78,11 +78,12 @@ def attention_params(d: int, heads: int, inner: int, *, bias: bool, shared_qk: b
             f"min({d}, {dh}) = {bound}, {head}")
     if shared_qk:
         rank += "; with W_Q = W_K, A = W W^T is symmetric positive semi-definite"
-    return proj + out, _terms(proj_text, out_text), rank
+    return proj + out, sum_terms(proj_text, out_text), rank
 
 
 def attention(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
-    _need(layer, shape, (2,), "a sequence LxD", "add `tokens` to turn an image into a sequence")
+    require_rank(layer, shape, (2,), "a sequence LxD",
+                 "add `tokens` to turn an image into a sequence")
     d = shape[1]
     heads = layer.get("heads", 1)
     inner = layer.get("dim", d)
@@ -96,7 +97,8 @@ def attention(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
 
 
 def transformer(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
-    _need(layer, shape, (2,), "a sequence LxD", "add `tokens` to turn an image into a sequence")
+    require_rank(layer, shape, (2,), "a sequence LxD",
+                 "add `tokens` to turn an image into a sequence")
     d = shape[1]
     heads, ff, b = layer.get("heads", 1), layer.get("ff", 4 * shape[1]), layer.bias
     attn, attn_text, rank = attention_params(d, heads, d, bias=b,
@@ -104,10 +106,10 @@ def transformer(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
     mlp = d * ff + ff * d + ((ff + d) if b else 0)
     norms = 2 * (2 * d if b else d)
     params = attn + mlp + norms
-    formula = _terms(
+    formula = sum_terms(
         f"[{attn_text}]",
-        "(" + _terms(f"{d}*{ff}", str(ff) if b else "") + ")",
-        "(" + _terms(f"{ff}*{d}", str(d) if b else "") + ")",
+        "(" + sum_terms(f"{d}*{ff}", str(ff) if b else "") + ")",
+        "(" + sum_terms(f"{ff}*{d}", str(d) if b else "") + ")",
         f"2*2*{d}" if b else f"2*{d}") + f" = {fmt(params)}"
     notes = [f"self-attention {fmt(attn)} + MLP {d}->{ff}->{d} {fmt(mlp)} "
              f"+ 2 layernorms {fmt(norms)}", rank]
@@ -116,7 +118,7 @@ def transformer(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
 
 
 def additive_attention(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
-    _need(layer, shape, (2,), "a sequence of features LxF",
+    require_rank(layer, shape, (2,), "a sequence of features LxF",
           "give the feature grid as LxF, e.g. 49x512")
     length, f = shape
     a, q = layer.get("dim"), layer.get("query")
@@ -133,7 +135,8 @@ def additive_attention(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
 
 
 def class_tokens(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
-    _need(layer, shape, (2,), "a sequence LxD", "add `tokens` to turn an image into a sequence")
+    require_rank(layer, shape, (2,), "a sequence LxD",
+                 "add `tokens` to turn an image into a sequence")
     k = layer.get("count")
     ctx.class_tokens = k
     n, d = shape
@@ -142,14 +145,16 @@ def class_tokens(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
 
 
 def position_embedding(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
-    _need(layer, shape, (2,), "a sequence LxD", "add `tokens` to turn an image into a sequence")
+    require_rank(layer, shape, (2,), "a sequence LxD",
+                 "add `tokens` to turn an image into a sequence")
     n, d = shape
     return Outcome(shape, n * d, f"{n}*{d} = {fmt(n * d)}", notes=["added to the tokens"],
                    name="posembed")
 
 
 def masks(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
-    _need(layer, shape, (2,), "a sequence LxD", "masks follows `classtokens K` and a transformer")
+    require_rank(layer, shape, (2,), "a sequence LxD",
+                 "masks follows `classtokens K` and a transformer")
     k = layer.get("count")
     if ctx.class_tokens != k:
         got = f"`classtokens {ctx.class_tokens}`" if ctx.class_tokens else "no `classtokens`"
@@ -160,7 +165,7 @@ def masks(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
     proj = "noproj" not in layer.flags
     norm = "nonorm" not in layer.flags
     params = (2 * d * d if proj else 0) + (2 * k if norm else 0)
-    formula = _terms(f"2*{d}*{d}" if proj else "", f"2*{k}" if norm else "")
+    formula = sum_terms(f"2*{d}*{d}" if proj else "", f"2*{k}" if norm else "")
     formula = f"{formula} = {fmt(params)}" if formula else "no parameters"
     ctx.class_tokens = 0
     notes = ["patch tokens times class tokens (each projected, no bias, L2-normalised)"
@@ -170,7 +175,7 @@ def masks(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
 
 
 def token_pool(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
-    _need(layer, shape, (2,), "a sequence LxD", "tokenpool reduces a sequence to one vector")
+    require_rank(layer, shape, (2,), "a sequence LxD", "tokenpool reduces a sequence to one vector")
     how = layer.get("how", "mean")
     return Outcome((shape[1],), 0, "no parameters", f"{how} of {shape[0]} tokens",
                    name="tokenpool")
