@@ -24,6 +24,7 @@ from dltui import rundir as rd
 from dltui.active import unmark_active
 from dltui.metrics import MetricHistory, summarize
 from dltui.procs import hostname, process_start_ticks
+from dltui.replay import EarlierAttempts
 from dltui.scalars import parse_line
 from dltui.tracking import RUN_DIR_ENV, RUNS_DIR_ENV
 
@@ -49,6 +50,7 @@ class StdoutMetrics:
         self._file: Any = None
         self._events: Any = None
         self._tracked = False
+        self._earlier = EarlierAttempts(run.metrics_file)
 
     def feed(self, line: str) -> None:
         parsed = parse_line(line)
@@ -63,19 +65,22 @@ class StdoutMetrics:
             return
         step = self.step if self.step is not None else self.count
         self.count += 1
-        record: dict[str, Any] = {"step": step, "time": round(time.time(), 3), **parsed.values}
+        values = self._earlier.new_values(step, parsed.values)
+        if not values and parsed.total is None:
+            return  # logged by an earlier attempt of this requeued run
+        record: dict[str, Any] = {"step": step, "time": round(time.time(), 3), **values}
         if parsed.total is not None:
             record["_total"] = parsed.total
         if self._file is None:
             self._file = open(self.run.metrics_file, "a", encoding="utf-8")  # noqa: SIM115
         self._file.write(json.dumps(record) + "\n")
         self._file.flush()
-        if parsed.values:
+        if values:
             if self._events is None:
                 from dltui.tbwriter import EventWriter
 
                 self._events = EventWriter(self.run.tb_dir)
-            self._events.scalars(parsed.values, step)
+            self._events.scalars(values, step)
 
     def close(self) -> None:
         if self._file is not None:
@@ -116,6 +121,15 @@ def metric_summary(run: rd.RunDir, spec: rd.RunSpec) -> dict[str, Any]:
             "total": history.total}
 
 
+def restart_line(status: dict[str, Any]) -> str:
+    """The log line between an earlier attempt's output and this one's."""
+    why = [f"attempt {status.get('attempt', 1)}"]
+    if status.get("slurm_restarts"):
+        why.append(f"Slurm restart {status['slurm_restarts']}")
+    when = time.strftime("%Y-%m-%d %H:%M:%S")
+    return f"\ndltui: {when} the run starts again ({', '.join(why)})\n"
+
+
 def run_wrapped(run: rd.RunDir) -> int:
     spec = run.spec()
     if spec is None:
@@ -146,7 +160,10 @@ def run_wrapped(run: rd.RunDir) -> int:
 
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, on_signal)
+    parser: Any = StdoutMetrics(run)  # before the child can append to the metrics
     log = open(run.log_file, "ab", buffering=0)  # noqa: SIM115
+    if log.tell() > 0:  # requeued in place: say where this attempt's output begins
+        log.write(restart_line(status).encode())
     try:
         child = subprocess.Popen(argv, cwd=spec.cwd, env=env, stdin=subprocess.DEVNULL,
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -159,7 +176,6 @@ def run_wrapped(run: rd.RunDir) -> int:
         unmark_active(run.path.parent.parent, run.run_id)
         return 127
     run.write_status(child_pid=child.pid)
-    parser: Any = StdoutMetrics(run)
     if spec.backend == "torchrun":  # every rank prints; rank 0's lines are the run's metrics
         from dltui.backends.torchrun import RankZeroLines
 

@@ -24,6 +24,7 @@ from dltui import rundir as rd
 from dltui.active import mark_active, unmark_active
 from dltui.names import check_experiment_name, new_run_id
 from dltui.procs import hostname, process_start_ticks
+from dltui.replay import EarlierAttempts
 
 RUN_DIR_ENV = "DLTUI_RUN_DIR"
 RUNS_DIR_ENV = "DLTUI_RUNS_DIR"
@@ -52,6 +53,8 @@ class Summary(dict[str, Any]):
 class Run:
     """A run as seen from inside the training process."""
 
+    writes_metrics = True
+
     def __init__(self, run_dir: rd.RunDir, *, owns_status: bool, tensorboard: bool = True) -> None:
         self.dir = run_dir
         spec = run_dir.spec()
@@ -60,6 +63,8 @@ class Run:
         status = run_dir.status()
         self.needs: dict[str, Path] = {k: Path(v) for k, v in status.get("needs", {}).items()}
         self.summary = Summary(run_dir.summary_file, run_dir.summary())
+        # Read before this attempt appends; other torchrun ranks write nothing.
+        self._earlier = EarlierAttempts(run_dir.metrics_file if self.writes_metrics else None)
         self._metrics = open(run_dir.metrics_file, "a", encoding="utf-8")  # noqa: SIM115
         self._owns_status = owns_status
         self._events: Any = None
@@ -91,7 +96,9 @@ class Run:
         """Record metric values at `step` (the next step if None)."""
         at = self._step(step)
         when = time.time()
-        clean = {str(k): _plain(v) for k, v in values.items()}
+        clean = self._earlier.new_values(at, {str(k): _plain(v) for k, v in values.items()})
+        if not clean:
+            return  # all logged by an earlier attempt of this requeued run
         self._metrics.write(json.dumps({"step": at, "time": round(when, 3), **clean},
                                        allow_nan=True) + "\n")
         self._metrics.flush()
@@ -162,6 +169,8 @@ class Run:
 class OtherRankRun(Run):
     """A rank other than 0 of a torchrun run: the run's params and needs, no writes, so
     that what every rank logs is recorded once (by rank 0)."""
+
+    writes_metrics = False
 
     def __init__(self, run_dir: rd.RunDir) -> None:
         super().__init__(run_dir, owns_status=False, tensorboard=False)

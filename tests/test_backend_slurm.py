@@ -446,4 +446,6 @@ def test_a_run_slurm_requeues_itself_resumes_in_its_directory(
              poll=0.5, what="the resumed run to finish")
     assert project.status_of(path)["slurm_job_id"] == job  # the same job, run again
     assert epochs_logged(path) == [1, 2, 3, 4, 5, 6]
-    assert "resuming after epoch" in (path / "output.log").read_text()
+    log = (path / "output.log").read_text()
+    assert "resuming after epoch" in log
+    assert "the run starts again (attempt 1, Slurm restart 1)" in log

@@ -42,6 +42,9 @@ command = ["{PY}", "{script('prints.py')}", "0.1", "2", "0.01"]
 
 [experiments.fails]
 command = ["{PY}", "-c", "import sys; sys.exit(3)"]
+
+[experiments.starts-over]
+command = ["{PY}", "{script('starts_over.py')}"]
 """
 
 
@@ -80,6 +83,7 @@ def test_a_stopped_run_resumes_and_ends_as_an_uninterrupted_one(project: Project
     log = (path / "output.log").read_text()
     assert f"resuming after epoch {done_before} from" in log
     assert log.count("parameters on cpu") == 2  # one log, both attempts
+    assert "the run starts again (attempt 2)" in log  # where the second begins
     assert not (path / CHECKPOINT).exists()  # removed once the run ended well
     assert len(project.run_paths("cnn")) == 1
 
@@ -184,3 +188,59 @@ def test_every_training_task_resumes_to_the_same_numbers(
     expected = json.loads((straight / "summary.json").read_text())
     assert {k: v for k, v in summary.items() if "wall" not in k and not k.endswith("_s")} == \
         {k: v for k, v in expected.items() if "wall" not in k and not k.endswith("_s")}
+
+
+def test_a_script_that_starts_over_logs_each_step_once(project: Project) -> None:
+    """No checkpoint: the second attempt prints epochs 1..4 again; the curve gets 3 and
+    4 from it, and keeps 1 and 2 from the first (a step is never logged twice)."""
+    project.write(manifest())
+    assert project.cli("run", "starts-over").returncode == 1  # the first attempt fails at 2
+    (path,) = project.run_paths("starts-over")
+    project.cli("requeue", path.name, check=True)
+    wait_for(lambda: project.status_of(path)["state"] == "succeeded", what="the second attempt")
+    rows = metrics(path)
+    assert [r["step"] for r in rows if "loss" in r] == [1, 2, 3, 4]
+    assert [r["attempt"] for r in rows if "loss" in r] == [1, 1, 2, 2]
+    assert (path / "output.log").read_text().count("epoch 1/4") == 2
+
+
+WRITER = """
+import sys
+from dltui import rundir as rd
+from dltui.tracking import Run
+run = Run(rd.RunDir(sys.argv[1]), owns_status=False)
+for step in range(int(sys.argv[2]), int(sys.argv[3]) + 1):
+    run.log({"loss": 1 / step, "attempt": int(sys.argv[4])}, step=step)
+run.log({"test_acc": 0.5}, step=int(sys.argv[3]))
+run.progress(int(sys.argv[3]), 5)
+run.finish()
+"""
+
+
+def test_tracked_values_an_earlier_attempt_logged_are_not_logged_again(tmp_path: Path) -> None:
+    from dltui import rundir as rd
+    from dltui.metrics import MetricHistory, MetricTail
+
+    spec = rd.RunSpec(run_id="r1", experiment="exp", argv=[], params={}, cwd=str(tmp_path))
+    run = rd.create_run_dir(tmp_path / "runs", spec, state=rd.RUNNING)
+
+    def attempt(first: int, last: int, number: int) -> None:
+        done = subprocess.run([PY, "-c", WRITER, str(run.path), str(first), str(last),
+                               str(number)], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+
+    attempt(1, 3, 1)
+    with open(run.metrics_file, "a") as metrics_file:  # killed in the middle of a line
+        metrics_file.write('{"step": 4, "loss": 0.2')
+    attempt(3, 5, 2)  # resumed from the checkpoint of step 2: step 3 is done again
+    lines = run.metrics_file.read_text().splitlines()
+    assert '{"step": 4, "loss": 0.2' in lines  # ended, so the next record is whole
+    rows = MetricTail(run.metrics_file).read_new()
+    assert [(r["step"], r["attempt"]) for r in rows if "loss" in r] == [
+        (1, 1), (2, 1), (3, 1), (4, 2), (5, 2)]
+    # test_acc at step 3 by the first attempt; at 5 by the second, a later step.
+    assert [r["step"] for r in rows if "test_acc" in r] == [3, 5]
+    assert [r["step"] for r in rows if "_total" in r] == [3, 5]  # progress is never a replay
+    history = MetricHistory(run.metrics_file)
+    history.update()
+    assert history.series["loss"].steps == [1, 2, 3, 4, 5]  # the torn line skipped, not merged
