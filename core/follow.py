@@ -109,5 +109,6 @@ def _final_line(info: RunInfo, history: MetricHistory) -> str:
            f"{_values_text(latest, 6)}"
     if info.state != rd.SUCCEEDED:
         error = info.status.get("error")
-        text += f"\n       {error or ''}; see `dltui logs {info.run_id}`"
+        text += (f"\n       {error or ''}; see `dltui logs {info.run_id}`, and "
+                 f"`dltui requeue {info.run_id}` to continue it in place")
     return text.rstrip()

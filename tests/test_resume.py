@@ -194,8 +194,10 @@ def test_a_script_that_starts_over_logs_each_step_once(project: Project) -> None
     """No checkpoint: the second attempt prints epochs 1..4 again; the curve gets 3 and
     4 from it, and keeps 1 and 2 from the first (a step is never logged twice)."""
     project.write(manifest())
-    assert project.cli("run", "starts-over").returncode == 1  # the first attempt fails at 2
+    done = project.cli("run", "starts-over")
+    assert done.returncode == 1  # the first attempt fails at epoch 2
     (path,) = project.run_paths("starts-over")
+    assert f"`dltui requeue {path.name}` to continue it in place" in done.stdout
     project.cli("requeue", path.name, check=True)
     wait_for(lambda: project.status_of(path)["state"] == "succeeded", what="the second attempt")
     rows = metrics(path)
