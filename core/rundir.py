@@ -24,6 +24,8 @@ from dataclasses import MISSING, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dltui.names import new_run_id
+
 RUN_FILE = "run.json"
 STATUS_FILE = "status.json"
 LOG_FILE = "output.log"
@@ -238,16 +240,27 @@ class RunDir:
 
 
 def create_run_dir(runs_dir: Path, spec: RunSpec, **status: Any) -> RunDir:
-    """Make the directory of a new run with its spec and first status, atomically visible."""
-    final = runs_dir / spec.experiment / spec.run_id
-    final.parent.mkdir(parents=True, exist_ok=True)
+    """Make the directory of a new run with its spec and first status, atomically visible.
+
+    Should another process have made a run of the same id in the meantime, this one
+    takes the next id (the returned RunDir's name is the id it got)."""
+    folder = runs_dir / spec.experiment
+    folder.mkdir(parents=True, exist_ok=True)
     # Build in a hidden sibling and rename, so no reader ever sees a run without run.json.
-    staging = final.parent / f".{spec.run_id}.{secrets.token_hex(4)}"
+    staging = folder / f".{spec.run_id}.{secrets.token_hex(4)}"
     staging.mkdir()  # not mkdtemp, whose 0700 would hide the run from other users
     run = RunDir(staging)
     write_json_atomic(run.run_file, spec.__dict__)
     run.write_status(**status)
     (staging / TB_DIR).mkdir()
     (staging / ARTIFACTS_DIR).mkdir()
-    os.rename(staging, final)
-    return RunDir(final)
+    while True:
+        final = folder / spec.run_id
+        try:
+            os.rename(staging, final)  # fails, leaving both as they are, if final exists
+            return RunDir(final)
+        except OSError:
+            if not final.exists():
+                raise
+            spec = RunSpec.from_json({**spec.__dict__, "run_id": new_run_id()})
+            write_json_atomic(run.run_file, spec.__dict__)

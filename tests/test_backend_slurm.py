@@ -251,6 +251,17 @@ def cluster() -> Iterator[slurm_cluster.Cluster]:
         yield found
 
 
+@pytest.fixture(autouse=True)
+def jobs_stopped_after(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A cluster test that fails midway leaves no job to hold the node's CPUs for the next."""
+    # Asked for here, the project outlives this fixture's teardown.
+    project = (request.getfixturevalue("project")
+               if {"cluster", "project"} <= set(request.fixturenames) else None)
+    yield
+    if project is not None:
+        project.cli("stop", "--all")
+
+
 @pytest.fixture(scope="module")
 def timed_out(cluster: slurm_cluster.Cluster,
               tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, Path]:
@@ -307,7 +318,9 @@ def test_stop_cancels_running_and_pending_jobs_within_seconds(
     project.cli("run", "sleepy", "-d", "--set", "pidfile=running.pid", check=True)
     project.cli("run", "sleepy", "-d", "--set", "pidfile=held.pid",
                 "--set", "slurm.sbatch={hold=true}", check=True)  # stays PENDING
-    running, held = project.run_paths("sleepy")
+    by_pidfile = {rd.RunDir(p).spec().params["pidfile"]: p  # type: ignore[union-attr]
+                  for p in project.run_paths("sleepy")}
+    running, held = by_pidfile["running.pid"], by_pidfile["held.pid"]
     wait_for(lambda: (project.root / "running.pid").exists(), timeout=60, what="the job to start")
     assert row_of(project, running)["state"] == "running"
     pending = wait_for(lambda: (r := row_of(project, held)).get("slurm_state") == "PENDING" and r,

@@ -88,3 +88,40 @@ def test_a_store_polling_often_sees_every_change_of_status(tmp_path: Path) -> No
     assert [i.state for i in store.active()] == [rd.QUEUED]  # requeued in place
     unmark_active(root, run.run_id)
     assert store.active() == []
+
+
+IDS = """
+from dltui.names import new_run_id
+print("\\n".join(new_run_id() for _ in range(3000)))
+"""
+
+
+def test_run_ids_sort_in_creation_order_and_never_repeat() -> None:
+    """A sweep is made within one second: its ids must still be unique and ordered
+    (`dltui logs EXPERIMENT` means the latest run; the queue index is keyed by id)."""
+    from dltui.names import new_run_id
+
+    ids = [new_run_id() for _ in range(5000)]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert all(len(i) == len("20260101-000000-0000") for i in ids)
+    same_second = [new_run_id(now=1_800_000_000.5) for _ in range(3)]
+    assert same_second == sorted(same_second) and len(set(same_second)) == 3
+
+
+def test_runs_made_at_once_by_two_processes_keep_their_own_ids(tmp_path: Path) -> None:
+    """Two processes may make the same id on one clock tick: the second run directory
+    takes the next id instead of failing or overwriting the first."""
+    spec = rd.RunSpec(run_id="20260101-000000-0001", experiment="exp", argv=["true"],
+                      params={"who": "first"}, cwd=str(tmp_path))
+    first = rd.create_run_dir(tmp_path / "runs", spec, state=rd.QUEUED)
+    second = rd.create_run_dir(tmp_path / "runs", rd.RunSpec.from_json(
+        {**spec.__dict__, "params": {"who": "second"}}), state=rd.QUEUED)
+    assert first.path.name == "20260101-000000-0001" != second.path.name
+    assert first.spec().params == {"who": "first"}  # type: ignore[union-attr]
+    assert second.spec().params == {"who": "second"}  # type: ignore[union-attr]
+    assert second.spec().run_id == second.path.name  # type: ignore[union-attr]
+    assert sorted(p.name for p in (tmp_path / "runs" / "exp").iterdir()) == sorted(
+        [first.path.name, second.path.name])  # no staging folder left behind
+    made = [subprocess.run([sys.executable, "-c", IDS], capture_output=True, text=True,
+                           check=True).stdout.split() for _ in range(2)]
+    assert all(ids == sorted(ids) and len(set(ids)) == 3000 for ids in made)
