@@ -75,7 +75,7 @@ def _metric_names(views: list[ReportRun]) -> list[str]:
 
 
 def curve_figures(views: list[ReportRun], names: Mapping[str, str], report: Report, *,
-                   lead_metric: tuple[str | None, str]) -> list[str]:
+                  lead_metric: tuple[str | None, str]) -> list[str]:
     from dltui.figures import Curve, line_chart
 
     blocks = []
@@ -124,7 +124,7 @@ def _single_values(views: list[ReportRun]) -> dict[str, dict[str, float]]:
 
 
 def bar_figures(views: list[ReportRun], names: Mapping[str, str], report: Report, *,
-                 lead_metric: tuple[str | None, str]) -> list[str]:
+                lead_metric: tuple[str | None, str]) -> list[str]:
     from dltui.figures import Bar, bar_chart
 
     blocks = []

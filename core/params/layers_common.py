@@ -177,7 +177,7 @@ def window_size(n: int, k: int, s: int, p: int, d: int, *, ceil: bool = False,
 
 
 def window_shapes(shape: Shape, args: list[tuple[int, int, int, int, int]], *, ceil: bool = False,
-             what: str = "kernel") -> tuple[list[int], list[str]]:
+                  what: str = "kernel") -> tuple[list[int], list[str]]:
     """`window_size` along each spatial axis; a problem names the whole input shape."""
     outs, texts = [], []
     try:

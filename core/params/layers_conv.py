@@ -53,7 +53,7 @@ def conv(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
     weights = math.prod(k) * (cin // g) * cout
     params = weights + (cout if layer.bias else 0)
     formula = sum_terms("*".join(map(str, k)) + f"*{cin_text}*{cout}",
-                     str(cout) if layer.bias else "") + f" = {fmt(params)}"
+                        str(cout) if layer.bias else "") + f" = {fmt(params)}"
     return Outcome((*outs, cout), params, formula, join_axes(axes, texts),
                    name=f"conv{nd}d")
 
@@ -84,7 +84,7 @@ def conv_transpose(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
     params = cin * (cout // g) * math.prod(k) + (cout if layer.bias else 0)
     cout_text = str(cout) if g == 1 else f"({cout}/{g})"
     formula = sum_terms("*".join(map(str, k)) + f"*{cin}*{cout_text}",
-                     str(cout) if layer.bias else "") + f" = {fmt(params)}"
+                        str(cout) if layer.bias else "") + f" = {fmt(params)}"
     return Outcome((*outs, cout), params, formula, join_axes(axes, texts),
                    name=f"convtranspose{nd}d")
 
@@ -101,7 +101,7 @@ def pool(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
             raise LayerProblem(f"padding {pp} is more than half the pooling window {kk}",
                                f"use padding at most {kk // 2}")
     outs, texts = window_shapes(shape, list(zip(sizes, k, s, p, d, strict=True)),
-                           ceil="ceil" in layer.flags, what="window")
+                                ceil="ceil" in layer.flags, what="window")
     op = "max" if layer.kind.startswith("max") else "avg"
     return Outcome((*outs, c), 0, "no parameters", join_axes(axes, texts),
                    name=f"{op}pool{nd}d")

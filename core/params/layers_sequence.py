@@ -28,7 +28,7 @@ def _rnn_term(gates: int, cin: int, h: int, bias: bool) -> tuple[int, str]:
 def recurrent(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
     cell = layer.kind.replace("cell", "")
     require_rank(layer, shape, (2,), "a sequence LxD",
-          f"for one step on a vector use `{cell}cell`")
+                 f"for one step on a vector use `{cell}cell`")
     length, d = shape
     h, layers = layer.get("hidden"), layer.get("layers", 1)
     dirs = 2 if "bidirectional" in layer.flags else 1
@@ -119,7 +119,7 @@ def transformer(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
 
 def additive_attention(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
     require_rank(layer, shape, (2,), "a sequence of features LxF",
-          "give the feature grid as LxF, e.g. 49x512")
+                 "give the feature grid as LxF, e.g. 49x512")
     length, f = shape
     a, q = layer.get("dim"), layer.get("query")
     if q is None:
