@@ -155,6 +155,17 @@ def notes(app: DltuiApp) -> list[str]:
     return [n.message for n in app._notifications]
 
 
+async def open_only_run(pilot: Pilot[Any], app: DltuiApp, ref: str) -> RunScreen:
+    """The Runs list (`2`) showing just `ref`, then that run's screen (enter)."""
+    await pilot.press("2")
+    await until(pilot, lambda: isinstance(app.screen, RunsScreen) and keys_of(app) == [ref],
+                "the runs list")
+    await pilot.press("enter")
+    screen: RunScreen = await until(pilot, lambda: isinstance(app.screen, RunScreen)
+                                    and app.screen, "the run screen")
+    return screen
+
+
 async def type_text(pilot: Pilot[Any], text: str) -> None:
     await pilot.press(*[{" ": "space"}.get(c, c) for c in text])
 
@@ -278,12 +289,7 @@ def test_run_screen_shows_text_literally_restarts_and_opens_tensorboard(
     async def scenario() -> None:
         app = project.app()
         async with app.run_test(size=(140, 40)) as pilot:
-            await pilot.press("2")
-            await until(pilot, lambda: isinstance(app.screen, RunsScreen)
-                        and keys_of(app) == [first.ref], "the runs list")
-            await pilot.press("enter")
-            screen = await until(pilot, lambda: isinstance(app.screen, RunScreen)
-                                 and app.screen, "the run screen")
+            screen = await open_only_run(pilot, app, first.ref)
             log = screen.query_one(Log)
             await until(pilot, lambda: "[bold]not markup[/bold] [red" in log.lines,
                         "the last log line, literally")
@@ -326,12 +332,7 @@ def test_run_screen_continues_a_stopped_run_in_its_directory(project: Project) -
     async def scenario() -> None:
         app = project.app()
         async with app.run_test(size=(140, 40)) as pilot:
-            await pilot.press("2")
-            await until(pilot, lambda: isinstance(app.screen, RunsScreen)
-                        and keys_of(app) == [info.ref], "the runs list")
-            await pilot.press("enter")
-            screen = await until(pilot, lambda: isinstance(app.screen, RunScreen)
-                                 and app.screen, "the run screen")
+            screen = await open_only_run(pilot, app, info.ref)
             await until(pilot, lambda: "killed" in str(screen.query_one(RunStatus).render()),
                         "the stopped run")
             await pilot.press("c")
