@@ -246,3 +246,18 @@ def test_tracked_values_an_earlier_attempt_logged_are_not_logged_again(tmp_path:
     history = MetricHistory(run.metrics_file)
     history.update()
     assert history.series["loss"].steps == [1, 2, 3, 4, 5]  # the torn line skipped, not merged
+
+
+def test_a_checkpoint_from_another_version_of_the_task_is_refused_clearly(
+        tmp_path: Path) -> None:
+    import torch
+
+    runs = tmp_path / "runs"
+    run_dir = launched_run_dir("cnn", "cnn", runs, {"epochs": 2, "train_count": 64,
+                                                    "val_count": 16, "test_count": 16}, {})
+    torch.save({"epoch": 1, "values": {}, "random": {}, "parts": {"model": {}}},
+               run_dir / CHECKPOINT)
+    done = run_in(run_dir)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "holds no generator, optimizer: another version of this task wrote it" in done.stderr
+    assert f"remove {run_dir / CHECKPOINT} and requeue the run" in done.stderr

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from dltui.errors import UserError
+from dltui.tasks.needs import fail
 from dltui.tracking import OtherRankRun, Run
 
 CHECKPOINT = "checkpoint.pt"
@@ -69,6 +71,7 @@ class Checkpoint:
     """
 
     def __init__(self, run: Run) -> None:
+        self.run = run
         self.path: Path = run.dir.artifacts_dir / CHECKPOINT
         # Every rank of a torchrun run resumes; rank 0 alone writes.
         self.writes = not isinstance(run, OtherRankRun)
@@ -96,8 +99,9 @@ class Checkpoint:
         saved = self._saved
         missing = sorted(set(parts) - set(saved["parts"]))
         if missing:
-            raise RuntimeError(f"{self.path} holds no {', '.join(missing)}: it was written by "
-                               "another version of this task; remove it to start over")
+            fail(self.run, UserError(
+                f"{self.path} holds no {', '.join(missing)}: another version of this task "
+                "wrote it", fix=f"remove {self.path} and requeue the run to start it over"))
         for name, thing in parts.items():
             _restore(thing, saved["parts"][name])
         _set_random_state(saved["random"])
@@ -117,3 +121,5 @@ class Checkpoint:
         """Training is over and its result saved: the checkpoint is no longer needed."""
         if self.writes:
             self.path.unlink(missing_ok=True)
+            for partial in self.path.parent.glob(f".{CHECKPOINT}.*.tmp"):  # cut by a kill
+                partial.unlink(missing_ok=True)
