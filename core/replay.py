@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +41,11 @@ class EarlierAttempts:
                     self.last_step[key] = max(step, self.last_step.get(key, -math.inf))
         _end_torn_line(metrics_file)
 
-    def new_values(self, step: float, values: Mapping[str, Any]) -> dict[str, Any]:
-        """The values that are not replays of what was logged before."""
+    def new_values(self, step: float, values: dict[str, Any]) -> dict[str, Any]:
+        """The values that are not replays of what was logged before (`values` itself
+        when this is a run's first attempt)."""
         if not self.last_step:
-            return dict(values)
+            return values
         return {k: v for k, v in values.items()
                 if k.startswith("_") or step > self.last_step.get(k, -math.inf)}
 

@@ -16,9 +16,6 @@ from dltui.active import mark_active
 from dltui.errors import UserError
 from dltui.store import load_run
 
-REQUEUABLE = frozenset({rd.FAILED, rd.KILLED, rd.LOST, rd.TIMEOUT, rd.PREEMPTED})
-CHECKPOINT_FILE = "checkpoint.pt"  # what the built-in tasks resume from (dltui.tasks.checkpoint)
-
 
 def requeue(*, run: rd.RunDir) -> str:
     """Queue `run` again in place (Slurm runs: submit a new job); what was done, in words.
@@ -27,13 +24,13 @@ def requeue(*, run: rd.RunDir) -> str:
     info = load_run(run.path)
     if info is None:
         raise UserError(f"{run.path} has no run.json", fix="it is damaged; remove it")
-    resumes = (" from its checkpoint" if (run.artifacts_dir / CHECKPOINT_FILE).exists()
+    resumes = (" from its checkpoint" if (run.artifacts_dir / rd.CHECKPOINT_FILE).exists()
                else " from the start (its code saved no checkpoint)")
     if info.spec.backend == "slurm":
         from dltui.backends.slurm import requeue_run
 
         return f"{info.ref}: requeued as Slurm job {requeue_run(run)}; it resumes{resumes}"
-    if info.state not in REQUEUABLE:
+    if info.state not in rd.REQUEUABLE_STATES:
         fix = ("stop it first (`dltui stop`)" if info.state in rd.ACTIVE_STATES
                else "`dltui run` the experiment for a new run")
         raise UserError(f"run {info.ref} is {info.state}; only runs that ended without "
@@ -41,7 +38,7 @@ def requeue(*, run: rd.RunDir) -> str:
     run.stop_file.unlink(missing_ok=True)
     now = time.time()
     changed = run.change_status_if(
-        REQUEUABLE, state=rd.QUEUED, attempt=int(info.status.get("attempt", 1)) + 1,
+        rd.REQUEUABLE_STATES, state=rd.QUEUED, attempt=int(info.status.get("attempt", 1)) + 1,
         queued_at=now, queue_order=now, requeued_at=now, pid=None,
         pid_start=None, child_pid=None, exit_code=None, ended_at=None, error=None)
     if changed is None:

@@ -36,6 +36,7 @@ STATUS_LOCK_FILE = ".status.lock"  # held while status.json is read, changed and
 TRACKED_FILE = "tracked"
 TB_DIR = "tb"
 ARTIFACTS_DIR = "artifacts"
+CHECKPOINT_FILE = "checkpoint.pt"  # in artifacts/: what a built-in task resumes from
 
 QUEUED = "queued"
 STARTING = "starting"
@@ -48,6 +49,7 @@ TIMEOUT = "timeout"  # a cluster job stopped at its time limit (resumable: reque
 PREEMPTED = "preempted"  # a cluster job stopped for higher-priority work (resumable)
 ACTIVE_STATES = frozenset({QUEUED, STARTING, RUNNING})
 FINAL_STATES = frozenset({SUCCEEDED, FAILED, KILLED, LOST, TIMEOUT, PREEMPTED})
+REQUEUABLE_STATES = FINAL_STATES - {SUCCEEDED}  # ended without finishing: may go on in place
 
 
 def write_json_atomic(path: Path, data: Any, *, compact: bool = False) -> None:
@@ -212,24 +214,35 @@ class RunDir:
 
     def write_status(self, **changes: Any) -> dict[str, Any]:
         """Merge `changes` into status.json atomically and return the new status."""
-        with self._status_locked():
-            status = self.status()
-            status.update(changes)
-            status["updated"] = time.time()
-            write_json_atomic(self.status_file, status)
+        status = self._merge_status(None, changes)
+        assert status is not None
         return status
 
     def change_status_if(self, states: Collection[str], **changes: Any) -> dict[str, Any] | None:
         """Merge `changes` only while the run's state is one of `states` (checked and
         written under the same lock); None, with nothing written, when it is not."""
+        return self._merge_status(states, changes)
+
+    def _merge_status(self, states: Collection[str] | None,
+                      changes: dict[str, Any]) -> dict[str, Any] | None:
         with self._status_locked():
             status = self.status()
-            if status.get("state") not in states:
+            if states is not None and status.get("state") not in states:
                 return None
             status.update(changes)
             status["updated"] = time.time()
             write_json_atomic(self.status_file, status)
         return status
+
+    def status_stamp(self) -> tuple[int, int, int] | None:
+        """What tells one status.json from the next without reading it: every write
+        replaces the file (a new inode), and time and size guard where timestamps are
+        coarse. None when there is no status file."""
+        try:
+            stat = os.stat(self.status_file)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return stat.st_ino, stat.st_mtime_ns, stat.st_size
 
     def summary(self) -> dict[str, Any]:
         data = read_json(self.summary_file)

@@ -170,12 +170,8 @@ class RunStore:
 
     def _load_active(self, path: Path) -> RunInfo | None:
         run = rd.RunDir(path)
-        try:
-            # os.replace gives every status write a new inode; with the time and size,
-            # that tells a rewritten file even where timestamps are coarse.
-            stat = os.stat(path / rd.STATUS_FILE)
-            identity = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-        except (FileNotFoundError, NotADirectoryError):
+        identity = run.status_stamp()
+        if identity is None:
             self._active_read.pop(path, None)
             return load_run(path)
         known = self._active_read.get(path)

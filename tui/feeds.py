@@ -7,7 +7,6 @@ here touches a widget.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import deque
@@ -74,24 +73,21 @@ class RunFollower:
         self._log_offset: int | None = None
         self._pending = b""
         self._status_at = 0.0
-        self._stamp = 0
-
-    def _status_stamp(self) -> int:
-        try:
-            return os.stat(self.path / rd.STATUS_FILE).st_mtime_ns
-        except OSError:
-            return 0
+        self._stamp: tuple[int, int, int] | None = None
 
     def read(self) -> RunView | None:
         """The run as it is now, or None when nothing changed since the last call."""
         changed = False
         now = time.monotonic()
+        stamp = self._stamp
+        if self.info is None or now - self._status_at >= POLL_STATUS:
+            stamp = rd.RunDir(self.path).status_stamp()
+        # An ended run is read again only when its status file changes (it was requeued
+        # in place); a live one at every poll, to notice a process that died.
         if self.info is None or (now - self._status_at >= POLL_STATUS and (
-                not self.info.is_final or self._status_stamp() != self._stamp)):
-            # An ended run is read again only when its status file changes (it was
-            # requeued in place); a live one always, to notice a process that died.
+                not self.info.is_final or stamp != self._stamp)):
             self._status_at = now
-            self._stamp = self._status_stamp()
+            self._stamp = stamp
             fresh = load_run(self.path)
             if fresh is None:
                 return None

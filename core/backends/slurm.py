@@ -42,7 +42,6 @@ SUBMIT_FOLDER = ".slurm"  # runs/.slurm/<submission>/: submitit's pickles and jo
 LOST_AFTER = 600.0  # a job Slurm has forgotten this long after submission is lost
 STATE_OF = {"COMPLETED": rd.SUCCEEDED, "CANCELLED": rd.KILLED, "TIMEOUT": rd.TIMEOUT,
             "PREEMPTED": rd.PREEMPTED, **dict.fromkeys(FAILED_STATES, rd.FAILED)}
-REQUEUABLE = frozenset({rd.TIMEOUT, rd.PREEMPTED, rd.FAILED, rd.KILLED, rd.LOST})
 # What to do about Slurm's most common refusals (its own words come first in the message).
 _HINTS = (
     ("partition", "check partition in [backends.slurm]; `sinfo -s` lists the partitions"),
@@ -313,7 +312,7 @@ def requeue_run(run: rd.RunDir) -> str:
         raise UserError(f"{run.path} is not a Slurm run", fix="`dltui run` it again instead")
     status = join_status(run, run.status())
     state = status.get("state")
-    if state not in REQUEUABLE:
+    if state not in rd.REQUEUABLE_STATES:
         raise UserError(f"run {run.run_id} is {state}; only ended runs can be requeued",
                         fix="stop it first with `dltui stop`" if state not in rd.FINAL_STATES
                         else "it succeeded: `dltui run` the experiment for a new run")

@@ -20,11 +20,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from dltui import rundir as rd
 from dltui.errors import UserError
 from dltui.tasks.needs import fail
 from dltui.tracking import OtherRankRun, Run
 
-CHECKPOINT = "checkpoint.pt"
+CHECKPOINT = rd.CHECKPOINT_FILE
 
 
 def _random_state() -> dict[str, Any]:
