@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dltui import rundir as rd
+from dltui.store import rundir as rd
 
 EXPERIMENTS = 20
 RATES = (0.1, 0.01, 0.001, 0.0001)

@@ -19,13 +19,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from dltui import rundir as rd
-from dltui.metrics import MetricTail
+from dltui.store import rundir as rd
+from dltui.tracking.stream import MetricTail
 
 WRITER = """
 import sys, time
-from dltui import rundir as rd
-from dltui.tracking import Run
+from dltui.store import rundir as rd
+from dltui.tracking.run import Run
 run = Run(rd.RunDir(sys.argv[1]), owns_status=False)
 for step in range(int(sys.argv[2])):
     run.log({"loss": 1.0 / (step + 1), "sent": time.time()}, step=step)
@@ -60,7 +60,7 @@ def bench_log_latency(root: Path, count: int = 300, poll: float = 0.01) -> None:
 
 
 def bench_log_cost(root: Path, count: int = 20000) -> None:
-    from dltui.tracking import Run
+    from dltui.tracking.run import Run
 
     spec = rd.RunSpec(run_id="cost", experiment="bench", argv=[], params={}, cwd=str(root))
     run = Run(rd.create_run_dir(root, spec, state=rd.RUNNING), owns_status=False)
@@ -113,8 +113,8 @@ def make_finished_runs(root: Path, count: int) -> None:
 def bench_queue_poll(root: Path, count: int = 1000) -> None:
     """What the dashboard and the supervisor pay, several times a second, with a big
     sweep queued: one `RunStore.active()` over `count` queued runs."""
-    from dltui.active import mark_active
-    from dltui.store import RunStore
+    from dltui.store.active import mark_active
+    from dltui.store.runs import RunStore
 
     for index in range(count):
         spec = rd.RunSpec(run_id=f"20260101-000000-{index:05d}", experiment="sweep",

@@ -9,14 +9,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dltui.tracking import Run
+    from dltui.tracking.run import Run
 
 __all__ = ["init"]
 __version__ = "0.1.0"
 
 
 def init(**options: Any) -> Run:
-    """The run this process reports to (see `dltui.tracking.init`)."""
-    from dltui.tracking import init as _init
+    """The run this process reports to (see `dltui.tracking.run.init`)."""
+    from dltui.tracking.run import init as _init
 
     return _init(**options)

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from dltui.errors import ManifestError, UserError
-from dltui.names import check_experiment_name
+from dltui.literals import parse_value
+from dltui.store.names import check_experiment_name
 from dltui.tasks import BUILTIN_TASKS
 
 if sys.version_info >= (3, 11):
@@ -403,8 +404,6 @@ def _check_cycles(check: _Checker, experiments: dict[str, Experiment]) -> None:
 
 def parse_overrides(pairs: Iterable[str]) -> dict[str, list[Any]]:
     """`--set lr=0.1` and `--set lr=0.1,0.01` (a sweep) as {key: [values]}."""
-    from dltui.tasks.config import parse_value
-
     overrides: dict[str, list[Any]] = {}
     for pair in pairs:
         key, sep, text = pair.partition("=")

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dltui import rundir as rd
-from dltui.names import new_run_id
+from dltui.store import rundir as rd
+from dltui.store.names import new_run_id
 
 # A pretrain-vit run small enough for a test: one epoch, one block.
 TINY_VIT = ["epochs=1", "train_count=64", "val_count=32", "dim=32", "depth=1", "heads=2",

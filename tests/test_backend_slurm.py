@@ -19,12 +19,12 @@ import pytest
 import slurm_cluster
 
 from conftest import Project, script, wait_for
-from dltui import rundir as rd
-from dltui.active import active_paths
 from dltui.backends import slurm, slurm_jobs
 from dltui.backends.slurm_jobs import JobState, SlurmUnavailable
 from dltui.backends.slurm_options import slurm_options, time_minutes
 from dltui.errors import UserError
+from dltui.store import rundir as rd
+from dltui.store.active import active_paths
 
 PY = sys.executable
 

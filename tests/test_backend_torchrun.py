@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from conftest import Project, script
-from dltui import rundir as rd
 from dltui.backends.torchrun import RankZeroLines, process_count, rank_of, torchrun_argv
+from dltui.store import rundir as rd
 
 PY = sys.executable
 

@@ -99,7 +99,7 @@ def test_git_state_and_json_listings(project: Project, tmp_path: Path) -> None:
 
 def test_runs_started_by_hand_rank_by_the_manifests_metric(project: Project) -> None:
     """A hand-started run knows no metric; its experiment in the manifest says which."""
-    from dltui import rundir as rd
+    from dltui.store import rundir as rd
 
     for run_id, lr, acc in (("r1", 0.1, 0.5), ("r2", 0.01, 0.9), ("r3", 0.001, 0.2)):
         spec = rd.RunSpec(run_id=run_id, experiment="byhand", argv=[], params={"lr": lr},

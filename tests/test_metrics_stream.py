@@ -6,7 +6,7 @@ import json
 import math
 from pathlib import Path
 
-from dltui.metrics import MetricHistory, MetricTail, downsample, guess_mode, summarize
+from dltui.tracking.stream import MetricHistory, MetricTail, downsample, guess_mode, summarize
 
 
 def test_torn_last_line_waits_for_its_end(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from dltui.errors import UserError
 from dltui.params import count_parameters, format_report, parse_spec, spec_for_task
-from dltui.params.report import human_bytes
+from dltui.params.breakdown import human_bytes
 
 Q1_CNN = "28x28x3 | conv 8 5x5 | maxpool 4 stride 2 | flatten | linear 10 | softmax"
 Q1_MLP = "28x28x3 | flatten | linear 100 | linear 10"

@@ -15,14 +15,14 @@ from urllib.parse import unquote
 import pytest
 
 from conftest import Project, wait_for
-from dltui.compare import compare, render, select_runs
 from dltui.errors import UserError
-from dltui.launch import launch
 from dltui.manifest import load_manifest
-from dltui.report import build_report, write_report
-from dltui.report_model import legend_labels, status_line
-from dltui.scheduler import ensure_supervisor
-from dltui.store import RunInfo, RunStore
+from dltui.queue.launch import launch
+from dltui.queue.scheduler import ensure_supervisor
+from dltui.report.model import legend_labels, status_line
+from dltui.report.writer import build_report, write_report
+from dltui.store.runs import RunInfo, RunStore
+from dltui.views.compare import compare, render, select_runs
 
 PY = sys.executable
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -44,7 +44,7 @@ TRACKED = """
 import json
 import numpy as np
 import dltui
-from dltui.png import encode_png
+from dltui.tracking.png import encode_png
 
 run = dltui.init()
 width = run.params["width"]

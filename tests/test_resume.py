@@ -208,8 +208,8 @@ def test_a_script_that_starts_over_logs_each_step_once(project: Project) -> None
 
 WRITER = """
 import sys
-from dltui import rundir as rd
-from dltui.tracking import Run
+from dltui.store import rundir as rd
+from dltui.tracking.run import Run
 run = Run(rd.RunDir(sys.argv[1]), owns_status=False)
 for step in range(int(sys.argv[2]), int(sys.argv[3]) + 1):
     run.log({"loss": 1 / step, "attempt": int(sys.argv[4])}, step=step)
@@ -220,8 +220,8 @@ run.finish()
 
 
 def test_tracked_values_an_earlier_attempt_logged_are_not_logged_again(tmp_path: Path) -> None:
-    from dltui import rundir as rd
-    from dltui.metrics import MetricHistory, MetricTail
+    from dltui.store import rundir as rd
+    from dltui.tracking.stream import MetricHistory, MetricTail
 
     spec = rd.RunSpec(run_id="r1", experiment="exp", argv=[], params={}, cwd=str(tmp_path))
     run = rd.create_run_dir(tmp_path / "runs", spec, state=rd.RUNNING)

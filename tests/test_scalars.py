@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dltui.scalars import parse_line
+from dltui.tracking.stdout_metrics import parse_line
 
 
 @pytest.mark.parametrize(("line", "step", "total", "values"), [

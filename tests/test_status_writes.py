@@ -7,11 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dltui import rundir as rd
+from dltui.store import rundir as rd
 
 WRITER = """
 import sys
-from dltui import rundir as rd
+from dltui.store import rundir as rd
 run, key, count = rd.RunDir(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 for i in range(count):
     run.write_status(**{key: i})
@@ -19,7 +19,7 @@ for i in range(count):
 
 CLAIMER = """
 import sys
-from dltui import rundir as rd
+from dltui.store import rundir as rd
 run = rd.RunDir(sys.argv[1])
 won = run.change_status_if((rd.QUEUED,), state=rd.STARTING, claimed_by=sys.argv[2])
 print("won" if won is not None else "lost")
@@ -69,8 +69,8 @@ def test_a_change_for_another_state_writes_nothing(tmp_path: Path) -> None:
 def test_a_store_polling_often_sees_every_change_of_status(tmp_path: Path) -> None:
     """RunStore.active() skips parsing a status file it read before: any rewrite, even
     one of the same size within the same clock tick, must still be seen."""
-    from dltui.active import mark_active, unmark_active
-    from dltui.store import RunStore
+    from dltui.store.active import mark_active, unmark_active
+    from dltui.store.runs import RunStore
 
     run = made_run(tmp_path)
     root = run.path.parent.parent
@@ -91,7 +91,7 @@ def test_a_store_polling_often_sees_every_change_of_status(tmp_path: Path) -> No
 
 
 IDS = """
-from dltui.names import new_run_id
+from dltui.store.names import new_run_id
 print("\\n".join(new_run_id() for _ in range(3000)))
 """
 
@@ -99,7 +99,7 @@ print("\\n".join(new_run_id() for _ in range(3000)))
 def test_run_ids_sort_in_creation_order_and_never_repeat() -> None:
     """A sweep is made within one second: its ids must still be unique and ordered
     (`dltui logs EXPERIMENT` means the latest run; the queue index is keyed by id)."""
-    from dltui.names import new_run_id
+    from dltui.store.names import new_run_id
 
     ids = [new_run_id() for _ in range(5000)]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from dltui.metrics import MetricTail
+from dltui.tracking.stream import MetricTail
 
 HAND_SCRIPT = """
 import sys, numpy as np, dltui
@@ -66,8 +66,8 @@ def test_failing_script_by_hand_is_failed(tmp_path: Path) -> None:
 
 def test_logged_value_is_readable_at_once(tmp_path: Path) -> None:
     """No buffering between log() and the metrics file (the dashboard polls it)."""
-    import dltui.tracking as tracking
-    from dltui import rundir as rd
+    import dltui.tracking.run as tracking
+    from dltui.store import rundir as rd
 
     spec = rd.RunSpec(run_id="r1", experiment="e", argv=[], params={}, cwd=str(tmp_path))
     run_dir = rd.create_run_dir(tmp_path, spec, state=rd.RUNNING)
@@ -86,7 +86,7 @@ def test_run_files_follow_the_umask(tmp_path: Path) -> None:
     """Others on a shared machine read runs as they read any file the user makes."""
     import os
 
-    from dltui import rundir as rd
+    from dltui.store import rundir as rd
 
     umask = os.umask(0o022)
     try:

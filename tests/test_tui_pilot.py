@@ -16,14 +16,14 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Log
 
-from dltui import rundir as rd
-from dltui.control import stop_runs
-from dltui.gpus import Gpu
-from dltui.launch import launch
 from dltui.manifest import Manifest, load_manifest
-from dltui.queue_edit import queued_runs
-from dltui.scheduler import ensure_supervisor
-from dltui.store import RunInfo, RunStore
+from dltui.queue.control import stop_runs
+from dltui.queue.gpus import Gpu
+from dltui.queue.launch import launch
+from dltui.queue.order import queued_runs
+from dltui.queue.scheduler import ensure_supervisor
+from dltui.store import rundir as rd
+from dltui.store.runs import RunInfo, RunStore
 from dltui.tui.app import DltuiApp, make_app
 from dltui.tui.screens.compare import CompareScreen
 from dltui.tui.screens.confirm import ConfirmDialog
@@ -431,7 +431,7 @@ def test_compare_sorts_exports_and_opens_runs(project: Project,
             for suffix in ("md", "csv", "tex"):
                 assert (project.root / f"compare-train.{suffix}").is_file()
             assert "| Run | learning rate |" in (project.root / "compare-train.md").read_text()
-            monkeypatch.setitem(sys.modules, "dltui.report", None)
+            monkeypatch.setitem(sys.modules, "dltui.report.writer", None)
             await pilot.press("w")
             assert "not available" in notes(app)[-1]
             await pilot.press("enter")

@@ -13,14 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from dltui import rundir as rd
-from dltui.active import mark_active
-from dltui.compare import compare
 from dltui.errors import UserError
-from dltui.gpus import Gpu
 from dltui.manifest import parse_manifest
-from dltui.queue_edit import move_queued, queued_runs, reorder_queue
-from dltui.store import RunStore, load_run
+from dltui.queue.gpus import Gpu
+from dltui.queue.order import move_queued, queued_runs, reorder_queue
+from dltui.store import rundir as rd
+from dltui.store.active import mark_active
+from dltui.store.runs import RunStore, load_run
 from dltui.tui.catalog import RunCatalog, params_key
 from dltui.tui.feeds import RunFollower
 from dltui.tui.screens.compare import export_stem, write_exports
@@ -36,6 +35,7 @@ from dltui.tui.widgets.metric_panel import chart_rows, render_metrics
 from dltui.tui.widgets.run_status import render_run_status
 from dltui.tui.widgets.sparkline import block_chart, sparkline
 from dltui.tui.widgets.virtual_table import Column, Row, fit_widths, layout_line
+from dltui.views.compare import compare
 
 MANIFEST = """
 [experiments.sweep]

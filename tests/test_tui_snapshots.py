@@ -17,10 +17,10 @@ from pytest_textual_snapshot import SVGImageExtension
 from syrupy.assertion import SnapshotAssertion
 from textual.pilot import Pilot
 
-from dltui import rundir as rd
-from dltui.active import mark_active
-from dltui.gpus import Gpu
 from dltui.manifest import load_manifest
+from dltui.queue.gpus import Gpu
+from dltui.store import rundir as rd
+from dltui.store.active import mark_active
 from dltui.tui.app import DltuiApp, make_app
 from dltui.tui.screens.compare import CompareScreen
 from dltui.tui.screens.run import RunScreen

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from test_tui_snapshots import MANIFEST, write_run
 
-from dltui import rundir as rd
+from dltui.store import rundir as rd
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None,
                                 reason="tmux is not installed (.ci/run installs it)")

@@ -15,14 +15,14 @@ from textual.worker import get_current_worker
 
 from dltui.errors import UserError
 from dltui.manifest import Manifest
-from dltui.store import RunInfo
-from dltui.tui.board import Boards
+from dltui.store.runs import RunInfo
 from dltui.tui.catalog import RunCatalog
-from dltui.tui.context import Dashboard
+from dltui.tui.dashboard import Dashboard
 from dltui.tui.feeds import follow_catalog
 from dltui.tui.messages import ActionDone, CatalogUpdated
 from dltui.tui.screens.base import DashboardScreen
 from dltui.tui.screens.experiments import ExperimentsScreen
+from dltui.tui.tensorboards import Boards
 from dltui.tui.views import CatalogSnapshot
 
 

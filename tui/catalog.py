@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from dltui import rundir as rd
 from dltui.manifest import Experiment, Manifest
-from dltui.metrics import MetricHistory, downsample, guess_mode, is_finite, is_number
-from dltui.store import RunInfo, RunStore, load_run
+from dltui.store import rundir as rd
+from dltui.store.runs import RunInfo, RunStore, load_run
+from dltui.tracking.stream import MetricHistory, downsample, guess_mode, is_finite, is_number
 from dltui.tui.text import duration, number, params_label, state_label
 from dltui.tui.views import (
     CURVE_POINTS,

@@ -16,7 +16,7 @@ from dltui.tui.report_command import register as _register_report
 
 if TYPE_CHECKING:
     from dltui.manifest import Manifest
-    from dltui.store import RunStore
+    from dltui.store.runs import RunStore
 
 
 class _UserErrorsAsMessages(typer.core.TyperGroup):
@@ -63,7 +63,7 @@ def _manifest(path: Path) -> Manifest:
 
 def _store(manifest_path: Path, runs: Path | None) -> tuple[Manifest | None, RunStore]:
     """The manifest if there is one, and the runs directory to use."""
-    from dltui.store import RunStore
+    from dltui.store.runs import RunStore
 
     manifest = None
     if manifest_path.exists() or manifest_path != DEFAULT_MANIFEST:
@@ -102,8 +102,8 @@ def main_callback(
 def list_command(manifest: ManifestOpt = DEFAULT_MANIFEST, runs: RunsOpt = None,
                  fmt: FormatOpt = "table") -> None:
     """List the experiments of the manifest and their latest runs."""
-    from dltui.listing import experiment_rows
-    from dltui.textout import experiments_text
+    from dltui.views.listing import experiment_rows
+    from dltui.views.text import experiments_text
 
     loaded, store = _store(manifest, runs)
     if loaded is None:
@@ -136,10 +136,10 @@ def run_command(
     runs: RunsOpt = None,
 ) -> None:
     """Run experiments: queued one per GPU (or on the CPU), followed until they end."""
-    from dltui.follow import follow_runs
-    from dltui.launch import launch
     from dltui.manifest import parse_overrides
-    from dltui.scheduler import ensure_supervisor
+    from dltui.queue.launch import launch
+    from dltui.queue.scheduler import ensure_supervisor
+    from dltui.views.follow import follow_runs
 
     loaded = _manifest(manifest)
     _, store = _store(manifest, runs)
@@ -169,9 +169,9 @@ def ps_command(
     runs: RunsOpt = None,
 ) -> None:
     """Show queued and running runs (with --all, every run)."""
-    from dltui.listing import run_row
-    from dltui.scheduler import ensure_supervisor, supervisor_pid
-    from dltui.textout import runs_text
+    from dltui.queue.scheduler import ensure_supervisor, supervisor_pid
+    from dltui.views.listing import run_row
+    from dltui.views.text import runs_text
 
     _, store = _store(manifest, runs)
     supervisor = ensure_supervisor(store.root) if store.root.exists() else None
@@ -196,7 +196,7 @@ def logs_command(
     runs: RunsOpt = None,
 ) -> None:
     """Print a run's output (stdout and stderr)."""
-    from dltui.logs import stream_log
+    from dltui.views.logs import stream_log
 
     _, store = _store(manifest, runs)
     info = store.resolve(run)
@@ -215,8 +215,8 @@ def stop_command(
     runs: RunsOpt = None,
 ) -> None:
     """Stop runs: SIGTERM to the process group, SIGKILL after the grace period."""
-    from dltui.control import stop_runs
     from dltui.errors import UserError
+    from dltui.queue.control import stop_runs
 
     _, store = _store(manifest, runs)
     if all_:
@@ -239,8 +239,8 @@ def requeue_command(
 ) -> None:
     """Queue ended runs again in their own directories: the built-in tasks resume from
     their last checkpoint (a Slurm run becomes a new job in the same directory)."""
-    from dltui.requeue import requeue
-    from dltui.scheduler import ensure_supervisor
+    from dltui.queue.requeue import requeue
+    from dltui.queue.scheduler import ensure_supervisor
 
     _, store = _store(manifest, runs)
     chosen = [store.resolve(given) for given in runs_given]  # every name checked first
@@ -265,7 +265,7 @@ def compare_command(
     runs: RunsOpt = None,
 ) -> None:
     """Compare runs: params that differ, last and best metrics, duration, status."""
-    from dltui.compare import compare, labels_for, render, select_runs
+    from dltui.views.compare import compare, labels_for, render, select_runs
 
     loaded, store = _store(manifest, runs)
     chosen = select_runs(store, selection or [], manifest=loaded, all_runs=all_runs)
@@ -294,7 +294,7 @@ def params_command(
     import json
 
     from dltui.params import format_report
-    from dltui.params_models import architectures
+    from dltui.params.models import architectures
 
     found = list(architectures(spec=spec, experiment=experiment, model=model,
                                models_file=models, manifest_path=manifest,
@@ -320,8 +320,8 @@ def tb_command(
     """Open TensorBoard on the selected runs, bound to 127.0.0.1."""
     import os
 
-    from dltui.compare import select_runs
-    from dltui.tensorboard import tensorboard_argv
+    from dltui.bridges.tensorboard import tensorboard_argv
+    from dltui.views.compare import select_runs
 
     loaded, store = _store(manifest, runs)
     chosen = select_runs(store, run_refs or [], manifest=loaded, all_runs=True)

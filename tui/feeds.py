@@ -13,11 +13,11 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
-from dltui import rundir as rd
-from dltui.gpus import Gpu
-from dltui.metrics import MetricHistory
-from dltui.rundir import read_json
-from dltui.store import RunInfo, load_run
+from dltui.queue.gpus import Gpu
+from dltui.store import rundir as rd
+from dltui.store.rundir import read_json
+from dltui.store.runs import RunInfo, load_run
+from dltui.tracking.stream import MetricHistory
 from dltui.tui.catalog import RunCatalog, digest_history
 from dltui.tui.text import clean
 from dltui.tui.views import CatalogSnapshot, RunView

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from dltui.gpus import Gpu
+from dltui.queue.gpus import Gpu
 from dltui.tui.views import CatalogSnapshot, RunView
 
 

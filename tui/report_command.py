@@ -1,4 +1,4 @@
-"""`dltui report`: a thin command over `dltui.report.write_report`."""
+"""`dltui report`: a thin command over `dltui.report.writer.write_report`."""
 
 from __future__ import annotations
 
@@ -32,10 +32,10 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Write a report: comparison table, a figure per metric, each run's artifacts."""
-        from dltui.compare import labels_for, select_runs
         from dltui.errors import UserError
-        from dltui.report import REPORT_FORMATS, write_report
+        from dltui.report.writer import REPORT_FORMATS, write_report
         from dltui.tui.cli import _store
+        from dltui.views.compare import labels_for, select_runs
 
         if fmt not in REPORT_FORMATS:
             raise UserError(f"unknown report format {fmt!r}", fix="use --format md or html")

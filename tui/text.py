@@ -13,9 +13,9 @@ from typing import Any
 
 from rich.text import Text
 
-from dltui import rundir as rd
-from dltui.compare import format_duration, format_value
-from dltui.scalars import strip_ansi
+from dltui.store import rundir as rd
+from dltui.tracking.stdout_metrics import strip_ansi
+from dltui.views.compare import format_duration, format_value
 
 STATE_SYMBOLS = {
     rd.QUEUED: "…",
@@ -53,10 +53,6 @@ def clean(text: str) -> str:
 
 def state_label(state: str) -> str:
     return f"{STATE_SYMBOLS.get(state, '·')} {state}" if state else ""
-
-
-def state_text(state: str) -> Text:
-    return Text(state_label(state), style=STATE_STYLES.get(state, ""))
 
 
 def state_counts_label(counts: Mapping[str, int]) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dltui.store import RunInfo
+from dltui.store.runs import RunInfo
 
 # Points kept per curve; a widget downsamples again to its own width.
 CURVE_POINTS = 240

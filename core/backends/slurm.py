@@ -1,6 +1,6 @@
 """The Slurm backend: each run is a Slurm job, submitted through submitit.
 
-The job runs the same wrapper as a local run, `python -m dltui.runner RUN_DIR`, on
+The job runs the same wrapper as a local run, `python -m dltui.queue.runner RUN_DIR`, on
 the compute node, so output.log, metrics and the final status are written the
 same way; the run directory must therefore lie on a file system the login node
 and the compute nodes share. Everything else reads the files, joined here with
@@ -25,8 +25,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dltui import rundir as rd
-from dltui.active import active_paths, mark_active, unmark_active
 from dltui.backends.slurm_jobs import (
     CACHE,
     FAILED_STATES,
@@ -36,7 +34,9 @@ from dltui.backends.slurm_jobs import (
 )
 from dltui.backends.slurm_options import SlurmOptions, slurm_options
 from dltui.errors import UserError
-from dltui.names import new_run_id
+from dltui.store import rundir as rd
+from dltui.store.active import active_paths, mark_active, unmark_active
+from dltui.store.names import new_run_id
 
 SUBMIT_FOLDER = ".slurm"  # runs/.slurm/<submission>/: submitit's pickles and job logs
 LOST_AFTER = 600.0  # a job Slurm has forgotten this long after submission is lost
@@ -342,7 +342,7 @@ def run_on_node(run_dir: str) -> int:
                          error=None, ended_at=None)
         mark_active(_root(run), run.path)
     run.write_status(slurm_state="RUNNING")
-    code = subprocess.call([sys.executable, "-m", "dltui.runner", run_dir])
+    code = subprocess.call([sys.executable, "-m", "dltui.queue.runner", run_dir])
     if code == 0 and run.status().get("state") == rd.SUCCEEDED:
         run.write_status(slurm_state="COMPLETED", slurm_verdict="COMPLETED")  # exits 0 next
     if code != 0:

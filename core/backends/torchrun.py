@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dltui.rundir import RunSpec
+from dltui.store.rundir import RunSpec
 
 RANKS_DIR = "ranks"  # torchrun's per-rank stdout/stderr files, inside the run directory
 LINE_PREFIX = "[rank${rank}]: "

@@ -10,16 +10,16 @@ The spec grammar is in `dltui.params.spec`. This package never imports torch.
 
 from __future__ import annotations
 
-from dltui.params.builtin import spec_for_task
-from dltui.params.layers import KINDS
-from dltui.params.layers_common import Layer
-from dltui.params.report import (
+from dltui.params.breakdown import (
     MemoryRow,
     ParamReport,
     ParamRow,
     count_parameters,
     format_report,
 )
+from dltui.params.builtin import spec_for_task
+from dltui.params.layers import KINDS
+from dltui.params.layers_common import Layer
 from dltui.params.spec import Architecture, Part, load_models_toml, parse_spec
 
 __all__ = [

@@ -52,7 +52,7 @@ from dltui.tasks.blip_model import (
 )
 from dltui.tasks.checkpoint import Checkpoint
 from dltui.tasks.config import pick_device, seed_everything
-from dltui.tasks.needs import fail, shapes_cache, start_task
+from dltui.tasks.harness import fail, shapes_cache, start_task
 
 LONG_PROMPT = "a simple synthetic picture of two coloured shapes on a dark background showing"
 # Words of the prompts the built-in sweep uses are in the small model's vocabulary.

@@ -47,8 +47,8 @@ from dltui.tasks.caption_model import (
 from dltui.tasks.checkpoint import Checkpoint
 from dltui.tasks.cnn import cpu_threads
 from dltui.tasks.config import pick_device, seed_everything
+from dltui.tasks.harness import fail, shapes_cache, start_task
 from dltui.tasks.metrics_text import corpus_bleu4, mean_sentence_bleu4
-from dltui.tasks.needs import fail, shapes_cache, start_task
 
 DATA_CHOICES = ("shapes", "sydney", "ucm")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

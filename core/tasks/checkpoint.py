@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from dltui import rundir as rd
 from dltui.errors import UserError
-from dltui.tasks.needs import fail
-from dltui.tracking import OtherRankRun, Run
+from dltui.store import rundir as rd
+from dltui.tasks.harness import fail
+from dltui.tracking.run import OtherRankRun, Run
 
 CHECKPOINT = rd.CHECKPOINT_FILE
 

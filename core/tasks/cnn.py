@@ -33,7 +33,7 @@ from torch import nn
 from dltui.errors import UserError
 from dltui.tasks.checkpoint import Checkpoint
 from dltui.tasks.config import pick_device, seed_everything
-from dltui.tasks.needs import fail, shapes_cache, start_task
+from dltui.tasks.harness import fail, shapes_cache, start_task
 
 DATA_CHOICES = ("shapes", "fashion-mnist")
 IMAGE_SIZE = 28

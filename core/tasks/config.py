@@ -15,21 +15,9 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from dltui.errors import UserError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from dltui.literals import parse_value
 
 ConfigT = TypeVar("ConfigT")
-
-
-def parse_value(text: str) -> Any:
-    """A TOML literal (`0.1`, `true`, `[1, 2]`, `"x"`) or else the text itself."""
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
 
 
 def load_config(cls: type[ConfigT], params: dict[str, Any],

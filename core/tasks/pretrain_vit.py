@@ -37,7 +37,7 @@ from dltui.data.shapes import CLASS_NAMES, load_shapes
 from dltui.errors import UserError
 from dltui.tasks.checkpoint import Checkpoint
 from dltui.tasks.config import pick_device, seed_everything
-from dltui.tasks.needs import fail, shapes_cache, start_task
+from dltui.tasks.harness import fail, shapes_cache, start_task
 from dltui.tasks.vit import SmallViT, VitShape, cosine_warmup, save_backbone, to_input
 
 OBJECTIVES = ("mim", "cls", "mim+cls")

@@ -41,7 +41,7 @@ from dltui.data.shapes import load_shapes
 from dltui.errors import UserError
 from dltui.tasks.checkpoint import Checkpoint
 from dltui.tasks.config import pick_device, seed_everything
-from dltui.tasks.needs import fail, needed_run, shapes_cache, start_task
+from dltui.tasks.harness import fail, needed_run, shapes_cache, start_task
 from dltui.tasks.rank_metrics import retrieval_scores
 from dltui.tasks.vit import FrozenBackbone, load_pretrained_run
 

@@ -30,8 +30,8 @@ import torch.nn.functional as F
 from dltui.errors import UserError
 from dltui.tasks.checkpoint import Checkpoint
 from dltui.tasks.config import pick_device, seed_everything
+from dltui.tasks.harness import fail, shapes_cache, start_task
 from dltui.tasks.heads import HEADS, count_parameters, head_parameter_formula, make_head
-from dltui.tasks.needs import fail, shapes_cache, start_task
 from dltui.tasks.seg_data import SegSplit, load_shapes_split, load_voc_split, prediction_strip
 from dltui.tasks.seg_metrics import IGNORE_INDEX, IoUCounter
 from dltui.tasks.vit import FrozenBackbone, load_backbone

@@ -269,7 +269,7 @@ def load_dino_vits16(path: str = "", image_size: int = 224) -> FrozenBackbone:
 def load_backbone(backbone: str, *, run: Any, backbone_run: str = "", backbone_path: str = "",
                   image_size: int = 0) -> FrozenBackbone:
     """`backbone` "pretrain-vit" (a needed run) or "dino-vits16" (local weights)."""
-    from dltui.tasks.needs import needed_run
+    from dltui.tasks.harness import needed_run
 
     if backbone == "pretrain-vit":
         return load_pretrained_run(needed_run(run, "pretrain-vit", backbone_run,

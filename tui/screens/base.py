@@ -12,14 +12,14 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 from dltui.errors import UserError
-from dltui.store import RunInfo
+from dltui.store.runs import RunInfo
 from dltui.tui.messages import ActionDone
 from dltui.tui.screens.confirm import ConfirmDialog
 from dltui.tui.views import CatalogSnapshot
 
 if TYPE_CHECKING:
     from dltui.tui.app import DltuiApp
-    from dltui.tui.context import Dashboard
+    from dltui.tui.dashboard import Dashboard
     from dltui.tui.widgets.virtual_table import VirtualTable
 
 
@@ -62,7 +62,7 @@ class DashboardScreen(Screen[Any]):
         word = f"{len(runs)} run{'s' if len(runs) != 1 else ''}"
 
         def stop() -> str:
-            from dltui.control import stop_runs
+            from dltui.queue.control import stop_runs
 
             ended = stop_runs(runs, grace=grace)
             states = ", ".join(sorted({info.state for info in ended}))

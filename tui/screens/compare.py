@@ -13,11 +13,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Static
 
-from dltui.compare import CompareTable, compare, format_value, render, select_runs, sort_rows
 from dltui.errors import UserError
-from dltui.store import load_run
+from dltui.store.runs import load_run
 from dltui.tui.screens.base import DashboardScreen
 from dltui.tui.text import STATE_STYLES, literal
+from dltui.views.compare import CompareTable, compare, format_value, render, select_runs, sort_rows
 
 EXPORTS = (("md", "md"), ("csv", "csv"), ("latex", "tex"))
 _RIGHT = {"last", "best", "summary", "duration"}
@@ -167,14 +167,14 @@ class CompareScreen(DashboardScreen):
         self.run_blocking(export)
 
     def action_write_report(self) -> None:
-        """The hook for a written report of this comparison (`dltui.report.write_report`):
+        """The hook for a written report of this comparison (`dltui.report.writer.write_report`):
         curves, tables and notes in a folder next to the runs directory."""
         if self.table is None:
             return
         try:
-            from dltui.report import write_report
+            from dltui.report.writer import write_report
         except ImportError:
-            self.notify("writing a report is not available in this version (no dltui.report)",
+            self.notify("writing a report is not available in this version",
                         severity="error", markup=False)
             return
         runs, labels = list(self.table.runs), self.dashboard.labels_for(list(self.table.runs))

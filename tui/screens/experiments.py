@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header, Input, Static
 
-from dltui import rundir as rd
+from dltui.store import rundir as rd
 from dltui.tui.screens.base import FilteredTableScreen
 from dltui.tui.screens.launch_dialog import LaunchDialog
 from dltui.tui.text import (
@@ -196,9 +196,9 @@ class ExperimentsScreen(FilteredTableScreen):
         dashboard = self.dashboard
 
         def launch_them() -> str:
-            from dltui.launch import launch
             from dltui.manifest import parse_overrides
-            from dltui.scheduler import ensure_supervisor
+            from dltui.queue.launch import launch
+            from dltui.queue.scheduler import ensure_supervisor
 
             user = parse_overrides(pairs)
             queued = []

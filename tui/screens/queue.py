@@ -11,10 +11,10 @@ from textual.binding import Binding
 from textual.widgets import Footer, Header
 from textual.worker import get_current_worker
 
-from dltui import rundir as rd
-from dltui.gpus import Gpu
-from dltui.scheduler import queue_key
-from dltui.store import RunInfo
+from dltui.queue.gpus import Gpu
+from dltui.queue.scheduler import queue_key
+from dltui.store import rundir as rd
+from dltui.store.runs import RunInfo
 from dltui.tui.feeds import follow_gpus
 from dltui.tui.messages import GpusUpdated
 from dltui.tui.screens.base import DashboardScreen
@@ -138,7 +138,7 @@ class QueueScreen(DashboardScreen):
         store = self.dashboard.store
 
         def move() -> str:
-            from dltui.queue_edit import move_queued
+            from dltui.queue.order import move_queued
 
             order = move_queued(store, info.run_id, offset)
             ids = [i.run_id for i in order]

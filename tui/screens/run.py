@@ -139,9 +139,9 @@ class RunScreen(DashboardScreen):
         dashboard = self.dashboard
 
         def restart() -> str:
-            from dltui.launch import relaunch
             from dltui.manifest import parse_overrides
-            from dltui.scheduler import ensure_supervisor
+            from dltui.queue.launch import relaunch
+            from dltui.queue.scheduler import ensure_supervisor
 
             made = relaunch(run=run, overrides=parse_overrides(pairs) or None,
                             manifest=dashboard.manifest)
@@ -159,8 +159,8 @@ class RunScreen(DashboardScreen):
         runs_dir = self.dashboard.runs_dir
 
         def resume() -> str:
-            from dltui.requeue import requeue
-            from dltui.scheduler import ensure_supervisor
+            from dltui.queue.requeue import requeue
+            from dltui.queue.scheduler import ensure_supervisor
 
             said = requeue(run=run)
             ensure_supervisor(runs_dir)

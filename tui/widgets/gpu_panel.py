@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from dltui.gpus import Gpu
+from dltui.queue.gpus import Gpu
 from dltui.tui.text import clean
 
 _BAR = 12

@@ -6,8 +6,8 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from dltui import rundir as rd
-from dltui.metrics import is_number
+from dltui.store import rundir as rd
+from dltui.tracking.stream import is_number
 from dltui.tui.text import (
     STATE_STYLES,
     duration,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dltui.metrics import downsample
+from dltui.tracking.stream import downsample
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 

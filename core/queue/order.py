@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dltui import rundir as rd
 from dltui.errors import UserError
-from dltui.scheduler import queue_key
-from dltui.store import RunInfo, RunStore
+from dltui.queue.scheduler import queue_key
+from dltui.store import rundir as rd
+from dltui.store.runs import RunInfo, RunStore
 
 # Spacing for runs that share one order (a batch launched together).
 _TIE_STEP = 1e-6

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dltui import rundir as rd
-from dltui.active import active_paths, unmark_active
 from dltui.errors import UserError
 from dltui.procs import hostname, is_alive
+from dltui.store import rundir as rd
+from dltui.store.active import active_paths, unmark_active
 
 
 @dataclass

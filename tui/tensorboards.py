@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dltui.store import RunInfo
+from dltui.store.runs import RunInfo
 
 
 @dataclass

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dltui import rundir as rd
-from dltui.active import mark_active
 from dltui.errors import UserError
 from dltui.manifest import Experiment, Manifest
-from dltui.names import new_run_id
-from dltui.scheduler import QueueSettings
-from dltui.store import RunStore
+from dltui.queue.scheduler import QueueSettings
+from dltui.store import rundir as rd
+from dltui.store.active import mark_active
+from dltui.store.names import new_run_id
+from dltui.store.runs import RunStore
 
 
 @dataclass

@@ -20,11 +20,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dltui import rundir as rd
-from dltui.active import mark_active, unmark_active
-from dltui.names import check_experiment_name, new_run_id
 from dltui.procs import hostname, process_start_ticks
-from dltui.replay import EarlierAttempts
+from dltui.store import rundir as rd
+from dltui.store.active import mark_active, unmark_active
+from dltui.store.names import check_experiment_name, new_run_id
+from dltui.tracking.replay import EarlierAttempts
 
 RUN_DIR_ENV = "DLTUI_RUN_DIR"
 RUNS_DIR_ENV = "DLTUI_RUNS_DIR"
@@ -83,7 +83,7 @@ class Run:
 
     def _event_writer(self) -> Any:
         if self._events is None:
-            from dltui.tbwriter import EventWriter
+            from dltui.tracking.tbwriter import EventWriter
 
             self._events = EventWriter(self.dir.tb_dir)
         return self._events
@@ -117,7 +117,7 @@ class Run:
     def log_image(self, name: str, pixels: Any, step: int | None = None,
                   save: bool = True) -> Path | None:
         """An H x W x C uint8 image to TensorBoard and, with `save`, to artifacts/NAME.png."""
-        from dltui.png import encode_png
+        from dltui.tracking.png import encode_png
 
         shape = tuple(pixels.shape)
         png = encode_png(pixels)

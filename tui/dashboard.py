@@ -8,10 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dltui.gpus import Gpu, query_gpus
+from dltui.bridges.tensorboard import tensorboard_argv
 from dltui.manifest import Manifest
-from dltui.store import RunInfo, RunStore
-from dltui.tensorboard import tensorboard_argv
+from dltui.queue.gpus import Gpu, query_gpus
+from dltui.store.runs import RunInfo, RunStore
 
 
 @dataclass
@@ -40,6 +40,6 @@ class Dashboard:
         return self.runs_dir.parent
 
     def labels_for(self, runs: list[RunInfo]) -> dict[str, str]:
-        from dltui.compare import labels_for
+        from dltui.views.compare import labels_for
 
         return labels_for(self.manifest, runs)

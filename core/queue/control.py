@@ -8,10 +8,10 @@ import signal
 import time
 from collections.abc import Iterable
 
-from dltui import rundir as rd
-from dltui.active import unmark_active
 from dltui.procs import is_alive
-from dltui.store import RunInfo, load_run, reconcile
+from dltui.store import rundir as rd
+from dltui.store.active import unmark_active
+from dltui.store.runs import RunInfo, load_run, reconcile
 
 
 def _signal_group(status: dict[str, object], signum: int) -> None:

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from dltui.metrics import RECORD_KEYS, MetricTail
+from dltui.tracking.stream import RECORD_KEYS, MetricTail
 
 
 class EarlierAttempts:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import time
 
-from dltui import rundir as rd
-from dltui.active import mark_active
 from dltui.errors import UserError
-from dltui.store import load_run
+from dltui.store import rundir as rd
+from dltui.store.active import mark_active
+from dltui.store.runs import load_run
 
 
 def requeue(*, run: rd.RunDir) -> str:

@@ -1,7 +1,7 @@
 """The queue: start queued runs as GPU slots (or CPU slots) free up.
 
 One scheduler runs per runs directory, in the detached supervisor process
-(`python -m dltui.supervisor RUNS_DIR`, holding `.supervisor.lock`). Its state
+(`python -m dltui.queue.supervisor RUNS_DIR`, holding `.supervisor.lock`). Its state
 is the run directories themselves, so a killed supervisor loses nothing: the
 next `dltui` command that finds queued runs and no supervisor starts another.
 """
@@ -18,11 +18,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from dltui import rundir as rd
-from dltui.active import unmark_active
-from dltui.gpus import gpu_indices
-from dltui.metrics import is_finite
-from dltui.store import RunInfo, RunStore
+from dltui.queue.gpus import gpu_indices
+from dltui.store import rundir as rd
+from dltui.store.active import unmark_active
+from dltui.store.runs import RunInfo, RunStore
+from dltui.tracking.stream import is_finite
 
 LOCK_FILE = ".supervisor.lock"
 SETTINGS_FILE = ".queue.json"
@@ -161,7 +161,7 @@ class Scheduler:
             submit_run(run)
             return
         with open(run.log_file, "ab") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "dltui.runner", str(run.path)],
+            proc = subprocess.Popen([sys.executable, "-m", "dltui.queue.runner", str(run.path)],
                                     stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                     start_new_session=True, close_fds=True)
         run.write_status(pid=proc.pid, pid_start=None)
@@ -229,7 +229,7 @@ def ensure_supervisor(runs_dir: Path) -> int | None:
     if pid is not None or not has_queued(RunStore(runs_dir)):
         return pid
     with open(runs_dir / SUPERVISOR_LOG, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "dltui.supervisor", str(runs_dir)],
+        proc = subprocess.Popen([sys.executable, "-m", "dltui.queue.supervisor", str(runs_dir)],
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                 start_new_session=True, close_fds=True)
     return proc.pid

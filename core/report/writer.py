@@ -25,15 +25,15 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from dltui import rundir as rd
-from dltui.compare import compare, format_value, render
 from dltui.errors import UserError
 from dltui.manifest import Manifest
-from dltui.metrics import MetricHistory
-from dltui.report_artifacts import artifact_markdown, log_tail
-from dltui.report_figures import bar_figures, curve_figures
-from dltui.report_model import Report, ReportRun, legend_labels, md_text, status_line
-from dltui.store import RunInfo
+from dltui.report.artifacts import artifact_markdown, log_tail
+from dltui.report.figures import bar_figures, curve_figures
+from dltui.report.model import Report, ReportRun, legend_labels, md_text, status_line
+from dltui.store import rundir as rd
+from dltui.store.runs import RunInfo
+from dltui.tracking.stream import MetricHistory
+from dltui.views.compare import compare, format_value, render
 
 REPORT_FORMATS = ("md", "html")
 SIDECAR = "report.json"
@@ -51,7 +51,7 @@ def write_report(*, runs: list[RunInfo], out_dir: Path, fmt: str = "md",
     previous = _previous_files(out)
     try:
         if fmt == "html":
-            from dltui.report_html import to_html
+            from dltui.report.html import to_html
 
             target = out / "report.html"
             target.write_text(to_html(report), encoding="utf-8")

@@ -9,14 +9,14 @@ from __future__ import annotations
 import time
 from typing import TextIO
 
-from dltui import rundir as rd
-from dltui.compare import format_duration, format_value
-from dltui.control import stop_runs
-from dltui.listing import progress_of
-from dltui.metrics import MetricHistory
-from dltui.scheduler import ensure_supervisor
-from dltui.store import RunInfo, RunStore, load_run
-from dltui.textout import params_text
+from dltui.queue.control import stop_runs
+from dltui.queue.scheduler import ensure_supervisor
+from dltui.store import rundir as rd
+from dltui.store.runs import RunInfo, RunStore, load_run
+from dltui.tracking.stream import MetricHistory
+from dltui.views.compare import format_duration, format_value
+from dltui.views.listing import progress_of
+from dltui.views.text import params_text
 
 
 def _values_text(latest: dict[str, float | None], limit: int = 4) -> str:

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Iterable
 
 from dltui.errors import UserError
-from dltui.store import RunInfo
+from dltui.store.runs import RunInfo
 
 
 def logdir_spec(runs: Iterable[RunInfo]) -> str:

@@ -24,7 +24,7 @@ from dataclasses import MISSING, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dltui.names import new_run_id
+from dltui.store.names import new_run_id
 
 RUN_FILE = "run.json"
 STATUS_FILE = "status.json"

@@ -1,4 +1,4 @@
-"""The wrapper around one run's process: `python -m dltui.runner RUN_DIR`.
+"""The wrapper around one run's process: `python -m dltui.queue.runner RUN_DIR`.
 
 It starts the command with the run's environment, copies its output to
 output.log, turns `key: value` lines into metrics when the script does not use
@@ -20,13 +20,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dltui import rundir as rd
-from dltui.active import unmark_active
-from dltui.metrics import MetricHistory, summarize
 from dltui.procs import hostname, process_start_ticks
-from dltui.replay import EarlierAttempts
-from dltui.scalars import parse_line
-from dltui.tracking import RUN_DIR_ENV, RUNS_DIR_ENV
+from dltui.store import rundir as rd
+from dltui.store.active import unmark_active
+from dltui.tracking.replay import EarlierAttempts
+from dltui.tracking.run import RUN_DIR_ENV, RUNS_DIR_ENV
+from dltui.tracking.stdout_metrics import parse_line
+from dltui.tracking.stream import MetricHistory, summarize
 
 _NEEDS_PLACEHOLDER = re.compile(r"\{needs\.([A-Za-z0-9_.+-]+)\}")
 
@@ -77,7 +77,7 @@ class StdoutMetrics:
         self._file.flush()
         if values:
             if self._events is None:
-                from dltui.tbwriter import EventWriter
+                from dltui.tracking.tbwriter import EventWriter
 
                 self._events = EventWriter(self.run.tb_dir)
             self._events.scalars(values, step)
@@ -133,7 +133,7 @@ def restart_line(status: dict[str, Any]) -> str:
 def run_wrapped(run: rd.RunDir) -> int:
     spec = run.spec()
     if spec is None:
-        print(f"dltui.runner: {run.path} has no run.json", file=sys.stderr)
+        print(f"dltui.queue.runner: {run.path} has no run.json", file=sys.stderr)
         return 2
     status = run.status()
     if status.get("state") in rd.FINAL_STATES:
@@ -217,7 +217,7 @@ def run_wrapped(run: rd.RunDir) -> int:
 
 def main() -> None:
     if len(sys.argv) != 2:
-        sys.exit("usage: python -m dltui.runner RUN_DIR")
+        sys.exit("usage: python -m dltui.queue.runner RUN_DIR")
     sys.exit(run_wrapped(rd.RunDir(Path(sys.argv[1]).resolve())))
 
 

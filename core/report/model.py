@@ -10,11 +10,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from dltui import rundir as rd
-from dltui.compare import format_duration, format_value
-from dltui.listing import progress_of
-from dltui.metrics import MetricHistory
-from dltui.store import RunInfo
+from dltui.store import rundir as rd
+from dltui.store.runs import RunInfo
+from dltui.tracking.stream import MetricHistory
+from dltui.views.compare import format_duration, format_value
+from dltui.views.listing import progress_of
 
 LABEL_LIMIT = 48
 

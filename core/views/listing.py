@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from dltui import rundir as rd
-from dltui.compare import best_value
 from dltui.manifest import Manifest
-from dltui.metrics import MetricHistory, is_number
-from dltui.store import RunInfo, RunStore
+from dltui.store import rundir as rd
+from dltui.store.runs import RunInfo, RunStore
+from dltui.tracking.stream import MetricHistory, is_number
+from dltui.views.compare import best_value
 
 
 def experiment_rows(*, manifest: Manifest, store: RunStore) -> list[dict[str, Any]]:

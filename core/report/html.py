@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from dltui.errors import UserError
-from dltui.report_artifacts import IMAGE_TYPES
+from dltui.report.artifacts import IMAGE_TYPES
 
 if TYPE_CHECKING:
-    from dltui.report_model import Report
+    from dltui.report.model import Report
 
 CSS = """
 body { font: 15px/1.5 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;

@@ -16,8 +16,8 @@ from typing import Any
 
 from dltui.errors import UserError
 from dltui.manifest import Manifest
-from dltui.metrics import MetricHistory, is_finite, is_number, summarize
-from dltui.store import RunInfo, RunStore
+from dltui.store.runs import RunInfo, RunStore
+from dltui.tracking.stream import MetricHistory, is_finite, is_number, summarize
 
 FORMATS = ("table", "md", "csv", "latex", "json")
 

@@ -9,9 +9,9 @@ import re
 from collections.abc import Mapping
 from urllib.parse import quote
 
-from dltui import rundir as rd
-from dltui.metrics import guess_mode, is_finite, is_number
-from dltui.report_model import Report, ReportRun, md_text
+from dltui.report.model import Report, ReportRun, md_text
+from dltui.store import rundir as rd
+from dltui.tracking.stream import guess_mode, is_finite, is_number
 
 FIGURES_DIR = "figures"
 
@@ -76,7 +76,7 @@ def _metric_names(views: list[ReportRun]) -> list[str]:
 
 def curve_figures(views: list[ReportRun], names: Mapping[str, str], report: Report, *,
                   lead_metric: tuple[str | None, str]) -> list[str]:
-    from dltui.figures import Curve, line_chart
+    from dltui.report.plots import Curve, line_chart
 
     blocks = []
     for metric in _metric_names(views):
@@ -125,7 +125,7 @@ def _single_values(views: list[ReportRun]) -> dict[str, dict[str, float]]:
 
 def bar_figures(views: list[ReportRun], names: Mapping[str, str], report: Report, *,
                 lead_metric: tuple[str | None, str]) -> list[str]:
-    from dltui.figures import Bar, bar_chart
+    from dltui.report.plots import Bar, bar_chart
 
     blocks = []
     for metric, values in _single_values(views).items():

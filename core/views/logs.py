@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-from dltui.store import RunInfo, load_run
+from dltui.store.runs import RunInfo, load_run
 
 
 def stream_log(info: RunInfo, *, follow: bool = False, poll: float = 0.2) -> Iterator[str]:

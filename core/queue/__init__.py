@@ -1,0 +1,1 @@
+"""Launching, the queue and its supervisor, the run wrapper, stopping."""

@@ -1,0 +1,1 @@
+"""The metrics stream: the tracking API, its writer and reader, stdout metrics."""

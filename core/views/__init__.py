@@ -1,0 +1,1 @@
+"""What the CLI and the dashboard show: listings, comparisons, logs."""
