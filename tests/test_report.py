@@ -22,7 +22,9 @@ from dltui.queue.scheduler import ensure_supervisor
 from dltui.report.model import legend_labels, status_line
 from dltui.report.writer import build_report, write_report
 from dltui.store.runs import RunInfo, RunStore
-from dltui.views.compare import compare, render, select_runs
+from dltui.views.compare import compare
+from dltui.views.formats import render
+from dltui.views.selection import select_runs
 
 PY = sys.executable
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

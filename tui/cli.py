@@ -265,7 +265,9 @@ def compare_command(
     runs: RunsOpt = None,
 ) -> None:
     """Compare runs: params that differ, last and best metrics, duration, status."""
-    from dltui.views.compare import compare, labels_for, render, select_runs
+    from dltui.views.compare import compare
+    from dltui.views.formats import render
+    from dltui.views.selection import labels_for, select_runs
 
     loaded, store = _store(manifest, runs)
     chosen = select_runs(store, selection or [], manifest=loaded, all_runs=all_runs)
@@ -321,7 +323,7 @@ def tb_command(
     import os
 
     from dltui.bridges.tensorboard import tensorboard_argv
-    from dltui.views.compare import select_runs
+    from dltui.views.selection import select_runs
 
     loaded, store = _store(manifest, runs)
     chosen = select_runs(store, run_refs or [], manifest=loaded, all_runs=True)

@@ -40,6 +40,6 @@ class Dashboard:
         return self.runs_dir.parent
 
     def labels_for(self, runs: list[RunInfo]) -> dict[str, str]:
-        from dltui.views.compare import labels_for
+        from dltui.views.selection import labels_for
 
         return labels_for(self.manifest, runs)

@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
         from dltui.errors import UserError
         from dltui.report.writer import REPORT_FORMATS, write_report
         from dltui.tui.cli import _store
-        from dltui.views.compare import labels_for, select_runs
+        from dltui.views.selection import labels_for, select_runs
 
         if fmt not in REPORT_FORMATS:
             raise UserError(f"unknown report format {fmt!r}", fix="use --format md or html")

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from dltui.store import rundir as rd
 from dltui.tracking.stdout_metrics import strip_ansi
-from dltui.views.compare import format_duration, format_value
+from dltui.views.numbers import format_duration, format_value
 
 STATE_SYMBOLS = {
     rd.QUEUED: "…",

@@ -21,7 +21,7 @@ from urllib.parse import quote, unquote
 from dltui.store.runs import RunInfo
 from dltui.tracking.stdout_metrics import strip_ansi
 from dltui.tracking.stream import is_number
-from dltui.views.compare import format_value
+from dltui.views.numbers import format_value
 
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
                ".gif": "image/gif", ".svg": "image/svg+xml", ".webp": "image/webp"}

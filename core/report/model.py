@@ -13,8 +13,8 @@ from typing import Any
 from dltui.store import rundir as rd
 from dltui.store.runs import RunInfo
 from dltui.tracking.stream import MetricHistory
-from dltui.views.compare import format_duration, format_value
 from dltui.views.listing import progress_of
+from dltui.views.numbers import format_duration, format_value
 
 LABEL_LIMIT = 48
 

@@ -33,7 +33,9 @@ from dltui.report.model import Report, ReportRun, legend_labels, md_text, status
 from dltui.store import rundir as rd
 from dltui.store.runs import RunInfo
 from dltui.tracking.stream import MetricHistory
-from dltui.views.compare import compare, format_value, render
+from dltui.views.compare import compare
+from dltui.views.formats import render
+from dltui.views.numbers import format_value
 
 REPORT_FORMATS = ("md", "html")
 SIDECAR = "report.json"

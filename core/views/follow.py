@@ -14,8 +14,8 @@ from dltui.queue.scheduler import ensure_supervisor
 from dltui.store import rundir as rd
 from dltui.store.runs import RunInfo, RunStore, load_run
 from dltui.tracking.stream import MetricHistory
-from dltui.views.compare import format_duration, format_value
 from dltui.views.listing import progress_of
+from dltui.views.numbers import format_duration, format_value
 from dltui.views.text import params_text
 
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from dltui.manifest import Manifest
 from dltui.store import rundir as rd
+from dltui.store.results import best_value
 from dltui.store.runs import RunInfo, RunStore
 from dltui.tracking.stream import MetricHistory, is_number
-from dltui.views.compare import best_value
 
 
 def experiment_rows(*, manifest: Manifest, store: RunStore) -> list[dict[str, Any]]:

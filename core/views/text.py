@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from dltui.views.compare import format_duration, format_value
+from dltui.views.numbers import format_duration, format_value
 
 
 def columns_text(headers: list[str], rows: list[list[str]]) -> str:

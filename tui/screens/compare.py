@@ -17,7 +17,10 @@ from dltui.errors import UserError
 from dltui.store.runs import load_run
 from dltui.tui.screens.base import DashboardScreen
 from dltui.tui.text import STATE_STYLES, literal
-from dltui.views.compare import CompareTable, compare, format_value, render, select_runs, sort_rows
+from dltui.views.compare import CompareTable, compare, sort_rows
+from dltui.views.formats import render
+from dltui.views.numbers import format_value
+from dltui.views.selection import select_runs
 
 EXPORTS = (("md", "md"), ("csv", "csv"), ("latex", "tex"))
 _RIGHT = {"last", "best", "summary", "duration"}

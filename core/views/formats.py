@@ -1,0 +1,76 @@
+"""A comparison table as text: plain columns, Markdown, CSV, LaTeX (booktabs) and JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from typing import Any
+
+from dltui.errors import UserError
+from dltui.views.compare import CompareTable
+from dltui.views.numbers import format_value
+
+FORMATS = ("table", "md", "csv", "latex", "json")
+
+
+def _cells(table: CompareTable) -> list[list[str]]:
+    return [[format_value(row.get(c.key), c.kind) for c in table.columns] for row in table.rows]
+
+
+def render(table: CompareTable, fmt: str = "table") -> str:
+    if fmt not in FORMATS:
+        raise UserError(f"unknown format {fmt!r}", fix=f"use one of {', '.join(FORMATS)}")
+    headers = [c.label for c in table.columns]
+    if fmt == "json":
+        return json.dumps([{c.label: _json_value(row.get(c.key)) for c in table.columns}
+                           for row in table.rows], indent=1)
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(headers)
+        for row in table.rows:
+            writer.writerow(["" if row.get(c.key) is None else row.get(c.key)
+                             for c in table.columns])
+        return out.getvalue()
+    cells = _cells(table)
+    if fmt == "md":
+        escape = [[cell.replace("|", "\\|") for cell in line] for line in [headers, *cells]]
+        aligns = ["---:" if c.kind in ("last", "best", "summary", "duration") else "---"
+                  for c in table.columns]
+        lines = ["| " + " | ".join(escape[0]) + " |", "| " + " | ".join(aligns) + " |"]
+        lines += ["| " + " | ".join(line) + " |" for line in escape[1:]]
+        return "\n".join(lines) + "\n"
+    if fmt == "latex":
+        spec = "".join("r" if c.kind in ("last", "best", "summary", "duration") else "l"
+                       for c in table.columns)
+        lines = [f"\\begin{{tabular}}{{{spec}}}", "\\toprule",
+                 " & ".join(_latex(h) for h in headers) + " \\\\", "\\midrule"]
+        lines += [" & ".join(_latex(cell) for cell in line) + " \\\\" for line in cells]
+        lines += ["\\bottomrule", "\\end{tabular}"]
+        return "\n".join(lines) + "\n"
+    widths = [max(len(h), *(len(line[i]) for line in cells)) if cells else len(h)
+              for i, h in enumerate(headers)]
+    right = [c.kind in ("last", "best", "summary", "duration") for c in table.columns]
+
+    def line(values: list[str]) -> str:
+        return "  ".join(v.rjust(w) if r else v.ljust(w)
+                         for v, w, r in zip(values, widths, right, strict=True)).rstrip()
+
+    return "\n".join([line(headers), *(line(c) for c in cells)]) + "\n"
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+_LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+                  "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                  "\\": r"\textbackslash{}"}
+
+
+def _latex(text: str) -> str:
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)

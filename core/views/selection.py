@@ -1,0 +1,66 @@
+"""Which runs a comparison shows: experiments, groups, tags or run references."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from dltui.manifest import Manifest
+from dltui.store.runs import RunInfo, RunStore
+
+
+def select_runs(store: RunStore, selection: Iterable[str], *, manifest: Manifest | None = None,
+                all_runs: bool = False) -> list[RunInfo]:
+    """Runs named by experiments, groups (of the manifest), `tag:NAME`, or run references.
+
+    For an experiment, group or tag, only the latest run of each distinct set of params
+    is kept unless `all_runs`: a sweep run twice compares once.
+    """
+    tokens = list(selection)
+    groups = manifest.groups if manifest else {}
+    chosen: list[RunInfo] = []
+    if not tokens:
+        tokens = [p.name for p in sorted(store.root.iterdir())
+                  if p.is_dir() and not p.name.startswith(".")] if store.root.is_dir() else []
+    for token in tokens:
+        experiments: list[str] | None = None
+        if "/" in token:  # experiment/run-id: one run
+            chosen.append(store.resolve(token))
+            continue
+        if token.startswith("tag:") and manifest:
+            experiments = [e.name for e in manifest.experiments.values() if token[4:] in e.tags]
+        elif token in groups and not (store.root / token).is_dir():
+            experiments = groups[token]
+        elif (store.root / token).is_dir() or (manifest and token in manifest.experiments):
+            experiments = [token]
+        if experiments is None:
+            chosen.append(store.resolve(token))
+            continue
+        for name in experiments:
+            runs = store.runs(name)
+            chosen.extend(runs if all_runs else _latest_per_params(runs))
+    seen: set[str] = set()
+    unique = []
+    for info in chosen:
+        if info.ref not in seen:
+            seen.add(info.ref)
+            unique.append(info)
+    return unique
+
+
+def labels_for(manifest: Manifest | None, runs: Iterable[RunInfo]) -> dict[str, str]:
+    """Column labels the manifest gives the runs' experiments (`labels = {lr = "..."}`)."""
+    labels: dict[str, str] = {}
+    if manifest is not None:
+        for info in runs:
+            exp = manifest.experiments.get(info.experiment)
+            if exp:
+                labels.update(exp.labels)
+    return labels
+
+
+def _latest_per_params(runs: list[RunInfo]) -> list[RunInfo]:
+    latest: dict[str, RunInfo] = {}
+    for info in runs:  # oldest first, so later ones win
+        latest[json.dumps(info.spec.params, sort_keys=True, default=str)] = info
+    return sorted(latest.values(), key=lambda i: i.run_id)
