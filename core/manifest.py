@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import math
 import re
 import shlex
 import sys
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dltui.backends import backend_names
 from dltui.errors import ManifestError, UserError
 from dltui.literals import parse_value
 from dltui.store.names import check_experiment_name
@@ -37,9 +39,12 @@ TOP_KEYS = ("settings", "defaults", "experiments", "backends", "models")
 SETTING_KEYS = ("runs_dir", "max_parallel", "runs_per_gpu", "stop_grace")
 EXPERIMENT_KEYS = ("task", "command", "params", "sweep", "group", "tags", "description",
                    "metric", "mode", "needs", "gpus", "labels", "env", "backend")
-BACKENDS = ("local", "torchrun", "slurm")
+BACKENDS = backend_names()
 _HEADER_KEY = re.compile(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([A-Za-z0-9_-]+)')
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.\-]*)\}")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Runs one launch of one experiment may make: a grid past it is a typo, not a plan.
+MAX_RUNS_PER_LAUNCH = 10_000
 
 
 @dataclass
@@ -69,8 +74,21 @@ class Experiment:
     backend: str = "local"
     line: int | None = None
 
+    def run_count(self, overrides: Mapping[str, list[Any]] | None = None) -> int:
+        """How many runs a launch makes, counted without making the grid."""
+        grid: dict[str, list[Any]] = {**self.sweep, **(overrides or {})}
+        return math.prod(len(values) for values in grid.values())
+
     def param_sets(self, overrides: Mapping[str, list[Any]] | None = None) -> list[dict[str, Any]]:
-        """One params dict per run: params, then the sweep's grid, then overrides."""
+        """One params dict per run: params, then the sweep's grid, then overrides.
+
+        UserError when that is more than MAX_RUNS_PER_LAUNCH runs."""
+        count = self.run_count(overrides)
+        if count > MAX_RUNS_PER_LAUNCH:
+            raise UserError(f"experiment {self.name!r} would make {count:,} runs, more than "
+                            f"{MAX_RUNS_PER_LAUNCH:,} in one launch",
+                            fix="sweep fewer values (each list multiplies the runs), or split "
+                            "it into experiments")
         grid: dict[str, list[Any]] = dict(self.sweep)
         for key, values in (overrides or {}).items():
             grid[key] = list(values)
@@ -109,7 +127,7 @@ class Manifest:
 
     @property
     def runs_dir(self) -> Path:
-        return (self.path.parent / self.settings.runs_dir).resolve()
+        return (self.path.parent / Path(self.settings.runs_dir).expanduser()).resolve()
 
     @property
     def groups(self) -> dict[str, list[str]]:
@@ -246,6 +264,11 @@ def parse_manifest(text: str, *, path: Path) -> Manifest:
     check.expect(isinstance(backends, dict), "[backends] must hold tables",
                  "write [backends.slurm] with its options", check.where_line.section("backends"))
     models = data.get("models", {})
+    check.expect(isinstance(models, dict) and all(isinstance(m, (dict, str))
+                                                  for m in models.values()),
+                 "[models] must hold one table (or spec string) per model",
+                 '[models.NAME] with its layers, or NAME = "28x28x1 | conv 8 3x3 | ..."',
+                 check.where_line.section("models") or check.where_line.key("models"))
     return Manifest(path=path.resolve(), settings=settings, experiments=experiments,
                     backends=backends, models=models if isinstance(models, dict) else {})
 
@@ -262,7 +285,8 @@ def _settings(check: _Checker, raw: Any) -> Settings:
             check.expect(isinstance(value, str) and bool(value),
                          "settings.runs_dir must be a path string", 'write runs_dir = "runs"', at)
         elif key == "stop_grace":
-            check.expect(_is_int(value) or isinstance(value, float) and value >= 0,
+            check.expect((_is_int(value) or isinstance(value, float)) and value >= 0
+                         and math.isfinite(value),
                          "settings.stop_grace must be seconds >= 0", "write stop_grace = 10", at)
         else:
             check.expect(_is_int(value) and value >= 1, f"settings.{key} must be an integer >= 1",
@@ -292,6 +316,10 @@ def _experiment(check: _Checker, name: str, body: Any, defaults: dict[str, Any])
         check.expect(key in EXPERIMENT_KEYS, f"experiment {name!r}: unknown key {key!r}",
                      _did_you_mean(key, EXPERIMENT_KEYS)
                      or f"experiment keys are {', '.join(EXPERIMENT_KEYS)}", at(key))
+        where = _nul_in(body[key])
+        check.expect(where is None, f"experiment {name!r}: {key}{where or ''} holds a NUL "
+                     "character", "remove it: no command line, environment or file name can "
+                     "hold one", at(key))
     has_task, has_command = "task" in body, "command" in body
     check.expect(has_task != has_command,
                  f"experiment {name!r} needs exactly one of task or command",
@@ -352,6 +380,14 @@ def _experiment(check: _Checker, name: str, body: Any, defaults: dict[str, Any])
                          f"experiment {name!r}: {key} must be a table of strings",
                          f'write {key} = {{ name = "text" }}', at(key))
             setattr(exp, key, dict(value))
+    bad_names = [k for k in exp.env if not _ENV_NAME.match(k)]
+    check.expect(not bad_names, f"experiment {name!r}: env name {bad_names[:1]} is not a "
+                 "variable name", "use letters, digits and _ (not starting with a digit)",
+                 at("env"))
+    count = exp.run_count()
+    check.expect(count <= MAX_RUNS_PER_LAUNCH, f"experiment {name!r}: its sweep makes "
+                 f"{count:,} runs, more than {MAX_RUNS_PER_LAUNCH:,} in one launch",
+                 "sweep fewer values (each list multiplies the runs)", at("sweep"))
     if "mode" in body:
         check.expect(body["mode"] in ("min", "max"),
                      f"experiment {name!r}: mode must be \"min\" or \"max\", not {body['mode']!r}",
@@ -381,6 +417,23 @@ def _experiment(check: _Checker, name: str, body: Any, defaults: dict[str, Any])
                          _did_you_mean(key, known) or f"add params = {{ {key} = ... }}",
                          at("command"))
     return exp
+
+
+def _nul_in(value: Any, path: str = "") -> str | None:
+    """Where in `value` a string holds a NUL character ("" for the value itself)."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _nul_in(key, f"{path}.{key}") or _nul_in(item, f"{path}.{key}")
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_in(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
 
 
 def _check_cycles(check: _Checker, experiments: dict[str, Experiment]) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+from pathlib import Path
 
 
 def process_start_ticks(pid: int) -> int | None:
@@ -45,3 +47,24 @@ def is_alive(pid: int | None, start_ticks: int | None = None) -> bool:
 
 def hostname() -> str:
     return socket.gethostname()
+
+
+# Children this process started detached (the queue's runs, a supervisor): reaped so that
+# none lingers as a zombie.
+_children: list[subprocess.Popen[bytes]] = []
+
+
+def spawn_detached(argv: list[str], log_path: Path) -> int:
+    """Start `argv` in a session of its own, output appended to `log_path`; its pid."""
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                start_new_session=True, close_fds=True)
+    _children.append(proc)
+    reap_children()
+    return proc.pid
+
+
+def reap_children() -> None:
+    for proc in list(_children):
+        if proc.poll() is not None:
+            _children.remove(proc)

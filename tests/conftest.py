@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,15 @@ def wait_for(condition: Callable[[], object], timeout: float = 30.0, poll: float
             return value
         time.sleep(poll)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@dataclass
+class CliResult:
+    """What a command printed and how it exited, as `subprocess.run` reports it."""
+
+    returncode: int
+    stdout: str
+    stderr: str
 
 
 class Project:
@@ -54,6 +64,28 @@ class Project:
             raise AssertionError(f"dltui {' '.join(args)} exited {done.returncode}:\n"
                                  f"{done.stdout}\n{done.stderr}")
         return done
+
+    def invoke(self, *args: str, check: bool = False,
+               env: dict[str, str] | None = None) -> CliResult:
+        """The CLI in this process (Typer's runner): the same app, without an interpreter's
+        start-up, for commands that run nothing (a real process is `cli`)."""
+        from typer.testing import CliRunner
+
+        from dltui.tui.cli import app
+
+        before = os.getcwd()
+        os.chdir(self.root)
+        try:
+            result = CliRunner().invoke(app, list(args), env=env or self.env(),
+                                        catch_exceptions=True)
+        finally:
+            os.chdir(before)
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        if check and result.exit_code != 0:
+            raise AssertionError(f"dltui {' '.join(args)} exited {result.exit_code}:\n"
+                                 f"{result.stdout}\n{result.stderr}")
+        return CliResult(result.exit_code, result.stdout, result.stderr)
 
     def ps_json(self, *args: str) -> list[dict[str, object]]:
         return json.loads(self.cli("ps", "--format", "json", *args, check=True).stdout)

@@ -160,7 +160,7 @@ def fake_slurm(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, JobState]]
 def slurm_run(root: Path, **status: object) -> rd.RunDir:
     spec = rd.RunSpec(run_id=f"r{time.monotonic_ns()}", experiment="exp", argv=["true"],
                       params={}, cwd=str(root), backend="slurm")
-    return rd.create_run_dir(root, spec, backend="slurm", **status)
+    return rd.create_run_dir(root, spec, **status)
 
 
 @pytest.mark.parametrize(("slurm_state", "file_state", "shown"), [
@@ -179,22 +179,22 @@ def test_slurm_states_join_the_files(tmp_path: Path, fake_slurm: dict[str, JobSt
     run = slurm_run(tmp_path, state=file_state, slurm_job_id="7", submitted_at=time.time())
     fake_slurm["7"] = JobState("7", slurm_state, time_limit="1:00")
     joined = slurm.join_status(run, run.status())
-    assert joined["state"] == shown and joined["slurm_state"] == slurm_state
+    assert joined.state == shown and joined.extra["slurm_state"] == slurm_state
     if shown in rd.FINAL_STATES:  # the verdict is written once, for every later reader
-        assert run.status()["state"] == shown
+        assert run.status().state == shown
     if slurm_state == "TIMEOUT":
-        assert "time limit of 1:00" in joined["error"]
+        assert "time limit of 1:00" in joined.error
 
 
 def test_a_verdict_outlasts_the_wrappers_own_ending(tmp_path: Path,
                                                     fake_slurm: dict[str, JobState]) -> None:
     run = slurm_run(tmp_path, state=rd.RUNNING, slurm_job_id="8", submitted_at=time.time())
     fake_slurm["8"] = JobState("8", "TIMEOUT")
-    assert slurm.join_status(run, run.status())["state"] == rd.TIMEOUT
+    assert slurm.join_status(run, run.status()).state == rd.TIMEOUT
     run.write_status(state=rd.KILLED)  # the wrapper, told to stop by the same signal, writes last
     fake_slurm.clear()  # and Slurm is not asked again
-    assert slurm.join_status(run, run.status())["state"] == rd.TIMEOUT
-    assert run.status()["state"] == rd.TIMEOUT
+    assert slurm.join_status(run, run.status()).state == rd.TIMEOUT
+    assert run.status().state == rd.TIMEOUT
 
 
 def test_a_run_ends_with_its_job_not_before(tmp_path: Path,
@@ -202,11 +202,11 @@ def test_a_run_ends_with_its_job_not_before(tmp_path: Path,
     run = slurm_run(tmp_path, state=rd.KILLED, slurm_job_id="6", submitted_at=time.time())
     fake_slurm["6"] = JobState("6", "COMPLETING")  # the wrapper got the signal; Slurm goes on
     joined = slurm.join_status(run, run.status())
-    assert joined["state"] == rd.RUNNING and joined["slurm_state"] == "COMPLETING"
+    assert joined.state == rd.RUNNING and joined.extra["slurm_state"] == "COMPLETING"
     assert active_paths(tmp_path) == [run.path]  # listings and the dashboard keep following it
     fake_slurm["6"] = JobState("6", "TIMEOUT")
     slurm_jobs.CACHE.forget()
-    assert slurm.join_status(run, run.status())["state"] == rd.TIMEOUT
+    assert slurm.join_status(run, run.status()).state == rd.TIMEOUT
     assert active_paths(tmp_path) == []
 
 
@@ -215,11 +215,11 @@ def test_a_job_slurm_requeues_runs_again_in_its_directory(
     run = slurm_run(tmp_path, state=rd.KILLED, slurm_job_id="5", submitted_at=time.time())
     fake_slurm["5"] = JobState("5", "PENDING", reason="BeginTime")
     joined = slurm.join_status(run, run.status())
-    assert joined["state"] == rd.QUEUED and joined["slurm_reason"] == "BeginTime"
-    assert run.status()["state"] == rd.STARTING and active_paths(tmp_path) == [run.path]
+    assert joined.state == rd.QUEUED and joined.extra["slurm_reason"] == "BeginTime"
+    assert run.status().state == rd.STARTING and active_paths(tmp_path) == [run.path]
     run.stop_file.touch()  # stopped by the user: a pending answer does not undo it
     run.write_status(state=rd.KILLED)
-    assert slurm.join_status(run, run.status())["state"] == rd.KILLED
+    assert slurm.join_status(run, run.status()).state == rd.KILLED
 
 
 def test_unreachable_slurm_leaves_the_files_as_they_are(tmp_path: Path,
@@ -231,7 +231,7 @@ def test_unreachable_slurm_leaves_the_files_as_they_are(tmp_path: Path,
     slurm_jobs.CACHE.forget()
     run = slurm_run(tmp_path, state=rd.RUNNING, slurm_job_id="9", submitted_at=time.time())
     joined = slurm.join_status(run, run.status())
-    assert joined["state"] == rd.RUNNING and "not installed" in joined["slurm_error"]
+    assert joined.state == rd.RUNNING and "not installed" in joined.extra["slurm_error"]
     slurm_jobs.CACHE.forget()
 
 

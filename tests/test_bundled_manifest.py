@@ -69,4 +69,4 @@ def test_demo_runs_from_the_bundled_manifest(tmp_path: Path) -> None:
     table = dltui("compare", "demo", "--format", "json", "--manifest", str(BUNDLED),
                   "--runs", str(runs), cwd=tmp_path)
     (row,) = json.loads(table.stdout)
-    assert row["Status"] == "succeeded" and 0 <= row["val_acc"] <= 1
+    assert row["status"] == "succeeded" and 0 <= row["last:val_acc"] <= 1

@@ -84,7 +84,7 @@ def test_git_state_and_json_listings(project: Project, tmp_path: Path) -> None:
     (path,) = project.run_paths("printed")
     spec = json.loads((path / "run.json").read_text())
     assert len(spec["git_commit"]) == 40 and spec["git_dirty"] is False
-    rows = json.loads(project.cli("list", "--format", "json", check=True).stdout)
+    rows = json.loads(project.invoke("list", "--format", "json", check=True).stdout)
     printed = next(r for r in rows if r["name"] == "printed")
     assert printed["latest_state"] == "succeeded" and printed["best"] == 0.65
     assert printed["group"] == "g" and printed["tags"] == ["t1"]
@@ -92,9 +92,9 @@ def test_git_state_and_json_listings(project: Project, tmp_path: Path) -> None:
     assert row["state"] == "succeeded" and row["latest"]["acc"] == 0.65
     # Selections by group and tag reach the same run.
     for selection in ("g", "tag:t1", "printed", f"printed/{path.name}"):
-        table = json.loads(project.cli("compare", selection, "--format", "json",
+        table = json.loads(project.invoke("compare", selection, "--format", "json",
                                        check=True).stdout)
-        assert [r["Run"] for r in table] == [path.name]
+        assert [r["run"] for r in table] == [path.name]
 
 
 def test_runs_started_by_hand_rank_by_the_manifests_metric(project: Project) -> None:
@@ -109,6 +109,6 @@ def test_runs_started_by_hand_rank_by_the_manifests_metric(project: Project) -> 
                                                          "count": 1}})
     project.write('[experiments.byhand]\ncommand = ["python", "x.py"]\nmetric = "acc"\n'
                   'mode = "max"\n')
-    table = json.loads(project.cli("compare", "byhand", "--format", "json",
+    table = json.loads(project.invoke("compare", "byhand", "--format", "json",
                                    check=True).stdout)
-    assert [row["lr"] for row in table] == [0.01, 0.1, 0.001]
+    assert [row["param:lr"] for row in table] == [0.01, 0.1, 0.001]

@@ -100,10 +100,10 @@ def test_missing_manifest_names_the_fix(tmp_path: Path) -> None:
 
 def test_validate_command_exit_codes(project: Project) -> None:
     project.write(GOOD)
-    done = project.cli("validate")
+    done = project.invoke("validate")
     assert done.returncode == 0 and "2 experiments, 7 runs" in done.stdout
     project.write("[experiments.a]\ntask = 'cnn'\nepochs = 3\n")
-    done = project.cli("validate")
+    done = project.invoke("validate")
     assert done.returncode == 2
     assert "experiments.toml:3" in done.stderr and "unknown key 'epochs'" in done.stderr
     assert "Traceback" not in done.stderr

@@ -18,7 +18,6 @@ from conftest import Project, wait_for
 from dltui.errors import UserError
 from dltui.manifest import load_manifest
 from dltui.queue.launch import launch
-from dltui.queue.scheduler import ensure_supervisor
 from dltui.report.model import legend_labels, status_line
 from dltui.report.writer import build_report, write_report
 from dltui.store.runs import RunInfo, RunStore
@@ -240,7 +239,6 @@ def test_a_running_run_is_reported_as_it_is(project: Project, tmp_path: Path) ->
     manifest = load_manifest(project.manifest)
     (run_dir,) = launch(manifest=manifest, names=["waits"], runs_dir=project.runs)
     try:
-        ensure_supervisor(project.runs)
         wait_for(lambda: run_dir.metrics_file.exists()
                  and run_dir.metrics_file.read_text().count("\n") >= 3, what="three epochs")
         info = RunStore(project.runs).resolve(f"waits/{run_dir.run_id}")
@@ -249,7 +247,7 @@ def test_a_running_run_is_reported_as_it_is(project: Project, tmp_path: Path) ->
         assert "is running: step 3/15" in text and "| running |" in text
     finally:
         (project.root / "release").touch()
-        wait_for(lambda: run_dir.status().get("state") == "succeeded", what="the run to end")
+        wait_for(lambda: run_dir.status().state == "succeeded", what="the run to end")
 
 
 def test_bad_input_is_a_user_error(project: Project, tmp_path: Path) -> None:
@@ -267,16 +265,16 @@ def test_bad_input_is_a_user_error(project: Project, tmp_path: Path) -> None:
 
 
 def test_cli_report(project: Project, tmp_path: Path) -> None:
-    done = project.cli("report", "printed", "-o", str(tmp_path / "md"), check=True)
+    done = project.invoke("report", "printed", "-o", str(tmp_path / "md"), check=True)
     assert "wrote" in done.stdout and "failed" in done.stderr
     text = (tmp_path / "md" / "report.md").read_text()
     assert "| Learning Rate |" in text  # the manifest's labels
-    done = project.cli("report", "tracked", "-o", str(tmp_path / "html"), "--format", "html",
+    done = project.invoke("report", "tracked", "-o", str(tmp_path / "html"), "--format", "html",
                        "--title", "Heads", check=True)
     assert "<title>Heads</title>" in (tmp_path / "html" / "report.html").read_text()
     for args in (["no-such-experiment"], ["tracked", "--format", "pdf"],
                  ["tracked", "-o", str(project.manifest / "out")]):
-        done = project.cli("report", *args, *(["-o", str(tmp_path / "e")]
+        done = project.invoke("report", *args, *(["-o", str(tmp_path / "e")]
                                               if "-o" not in args else []))
         assert done.returncode == 2, (args, done.stdout, done.stderr)
         assert done.stderr.startswith("error:") and "Traceback" not in done.stderr
@@ -298,9 +296,9 @@ labels = { train_loss = "Training Loss", val_acc = "Valid. Acc.", test_acc = "Te
     started = time.monotonic()
     done = found.cli("run", "cnn-lr", timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr + (
-        found.cli("logs", "cnn-lr").stdout)
+        found.invoke("logs", "cnn-lr").stdout)
     out = tmp_path / "out"
-    found.cli("report", "cnn-lr", "-o", str(out), check=True)
+    found.invoke("report", "cnn-lr", "-o", str(out), check=True)
     text = (out / "report.md").read_text()
     assert "Valid. Acc." in text
     links = linked_files(text)

@@ -58,18 +58,21 @@ def test_sweep_end_to_end_with_stdout_metrics(project: Project) -> None:
         assert found["acc"][-1][1] > 0.5
         log = (path / "output.log").read_text()
         assert "epoch 3/3" in log and log.rstrip().endswith("done")
-    table = project.cli("compare", "printed", "--format", "md", check=True).stdout
+    table = project.invoke("compare", "printed", "--format", "md", check=True).stdout
     header = table.splitlines()[0]
     assert "Learning Rate" in header and "Training Loss" in header and "Valid. Acc." in header
     assert "epochs" not in header  # the same in every run: hidden
     rows = table.splitlines()[2:]
     assert [r.split("|")[2].strip() for r in rows] == ["10", "1", "0.1"]  # best acc first
-    csv_out = project.cli("compare", "printed", "--format", "csv", check=True).stdout
-    assert csv_out.splitlines()[0].startswith("Run,Learning Rate,")
-    latex = project.cli("compare", "printed", "--format", "latex", check=True).stdout
+    csv_out = project.invoke("compare", "printed", "--format", "csv", check=True).stdout
+    # Machine formats name what a column holds; the manifest's labels are for reading.
+    assert csv_out.splitlines()[0].startswith("run,param:lr,")
+    assert "Learning Rate" not in csv_out
+    latex = project.invoke("compare", "printed", "--format", "latex", check=True).stdout
     assert "\\begin{tabular}" in latex and "\\bottomrule" in latex
-    as_json = json.loads(project.cli("compare", "printed", "--format", "json").stdout)
-    assert len(as_json) == 3 and {r["Status"] for r in as_json} == {"succeeded"}
+    as_json = json.loads(project.invoke("compare", "printed", "--format", "json").stdout)
+    assert len(as_json) == 3 and {r["status"] for r in as_json} == {"succeeded"}
+    assert sorted(r["param:lr"] for r in as_json) == [0.1, 1, 10]
 
 
 def test_tracked_script_logs_once_and_summary_shows(project: Project) -> None:
@@ -83,7 +86,7 @@ def test_tracked_script_logs_once_and_summary_shows(project: Project) -> None:
     assert json.loads((path / "run.json").read_text())["params"]["lr"] == 0.2
     found = scalars(path)
     assert set(found) == {"train_loss", "val_acc"}
-    table = project.cli("compare", "tracked", check=True).stdout
+    table = project.invoke("compare", "tracked", check=True).stdout
     assert "test_acc" in table and "0.75" in table
 
 
@@ -121,7 +124,7 @@ def test_command_that_cannot_start_fails_clearly(project: Project) -> None:
     (path,) = project.run_paths("broken")
     status = project.status_of(path)
     assert status["state"] == "failed" and "cannot start" in status["error"]
-    logs = project.cli("logs", "broken", check=True).stdout
+    logs = project.invoke("logs", "broken", check=True).stdout
     assert "/no/such/program" in logs
 
 
@@ -130,9 +133,9 @@ def test_run_references_resolve(project: Project) -> None:
     project.cli("run", "tracked", check=True)
     (path,) = project.run_paths("tracked")
     for ref in ("tracked", path.name, path.name[:-2], f"tracked/{path.name[:10]}"):
-        assert "epoch 3" in project.cli("logs", ref, check=True).stdout
-    done = project.cli("logs", "20")  # a prefix of every id is ambiguous once there are two
+        assert "epoch 3" in project.invoke("logs", ref, check=True).stdout
+    done = project.invoke("logs", "20")  # a prefix of every id is ambiguous once there are two
     project.cli("run", "tracked", check=True)
-    done = project.cli("logs", "20")
+    done = project.invoke("logs", "20")
     assert done.returncode == 2 and "matches 2 runs" in done.stderr
     assert "Traceback" not in done.stderr

@@ -40,9 +40,10 @@ def test_writers_in_other_processes_lose_no_change(tmp_path: Path) -> None:
     assert [w.wait(timeout=120) for w in writers] == [0, 0, 0]
     status = run.status()
     # Without the lock, a read-change-replace racing another drops the other's key.
-    assert status["from_wrapper"] == status["from_supervisor"] == status["from_submitter"] \
+    extra = status.extra
+    assert extra["from_wrapper"] == extra["from_supervisor"] == extra["from_submitter"] \
         == count - 1
-    assert status["state"] == rd.QUEUED
+    assert status.state == rd.QUEUED
     assert not [p.name for p in run.path.iterdir() if p.name.endswith(".tmp")]
 
 
@@ -53,7 +54,7 @@ def test_only_one_process_claims_a_queued_run(tmp_path: Path) -> None:
     said = [c.communicate(timeout=120)[0].strip() for c in claimers]
     assert sorted(said) == ["lost"] * 5 + ["won"]
     winner = f"c{said.index('won')}"
-    assert run.status()["claimed_by"] == winner and run.status()["state"] == rd.STARTING
+    assert run.status().extra["claimed_by"] == winner and run.status().state == rd.STARTING
 
 
 def test_a_change_for_another_state_writes_nothing(tmp_path: Path) -> None:
@@ -62,8 +63,8 @@ def test_a_change_for_another_state_writes_nothing(tmp_path: Path) -> None:
     assert run.change_status_if((rd.RUNNING, rd.STARTING), state=rd.KILLED) is None
     assert run.status_file.read_bytes() == before
     changed = run.change_status_if((rd.QUEUED,), queue_order=3.5)
-    assert changed is not None and changed["queue_order"] == 3.5
-    assert run.status()["queue_order"] == 3.5
+    assert changed is not None and changed.queue_order == 3.5
+    assert run.status().queue_order == 3.5
 
 
 def test_a_store_polling_often_sees_every_change_of_status(tmp_path: Path) -> None:
@@ -73,13 +74,13 @@ def test_a_store_polling_often_sees_every_change_of_status(tmp_path: Path) -> No
     from dltui.store.runs import RunStore
 
     run = made_run(tmp_path)
-    root = run.path.parent.parent
+    root = run.runs_root
     mark_active(root, run.path)
     store = RunStore(root)
     assert [i.state for i in store.active()] == [rd.QUEUED]
     for order in range(50):  # same size each time: only the new file tells them apart
         run.write_status(queue_order=order % 10)
-        assert [i.status["queue_order"] for i in store.active()] == [order % 10]
+        assert [i.status.queue_order for i in store.active()] == [order % 10]
     run.write_status(state=rd.KILLED)
     assert [i.state for i in store.active()] == [rd.KILLED]  # seen once as it ends
     assert store.active() == []  # and it has left the index

@@ -4,6 +4,7 @@ run directories made by real short runs (launched through the engine and its que
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import statistics
 import sys
@@ -21,7 +22,7 @@ from dltui.queue.control import stop_runs
 from dltui.queue.gpus import Gpu
 from dltui.queue.launch import launch
 from dltui.queue.order import queued_runs
-from dltui.queue.scheduler import ensure_supervisor
+from dltui.queue.scheduler import supervisor_lock
 from dltui.store import rundir as rd
 from dltui.store.runs import RunInfo, RunStore
 from dltui.tui.app import DltuiApp, make_app
@@ -90,6 +91,7 @@ class Project:
         self.manifest: Manifest = load_manifest(self.path)
         self.store = RunStore(self.runs)
         self.boards: list[Any] = []
+        self.holds = contextlib.ExitStack()
 
     def app(self, **options: Any) -> DltuiApp:
         options.setdefault("query_gpus", lambda: [])
@@ -100,10 +102,13 @@ class Project:
         return app
 
     def launch(self, name: str, *, start: bool = True, **overrides: list[Any]) -> list[Path]:
+        """Queue runs of `name`; with start=False this process holds the queue's supervisor
+        lock, as a busy supervisor elsewhere would, so that they stay queued."""
+        if not start:
+            self.runs.mkdir(parents=True, exist_ok=True)
+            assert self.holds.enter_context(supervisor_lock(self.runs))
         made = launch(manifest=self.manifest, names=[name], overrides=overrides or None,
                       runs_dir=self.runs)
-        if start:
-            ensure_supervisor(self.runs)
         return [run.path for run in made]
 
     def finished(self, paths: list[Path], timeout: float = 60) -> list[RunInfo]:
@@ -120,6 +125,7 @@ class Project:
 def project(tmp_path: Path) -> Iterator[Project]:
     made = Project(tmp_path)
     yield made
+    made.holds.close()
     stop_runs(made.store.active(), grace=1)
     for boards in made.boards:
         for board in boards.values():

@@ -299,7 +299,7 @@ def test_queue_moves_a_run_and_keeps_later_launches_after(tmp_path: Path) -> Non
     order = move_queued(store, "20260101-000003-cccc", -2)
     assert [i.run_id[-1] for i in order] == ["c", "a", "b", "d"]
     assert [i.run_id[-1] for i in queued_runs(store)] == ["c", "a", "b", "d"]
-    assert all(100.0 <= float(i.status["queue_order"]) <= 200.0 for i in queued_runs(store))
+    assert all(100.0 <= float(i.status.queue_order) <= 200.0 for i in queued_runs(store))
     assert [i.run_id[-1] for i in move_queued(store, "20260101-000003-cccc", -1)] == list("cabd")
     assert [i.run_id[-1] for i in move_queued(store, "20260101-000001-aaaa", 9)] == list("cbda")
     reorder_queue(store, ["20260101-000004-dddd"])

@@ -70,6 +70,9 @@ class DltuiApp(App[None]):
         self.catalog_wake = threading.Event()
         self.boards = Boards(dashboard.tensorboard_argv, dashboard.runs_dir / ".tensorboard.log")
 
+    def on_unmount(self) -> None:
+        self.boards.close()
+
     def on_mount(self) -> None:
         # After the first frame: the first full read of a big runs folder must not delay it.
         self.call_after_refresh(self.follow_catalog)

@@ -20,6 +20,7 @@ from typing import Any
 from dltui.manifest import Experiment, Manifest
 from dltui.store import rundir as rd
 from dltui.store.runs import RunInfo, RunStore, load_run
+from dltui.tracking.progress import eta_seconds
 from dltui.tracking.stream import MetricHistory, downsample, guess_mode, is_finite, is_number
 from dltui.tui.text import duration, number, params_label, state_label
 from dltui.tui.views import (
@@ -57,18 +58,14 @@ def digest_history(history: MetricHistory, info: RunInfo, *,
     if total is None and is_number(info.spec.params.get("epochs")):
         total = info.spec.params["epochs"]
     step = history.last_step
-    eta = None
-    started = info.started
-    if (not info.is_final and started and is_number(step) and is_number(total)
-            and 0 < step < total and history.last_time):
-        per_step = (history.last_time - started) / step
-        eta = max(0.0, per_step * (total - step) - ((now or time.time()) - history.last_time))
+    eta = None if info.is_final else eta_seconds(
+        started=info.started, step=step, total=total, last_time=history.last_time, now=now)
     return RunDigest(metrics, step, total, eta)
 
 
 def stored_numbers(info: RunInfo) -> tuple[str, float | None, float | None, str]:
     """(metric, best, last, mode) of a finished run from its final status, no file read."""
-    stored = info.status.get("metrics")
+    stored = info.status.metrics
     metric = info.spec.metric or (next(iter(stored), "") if isinstance(stored, dict) else "")
     found = stored.get(metric) if isinstance(stored, dict) and metric else None
     mode = info.spec.mode if info.spec.metric else guess_mode(metric)
@@ -108,13 +105,13 @@ def run_record(info: RunInfo, numbers: tuple[str, float | None, float | None, st
 def _recency(info: RunInfo) -> float:
     """When a run last began: started, else queued, else created."""
     status = info.status
-    when = status.get("started_at") or status.get("queued_at") or info.spec.created
+    when = status.started_at or status.queued_at or info.spec.created
     return float(when) if is_number(when) else 0.0
 
 
 def _stamp(info: RunInfo) -> tuple[Any, ...]:
     status = info.status
-    return (status.get("state"), status.get("updated"), status.get("queue_order"))
+    return (status.state, status.updated, status.queue_order)
 
 
 class RunCatalog:
@@ -164,8 +161,8 @@ class RunCatalog:
             for path in self.store.run_paths(name) if name in times else []:
                 ref = f"{name}/{path.name}"
                 seen.add(ref)
-                if ref not in self._infos and (info := load_run(path)) is not None:
-                    self._put(info)
+                if ref not in self._infos and (found := load_run(path)) is not None:
+                    self._put(found)
                     changed = True
             for ref in [r for r in self._by_experiment.get(name, []) if r not in seen]:
                 self._drop(ref)

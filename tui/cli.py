@@ -6,6 +6,7 @@ Heavy modules are imported inside the command that needs them, so that
 
 from __future__ import annotations
 
+import errno
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -16,19 +17,27 @@ from dltui.tui.report_command import register as _register_report
 
 if TYPE_CHECKING:
     from dltui.manifest import Manifest
-    from dltui.store.runs import RunStore
+    from dltui.store.runs import RunInfo, RunStore
+
+
+_DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES)
 
 
 class _UserErrorsAsMessages(typer.core.TyperGroup):
     """Bad input ends in its message and exit code 2, never a traceback."""
 
     def invoke(self, ctx: Any) -> Any:
-        from dltui.errors import UserError
+        from dltui.errors import UserError, disk_error
 
         try:
             return super().invoke(ctx)
         except UserError as err:
             typer.echo(f"error: {err.message}", err=True)
+            raise typer.Exit(2) from None
+        except OSError as err:  # a full disk, a read-only folder: one line, not a traceback
+            if err.filename is None and err.errno not in _DISK_ERRNOS:
+                raise
+            typer.echo(f"error: {disk_error(err).message}", err=True)
             raise typer.Exit(2) from None
 
 
@@ -69,7 +78,16 @@ def _store(manifest_path: Path, runs: Path | None) -> tuple[Manifest | None, Run
     if manifest_path.exists() or manifest_path != DEFAULT_MANIFEST:
         manifest = _manifest(manifest_path)
     root = runs or (manifest.runs_dir if manifest else Path("runs"))
-    return manifest, RunStore(root.resolve())
+    store = RunStore(root.expanduser().resolve())
+    store.check_readable()
+    return manifest, store
+
+
+def _say_damaged(damaged: list[RunInfo]) -> None:
+    """One line on stderr per damaged run a selection left out: nothing is left out silently."""
+    for info in damaged:
+        typer.echo(f"note: {info.ref} left out, damaged: {info.damage}; {info.damage_fix}",
+                   err=True)
 
 
 def _echo_json(data: Any) -> None:
@@ -118,8 +136,12 @@ def list_command(manifest: ManifestOpt = DEFAULT_MANIFEST, runs: RunsOpt = None,
 @app.command("validate")
 def validate_command(manifest: ManifestOpt = DEFAULT_MANIFEST) -> None:
     """Check the manifest without running anything."""
+    from dltui.queue.launch import check_params
+
     loaded = _manifest(manifest)
-    count = sum(len(e.param_sets()) for e in loaded.experiments.values())
+    for exp in loaded.experiments.values():
+        check_params(exp)
+    count = sum(e.run_count() for e in loaded.experiments.values())
     typer.echo(f"{loaded.path}: ok, {len(loaded.experiments)} experiments, {count} runs")
 
 
@@ -136,25 +158,23 @@ def run_command(
     runs: RunsOpt = None,
 ) -> None:
     """Run experiments: queued one per GPU (or on the CPU), followed until they end."""
+    from dltui.backends import get_backend
     from dltui.manifest import parse_overrides
     from dltui.queue.launch import launch
-    from dltui.queue.scheduler import ensure_supervisor
     from dltui.views.follow import follow_runs
+    from dltui.views.text import launch_plan
 
     loaded = _manifest(manifest)
     _, store = _store(manifest, runs)
-    if backend is not None and backend not in ("local", "torchrun", "slurm"):
-        from dltui.errors import UserError
-
-        raise UserError(f"unknown backend {backend!r}", fix="use local, torchrun or slurm")
+    if backend is not None:
+        get_backend(backend)  # an unknown name ends here, naming the known ones
     queued = launch(manifest=loaded, names=names, overrides=parse_overrides(set_ or []),
                     runs_dir=store.root, backend=backend)
-    ensure_supervisor(store.root)
+    for line in launch_plan(queued):
+        typer.echo(line)
     if detach:
-        for run in queued:
-            typer.echo(f"queued {run.experiment}/{run.run_id}")
-        typer.echo(f"{len(queued)} run(s) queued; follow with `dltui ps` or "
-                   f"`dltui logs RUN -f`")
+        typer.echo(f"{len(queued)} run{'' if len(queued) == 1 else 's'} queued; follow with "
+                   "`dltui ps` or `dltui logs RUN -f`")
         return
     failed = follow_runs(queued, store=store, out=sys.stdout, stop_grace=loaded.settings
                          .stop_grace)
@@ -195,11 +215,14 @@ def logs_command(
     manifest: ManifestOpt = DEFAULT_MANIFEST,
     runs: RunsOpt = None,
 ) -> None:
-    """Print a run's output (stdout and stderr)."""
-    from dltui.views.logs import stream_log
+    """Print a run's output (stdout and stderr). An experiment name means its latest run."""
+    from dltui.views.logs import stream_log, waiting_note
 
     _, store = _store(manifest, runs)
     info = store.resolve(run)
+    note = waiting_note(info)
+    if note and not info.dir.log_file.exists():
+        typer.echo(note + ("; following it" if follow else ""), err=True)
     for chunk in stream_log(info, follow=follow):
         sys.stdout.write(chunk)
         sys.stdout.flush()
@@ -214,7 +237,8 @@ def stop_command(
     manifest: ManifestOpt = DEFAULT_MANIFEST,
     runs: RunsOpt = None,
 ) -> None:
-    """Stop runs: SIGTERM to the process group, SIGKILL after the grace period."""
+    """Stop runs: SIGTERM to the process group, SIGKILL after the grace period. An
+    experiment name means every queued and running run of it."""
     from dltui.errors import UserError
     from dltui.queue.control import stop_runs
 
@@ -222,7 +246,15 @@ def stop_command(
     if all_:
         targets = store.active()
     elif run_refs:
-        targets = [store.resolve(ref) for ref in run_refs]
+        targets = []
+        for ref in run_refs:
+            if store.is_experiment(ref):
+                active = [i for i in store.active() if i.experiment == ref]
+                typer.echo(f"{ref}: stopping {len(active)} active run"
+                           f"{'' if len(active) == 1 else 's'}")
+                targets += active
+            else:
+                targets.append(store.resolve(ref))
     else:
         raise UserError("nothing to stop", fix="name runs (dltui stop RUN) or pass --all")
     for info in stop_runs(targets, grace=grace):
@@ -240,15 +272,11 @@ def requeue_command(
     """Queue ended runs again in their own directories: the built-in tasks resume from
     their last checkpoint (a Slurm run becomes a new job in the same directory)."""
     from dltui.queue.requeue import requeue
-    from dltui.queue.scheduler import ensure_supervisor
 
     _, store = _store(manifest, runs)
     chosen = [store.resolve(given) for given in runs_given]  # every name checked first
-    try:
-        for info in chosen:
-            typer.echo(requeue(run=info.dir))
-    finally:  # those queued before a refusal still start
-        ensure_supervisor(store.root)
+    for info in chosen:
+        typer.echo(requeue(run=info.dir))
 
 
 @app.command("compare")
@@ -270,7 +298,10 @@ def compare_command(
     from dltui.views.selection import labels_for, select_runs
 
     loaded, store = _store(manifest, runs)
-    chosen = select_runs(store, selection or [], manifest=loaded, all_runs=all_runs)
+    damaged: list[RunInfo] = []
+    chosen = select_runs(store, selection or [], manifest=loaded, all_runs=all_runs,
+                         left_out=damaged)
+    _say_damaged(damaged)
     table = compare(chosen, labels=labels_for(loaded, chosen), show_same=show_same,
                     manifest=loaded)
     typer.echo(render(table, fmt), nl=False)
@@ -322,14 +353,18 @@ def tb_command(
     """Open TensorBoard on the selected runs, bound to 127.0.0.1."""
     import os
 
-    from dltui.bridges.tensorboard import tensorboard_argv
+    from dltui.bridges.tensorboard import free_port, tensorboard_argv
     from dltui.views.selection import select_runs
 
     loaded, store = _store(manifest, runs)
     chosen = select_runs(store, run_refs or [], manifest=loaded, all_runs=True)
-    argv = tensorboard_argv(chosen, port=port)
-    typer.echo(f"TensorBoard on http://127.0.0.1:{port}/ ({len(chosen)} runs); Ctrl-C stops it",
-               err=True)
+    serving = free_port(port)
+    if serving != port:
+        typer.echo(f"port {port} is taken (another TensorBoard?); serving on {serving}",
+                   err=True)
+    argv = tensorboard_argv(chosen, port=serving)
+    typer.echo(f"TensorBoard on http://127.0.0.1:{serving}/ ({len(chosen)} "
+               f"run{'' if len(chosen) == 1 else 's'}); Ctrl-C stops it", err=True)
     sys.stdout.flush()
     os.execv(argv[0], argv)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -40,13 +40,18 @@ def register(app: typer.Typer) -> None:
         if fmt not in REPORT_FORMATS:
             raise UserError(f"unknown report format {fmt!r}", fix="use --format md or html")
         loaded, store = _store(manifest, runs)
-        chosen = select_runs(store, selection or [], manifest=loaded, all_runs=all_runs)
+        damaged: list[Any] = []
+        chosen = select_runs(store, selection or [], manifest=loaded, all_runs=all_runs,
+                             left_out=damaged)
+        for info in damaged:
+            typer.echo(f"note: {info.ref} left out, damaged: {info.damage}; "
+                       f"{info.damage_fix}", err=True)
         target = write_report(runs=chosen, out_dir=out, fmt=fmt, title=title,
                               labels=labels_for(loaded, chosen), manifest=loaded)
         typer.echo(f"wrote {target} ({len(chosen)} runs)")
         for info in chosen:
             if info.is_final and info.state != "succeeded":
-                error = info.status.get("error")
+                error = info.status.error
                 typer.echo(f"note: {info.ref} {info.state}" + (f": {error}" if error else ""),
                            err=True)
             elif not info.is_final:

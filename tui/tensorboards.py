@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import socket
+import os
+import signal
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from dltui.bridges.tensorboard import free_port
 from dltui.store.runs import RunInfo
 
 
@@ -21,20 +23,9 @@ class Board:
         return self.process.poll() is None
 
 
-def free_port(preferred: int = 6006) -> int:
-    """`preferred` if nothing listens there, else a port the system picks."""
-    for port in (preferred, 0):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return int(probe.getsockname()[1])
-    raise OSError("no free port on 127.0.0.1")
-
-
 def start_board(runs: list[RunInfo], argv_of: Callable[..., list[str]], log: Path) -> Board:
-    """Start TensorBoard on `runs` in its own session (it outlives the dashboard)."""
+    """Start TensorBoard on `runs` in a session of its own (the dashboard stops it when it
+    quits: `Boards.close`)."""
     port = free_port()
     argv = argv_of(runs, port=port)
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -61,3 +52,18 @@ class Boards:
 
     def values(self) -> list[Board]:
         return list(self.started.values())
+
+    def close(self) -> None:
+        """Stop every TensorBoard this dashboard started, so none holds its port after."""
+        for board in self.started.values():
+            if board.alive:
+                try:
+                    os.killpg(board.process.pid, signal.SIGTERM)
+                except (ProcessLookupError, PermissionError):
+                    continue
+        for board in self.started.values():
+            try:
+                board.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                board.process.kill()
+        self.started.clear()

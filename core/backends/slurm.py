@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dltui.backends.local import LocalBackend
 from dltui.backends.slurm_jobs import (
     CACHE,
     FAILED_STATES,
@@ -35,8 +36,10 @@ from dltui.backends.slurm_jobs import (
 from dltui.backends.slurm_options import SlurmOptions, slurm_options
 from dltui.errors import UserError
 from dltui.store import rundir as rd
-from dltui.store.active import active_paths, mark_active, unmark_active
+from dltui.store.active import active_paths, mark_active
 from dltui.store.names import new_run_id
+from dltui.store.spec import RunSpec
+from dltui.store.status import RunStatus
 
 SUBMIT_FOLDER = ".slurm"  # runs/.slurm/<submission>/: submitit's pickles and job logs
 LOST_AFTER = 600.0  # a job Slurm has forgotten this long after submission is lost
@@ -60,7 +63,7 @@ class SubmissionRefused(Exception):
     """sbatch said no; the message carries Slurm's own words."""
 
 
-def check_spec(spec: rd.RunSpec) -> SlurmOptions:
+def check_spec(spec: RunSpec) -> SlurmOptions:
     """Raise a UserError now, at `dltui run`, for what would fail at submission."""
     options = slurm_options(spec.backend_options, spec.params, manifest=spec.manifest)
     if shutil.which("sbatch") is None:
@@ -68,10 +71,6 @@ def check_spec(spec: rd.RunSpec) -> SlurmOptions:
                         "here", fix="run dltui from a login node of the cluster, or choose "
                         "--backend local")
     return options
-
-
-def _root(run: rd.RunDir) -> Path:
-    return run.path.parent.parent
 
 
 def _refusal(words: str) -> str:
@@ -82,30 +81,30 @@ def _refusal(words: str) -> str:
         f"\n  fix: {hint}" if hint else "")
 
 
-def _array_mates(run: rd.RunDir, spec: rd.RunSpec, status: dict[str, Any]) -> list[rd.RunDir]:
+def _array_mates(run: rd.RunDir, spec: RunSpec, status: RunStatus) -> list[rd.RunDir]:
     """The other queued runs of this launch and experiment that can share one job array."""
-    if spec.needs or status.get("waits_for"):
+    if spec.needs or status.waits_for:
         return []
     mates = []
-    for path in active_paths(_root(run)):
+    for path in active_paths(run.runs_root):
         if path == run.path or path.parent.name != spec.experiment:
             continue
-        other, other_status = rd.RunDir(path), rd.read_json(path / rd.STATUS_FILE, {})
-        other_spec = other.spec()
+        other = rd.RunDir(path)
+        other_spec, other_status = other.spec(), other.status()
         if (other_spec is None
-                or other_status.get("batch") != status.get("batch")
-                or other_spec.backend != "slurm" or other_spec.needs
-                or other_status.get("waits_for")
+                or other_status.batch != status.batch
+                or other_spec.backend != spec.backend or other_spec.needs
+                or other_status.waits_for
                 or other_spec.backend_options != spec.backend_options
                 or _set_options(other_spec) != _set_options(spec)):
             continue
-        if other.change_status_if((rd.QUEUED,), state=rd.STARTING, gpu_ids=None, needs={},
-                                  backend="slurm") is not None:
+        if other.change_status_if((rd.QUEUED,), state=rd.STARTING, gpu_ids=None,
+                                  needs={}) is not None:
             mates.append(other)
     return mates
 
 
-def _set_options(spec: rd.RunSpec) -> dict[str, Any]:
+def _set_options(spec: RunSpec) -> dict[str, Any]:
     return {k: v for k, v in spec.params.items() if k.startswith("slurm.")}
 
 
@@ -122,27 +121,26 @@ def submit_run(run: rd.RunDir, *, array: bool = True) -> list[str]:
         options = slurm_options(spec.backend_options, spec.params, manifest=spec.manifest)
         if array and options.array:
             group += _array_mates(run, spec, status)
-        folder = _root(run) / SUBMIT_FOLDER / new_run_id()
+        folder = run.runs_root / SUBMIT_FOLDER / new_run_id()
         job_ids = _submit(group, spec, options, folder)
     except Exception as err:  # the queue's supervisor must outlive whatever goes wrong here
         said = str(err) if isinstance(err, (UserError, SubmissionRefused)) else (
             f"submitting to Slurm failed: {type(err).__name__}: {err}")
         for member in group:
-            member.write_status(state=rd.FAILED, ended_at=time.time(), error=said)
-            unmark_active(_root(member), member.run_id)
+            member.end(rd.FAILED, error=said)
         return []
     now = time.time()
     for member, job_id in zip(group, job_ids, strict=True):
         # The job may have started already: its state is Slurm's to say, not written here.
         member.write_status(slurm_job_id=job_id, submitted_at=now,
                             slurm_folder=str(folder), gpu_ids=None,
-                            attempt=member.status().get("attempt", 1))
+                            attempt=member.status().attempt)
         if member.stop_requested():  # stopped while sbatch ran
             cancel_run(member)
     return job_ids
 
 
-def _submit(group: list[rd.RunDir], spec: rd.RunSpec, options: SlurmOptions,
+def _submit(group: list[rd.RunDir], spec: RunSpec, options: SlurmOptions,
             folder: Path) -> list[str]:
     try:
         import submitit
@@ -168,7 +166,7 @@ def _submit(group: list[rd.RunDir], spec: rd.RunSpec, options: SlurmOptions,
 def cancel_run(run: rd.RunDir) -> None:
     """`scancel` the run's job; the run shows killed (Slurm: CANCELLED) at once."""
     status = run.status()
-    job = status.get("slurm_job_id")
+    job = status.extra.get("slurm_job_id")
     if job:
         try:
             done = subprocess.run(["scancel", str(job)], capture_output=True, text=True,
@@ -180,97 +178,104 @@ def cancel_run(run: rd.RunDir) -> None:
             raise UserError(f"Slurm did not cancel job {job}: {done.stderr.strip()}",
                             fix=f"try `scancel {job}` yourself")
         CACHE.forget(str(job))
-    if status.get("state") not in rd.FINAL_STATES:
-        run.write_status(state=rd.KILLED, ended_at=time.time(),
-                         slurm_state="CANCELLED" if job else None,
-                         error=None if job else "cancelled before it was submitted")
-        unmark_active(_root(run), run.run_id)
+    if status.state not in rd.FINAL_STATES:
+        run.end(rd.KILLED, slurm_state="CANCELLED" if job else None,
+                error=None if job else "cancelled before it was submitted")
 
 
 def _active_job_ids(root: Path) -> list[str]:
     ids = []
     for path in active_paths(root):
-        status = rd.read_json(path / rd.STATUS_FILE, {})
-        if isinstance(status, dict) and status.get("slurm_job_id"):
-            ids.append(str(status["slurm_job_id"]))
+        job = rd.RunDir(path).status().extra.get("slurm_job_id")
+        if job:
+            ids.append(str(job))
     return ids
 
 
-def join_status(run: rd.RunDir, status: dict[str, Any]) -> dict[str, Any]:
+def join_status(run: rd.RunDir, status: RunStatus) -> RunStatus:
     """The run's status joined with its job's Slurm state (see the module's table).
 
     A final Slurm state is written to status.json once (`slurm_verdict`); until then
     the state shown comes from Slurm, batched and cached (slurm_jobs.CACHE)."""
-    job = status.get("slurm_job_id")
-    state = status.get("state")
+    job = status.extra.get("slurm_job_id")
+    state = status.state
     if not job:
         return status
-    verdict = status.get("slurm_verdict")
+    verdict = status.extra.get("slurm_verdict")
     if verdict:
         wanted = STATE_OF.get(verdict, state)
         if state != wanted and state in rd.FINAL_STATES and verdict != "COMPLETED":
             # The wrapper wrote its own ending (killed by the signal) after the verdict.
-            return run.write_status(state=wanted)
+            return _write_or_show(run, status, state=wanted)
         return status
     if state == rd.SUCCEEDED:  # the wrapper's own word, written before its job completed
-        return status if status.get("slurm_state") == "COMPLETED" else dict(
-            status, slurm_state="COMPLETED")
-    ended = status.get("ended_at")
-    if state in rd.FINAL_STATES and ended and time.time() - float(ended) > LOST_AFTER:
+        return status if status.extra.get("slurm_state") == "COMPLETED" else \
+            status.with_changes(slurm_state="COMPLETED")
+    ended = status.ended_at
+    if state in rd.FINAL_STATES and ended and time.time() - ended > LOST_AFTER:
         return status  # Slurm's word on a long-finished run is not worth a query each time
     try:
-        found = CACHE.get(str(job), lambda: _active_job_ids(_root(run)))
+        found = CACHE.get(str(job), lambda: _active_job_ids(run.runs_root))
         if state in rd.FINAL_STATES and found is not None and not found.is_final:
             CACHE.forget(str(job))  # the wrapper has ended: Slurm has its verdict by now
             found = CACHE.get(str(job))
     except SlurmUnavailable as err:
-        return {**status, "slurm_error": str(err)}
+        return status.with_changes(slurm_error=str(err))
     if found is None:
-        submitted = float(status.get("submitted_at") or 0)
+        submitted = float(status.extra.get("submitted_at") or 0)
         if state not in rd.FINAL_STATES and time.time() - submitted > LOST_AFTER:
-            return run.write_status(state=rd.LOST, ended_at=time.time(),
-                                    error=f"Slurm no longer knows job {job}")
+            return run.record_found_ending(status, rd.LOST,
+                                           error=f"Slurm no longer knows job {job}")
         return status
     if found.is_final:
         return _record_ending(run, status, found)
     if state in rd.FINAL_STATES:
         if run.stop_requested():
             return status  # stopped from here: killed (CANCELLED) while Slurm winds the job up
-        mark_active(_root(run), run.path)  # followed as live until Slurm has its verdict
+        try:
+            mark_active(run.runs_root, run.path)  # followed as live until Slurm's verdict
+        except OSError:
+            pass  # a read-only runs directory: shown as live all the same
         if found.state not in QUEUED_STATES:
             # The wrapper has ended (killed by the time limit's signal, say); the job has
             # not: the run ends with its job, as TIMEOUT, PREEMPTED, FAILED...
-            return dict(status, state=rd.RUNNING, slurm_state=found.state)
+            return status.with_changes(state=rd.RUNNING, slurm_state=found.state)
         # Slurm requeued the job itself (preemption, `scontrol requeue`): it runs here again.
-        status = run.write_status(state=rd.STARTING, ended_at=None, error=None)
+        status = _write_or_show(run, status, state=rd.STARTING, ended_at=None, error=None)
         state = rd.STARTING
-    shown = dict(status, slurm_state=found.state)
+    shown: dict[str, Any] = {"slurm_state": found.state}
     if found.state in QUEUED_STATES:
         shown["slurm_reason"] = found.reason
         if state not in rd.FINAL_STATES and state != rd.RUNNING:
             shown["state"] = rd.QUEUED
     elif state not in rd.FINAL_STATES:
         shown["state"] = rd.RUNNING
-    return shown
+    return status.with_changes(**shown)
 
 
-def _record_ending(run: rd.RunDir, status: dict[str, Any], job: JobState) -> dict[str, Any]:
+def _write_or_show(run: rd.RunDir, status: RunStatus, **changes: Any) -> RunStatus:
+    """Record what a reader learnt from Slurm; only show it where it cannot be written."""
+    try:
+        return run.write_status(**changes)
+    except OSError:
+        return status.with_changes(**changes)
+
+
+def _record_ending(run: rd.RunDir, status: RunStatus, job: JobState) -> RunStatus:
     if job.state == "COMPLETED":
         fresh = run.status()  # the wrapper wrote its ending before its job completed
-        if fresh.get("state") in rd.FINAL_STATES:  # succeeded, or stopped before it began
-            return run.write_status(slurm_state=job.state, slurm_verdict=job.state)
-    changes: dict[str, Any] = {"state": STATE_OF.get(job.state, rd.FAILED),
-                               "slurm_state": job.state, "slurm_verdict": job.state}
-    if not status.get("ended_at"):
-        changes["ended_at"] = time.time()
+        if fresh.state in rd.FINAL_STATES:  # succeeded, or stopped before it began
+            return _write_or_show(run, fresh, slurm_state=job.state, slurm_verdict=job.state)
+    changes: dict[str, Any] = {"slurm_state": job.state, "slurm_verdict": job.state}
+    if status.ended_at:
+        changes["ended_at"] = status.ended_at
     error = _ending_text(run, status, job)
     if error is not None or job.state != "FAILED":
         changes["error"] = error
-    unmark_active(_root(run), run.run_id)
-    return run.write_status(**changes)
+    return run.record_found_ending(status, STATE_OF.get(job.state, rd.FAILED), **changes)
 
 
-def _ending_text(run: rd.RunDir, status: dict[str, Any], job: JobState) -> str | None:
+def _ending_text(run: rd.RunDir, status: RunStatus, job: JobState) -> str | None:
     said = f" ({job.reason})" if job.reason else ""
     if job.state == "TIMEOUT":
         limit = f" of {job.time_limit}" if job.time_limit else ""
@@ -287,15 +292,15 @@ def _ending_text(run: rd.RunDir, status: dict[str, Any], job: JobState) -> str |
         return f"its node failed (Slurm: NODE_FAIL){said}"
     if job.state == "COMPLETED":
         return None
-    if status.get("state") == rd.STARTING:  # it never reached the wrapper: say what Slurm saw
+    if status.state == rd.STARTING:  # it never reached the wrapper: say what Slurm saw
         tail = _job_log_tail(status, str(job.job_id))
         return f"the job failed before the run started (Slurm: {job.state}){said}" + (
             f": {tail}" if tail else "")
-    return status.get("error") or f"Slurm: {job.state}{said}"
+    return status.error or f"Slurm: {job.state}{said}"
 
 
-def _job_log_tail(status: dict[str, Any], job_id: str) -> str:
-    folder = status.get("slurm_folder")
+def _job_log_tail(status: RunStatus, job_id: str) -> str:
+    folder = status.extra.get("slurm_folder")
     if not folder:
         return ""
     for path in sorted(Path(folder).glob(f"{job_id}_*_log.*")):
@@ -308,25 +313,76 @@ def _job_log_tail(status: dict[str, Any], job_id: str) -> str:
 def requeue_run(run: rd.RunDir) -> str:
     """Submit an ended Slurm run again in the same directory; the new job id."""
     spec = run.spec()
-    if spec is None or spec.backend != "slurm":
+    if spec is None or spec.backend != SLURM.name:
         raise UserError(f"{run.path} is not a Slurm run", fix="`dltui run` it again instead")
     status = join_status(run, run.status())
-    state = status.get("state")
+    state = status.state
     if state not in rd.REQUEUABLE_STATES:
         raise UserError(f"run {run.run_id} is {state}; only ended runs can be requeued",
                         fix="stop it first with `dltui stop`" if state not in rd.FINAL_STATES
                         else "it succeeded: `dltui run` the experiment for a new run")
     run.stop_file.unlink(missing_ok=True)
-    previous = [*status.get("slurm_jobs", []), status.get("slurm_job_id")]
-    run.write_status(state=rd.STARTING, attempt=int(status.get("attempt", 1)) + 1,
+    previous = [*status.extra.get("slurm_jobs", []), status.extra.get("slurm_job_id")]
+    run.write_status(state=rd.STARTING, attempt=status.attempt + 1,
                      slurm_jobs=[j for j in previous if j], slurm_job_id=None, slurm_state=None,
                      slurm_verdict=None, slurm_reason=None, error=None, ended_at=None,
                      exit_code=None, requeued_at=time.time())
-    mark_active(_root(run), run.path)
+    mark_active(run.runs_root, run.path)
     job_ids = submit_run(run, array=False)
     if not job_ids:
-        raise UserError(str(run.status().get("error")), fix="")
+        raise UserError(str(run.status().error), fix="")
     return job_ids[0]
+
+
+class SlurmBackend(LocalBackend):
+    """Each run a Slurm job; the run wrapper runs on the compute node."""
+
+    name = "slurm"
+    uses_local_slots = False
+
+    def check_spec(self, spec: RunSpec) -> None:
+        check_spec(spec)
+
+    def start(self, run: rd.RunDir) -> None:
+        submit_run(run)
+
+    def reconcile(self, run: rd.RunDir, spec: RunSpec, status: RunStatus) -> RunStatus:
+        return join_status(run, status)  # the job's Slurm state, final ones included
+
+    def settled(self, status: RunStatus) -> bool:
+        return (not status.extra.get("slurm_job_id") or status.state == rd.SUCCEEDED
+                or bool(status.extra.get("slurm_verdict")))
+
+    def pending_elsewhere(self, status: RunStatus) -> bool:
+        return bool(status.extra.get("slurm_job_id"))
+
+    def stop(self, run: rd.RunDir, status: RunStatus) -> bool:
+        cancel_run(run)
+        return False
+
+    def requeue(self, run: rd.RunDir) -> str | None:
+        job = requeue_run(run)
+        return f"requeued as Slurm job {job}"
+
+    def restart_notes(self, status: RunStatus) -> list[str]:
+        restarts = status.extra.get("slurm_restarts")
+        return [f"Slurm restart {restarts}"] if restarts else []
+
+    def row_fields(self, status: RunStatus) -> dict[str, Any]:
+        return {k: v for k, v in status.extra.items() if k.startswith("slurm_")}
+
+    def where(self, status: RunStatus) -> str | None:
+        job = status.extra.get("slurm_job_id")
+        return f"slurm:{job}" if job else None
+
+    def state_note(self, status: RunStatus) -> str | None:
+        job_state, why = status.extra.get("slurm_state"), status.extra.get("slurm_reason")
+        if not job_state or str(job_state).lower() == status.state:
+            return None
+        return f"{job_state}: {why}" if why else str(job_state)
+
+
+SLURM = SlurmBackend()
 
 
 def run_on_node(run_dir: str) -> int:
@@ -336,14 +392,14 @@ def run_on_node(run_dir: str) -> int:
     signal.signal(signal.SIGUSR2, signal.SIG_IGN)
     run = rd.RunDir(run_dir)
     restarts = int(os.environ.get("SLURM_RESTART_COUNT") or 0)
-    if restarts > int(run.status().get("slurm_restarts", 0)):
+    if restarts > int(run.status().extra.get("slurm_restarts") or 0):
         # Slurm requeued this job itself (preemption): the run goes on where it was.
         run.write_status(state=rd.STARTING, slurm_restarts=restarts, slurm_verdict=None,
                          error=None, ended_at=None)
-        mark_active(_root(run), run.path)
+        mark_active(run.runs_root, run.path)
     run.write_status(slurm_state="RUNNING")
     code = subprocess.call([sys.executable, "-m", "dltui.queue.runner", run_dir])
-    if code == 0 and run.status().get("state") == rd.SUCCEEDED:
+    if code == 0 and run.status().state == rd.SUCCEEDED:
         run.write_status(slurm_state="COMPLETED", slurm_verdict="COMPLETED")  # exits 0 next
     if code != 0:
         raise RuntimeError(f"the run ended with code {code}; see {run_dir}/output.log")

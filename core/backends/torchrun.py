@@ -17,9 +17,10 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from dltui.store.rundir import RunSpec
+from dltui.backends import LineSink
+from dltui.backends.local import LocalBackend
+from dltui.store.spec import RunSpec
 
 RANKS_DIR = "ranks"  # torchrun's per-rank stdout/stderr files, inside the run directory
 LINE_PREFIX = "[rank${rank}]: "
@@ -66,7 +67,7 @@ class RankZeroLines:
     """Feeds a metrics parser rank 0's lines only, without their prefix: a metric printed
     by every rank is still one metric."""
 
-    def __init__(self, parser: Any) -> None:
+    def __init__(self, parser: LineSink) -> None:
         self.parser = parser
         self.feed_parser: Callable[[str], None] = parser.feed
 
@@ -77,3 +78,18 @@ class RankZeroLines:
 
     def close(self) -> None:
         self.parser.close()
+
+
+class TorchrunBackend(LocalBackend):
+    """A local run whose command torchrun starts on N processes."""
+
+    name = "torchrun"
+
+    def command(self, argv: list[str], spec: RunSpec, run_path: Path) -> list[str]:
+        return torchrun_argv(argv, spec, run_path)
+
+    def output_lines(self, sink: LineSink) -> LineSink:
+        return RankZeroLines(sink)
+
+
+TORCHRUN = TorchrunBackend()

@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 from collections.abc import Iterable
 
 from dltui.errors import UserError
 from dltui.store.runs import RunInfo
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(preferred: int = 6006, host: str = "127.0.0.1") -> int:
+    """`preferred` if nothing listens there, else a port the system picks."""
+    if port_is_free(preferred, host):
+        return preferred
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
 
 
 def logdir_spec(runs: Iterable[RunInfo]) -> str:

@@ -9,13 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dltui.backends import get_backend
 from dltui.errors import UserError
 from dltui.manifest import Experiment, Manifest
-from dltui.queue.scheduler import QueueSettings
+from dltui.queue.scheduler import QueueSettings, ensure_supervisor
 from dltui.store import rundir as rd
 from dltui.store.active import mark_active
 from dltui.store.names import new_run_id
 from dltui.store.runs import RunStore
+from dltui.tasks.settings import check_task_params
 
 
 @dataclass
@@ -51,11 +53,28 @@ def make_spec(manifest: Manifest, exp: Experiment, params: dict[str, Any], *,
         backend_options=dict(manifest.backends.get(backend or exp.backend, {})),
         git_commit=git.commit, git_dirty=git.dirty, manifest=str(manifest.path),
     )
-    if spec.backend == "slurm":  # a bad [backends.slurm] fails here, not in the queue
-        from dltui.backends.slurm import check_spec
-
-        check_spec(spec)
+    get_backend(spec.backend).check_spec(spec)  # a bad [backends.X] fails here, not queued
     return spec
+
+
+def check_params(exp: Experiment, overrides: Mapping[str, list[Any]] | None = None) -> None:
+    """UserError, before anything is queued, for params the experiment cannot take: a
+    built-in task's unknown setting or wrong type, a command's param it does not declare,
+    or more runs than one launch may make."""
+    exp.run_count(overrides)
+    if exp.task:
+        check_task_params(exp.task, exp.params, source=f"[experiments.{exp.name}] params")
+        for key, values in exp.sweep.items():
+            for value in values:
+                check_task_params(exp.task, {key: value},
+                                  source=f"[experiments.{exp.name}] sweep")
+        for key, values in (overrides or {}).items():
+            for value in values:
+                check_task_params(exp.task, {key: value}, source=f"--set {key}")
+    _check_overrides(exp, overrides or {})
+    for key, values in (overrides or {}).items():
+        if any(isinstance(value, str) and "\x00" in value for value in values):
+            raise UserError(f"--set {key} holds a NUL character", fix="remove it")
 
 
 def _check_overrides(exp: Experiment, overrides: Mapping[str, list[Any]]) -> None:
@@ -80,7 +99,10 @@ def launch(*, manifest: Manifest, names: Iterable[str],
     requested = list(dict.fromkeys(names))
     experiments = [manifest.experiment(name) for name in requested]
     for exp in experiments:
-        _check_overrides(exp, overrides or {})
+        check_params(exp, overrides)
+    for name in manifest.closure(requested):
+        if name not in requested:
+            check_params(manifest.experiments[name])
     store = RunStore(root)
     QueueSettings(manifest.settings.max_parallel, manifest.settings.runs_per_gpu).write(root)
     git = git_state(manifest.path.parent)
@@ -98,6 +120,7 @@ def launch(*, manifest: Manifest, names: Iterable[str],
             spec = make_spec(manifest, exp, params, git=git, backend=backend)
             queued.append(_enqueue(root, spec, waits, order, batch))
         provided[name] = [f"{q.experiment}/{q.run_id}" for q in queued if q.experiment == name]
+    ensure_supervisor(root)
     return queued
 
 
@@ -117,8 +140,7 @@ def _runs_for_need(store: RunStore, manifest: Manifest, exp: Experiment, git: Gi
 def _enqueue(root: Path, spec: rd.RunSpec, waits_for: list[str], order: float,
              batch: str) -> rd.RunDir:
     run = rd.create_run_dir(root, spec, state=rd.QUEUED, queued_at=time.time(),
-                            queue_order=order, waits_for=waits_for, batch=batch,
-                            backend=spec.backend)
+                            queue_order=order, waits_for=waits_for, batch=batch)
     mark_active(root, run.path)
     return run
 
@@ -126,10 +148,11 @@ def _enqueue(root: Path, spec: rd.RunSpec, waits_for: list[str], order: float,
 def relaunch(*, run: rd.RunDir, overrides: Mapping[str, list[Any]] | None = None,
              manifest: Manifest | None = None) -> list[rd.RunDir]:
     """Queue a run again with the same params, or with some changed."""
-    spec = run.spec()
+    spec, problem = run.read_spec()
     if spec is None:
-        raise UserError(f"{run.path} has no run.json", fix="it is damaged; remove it")
-    root = run.path.parent.parent
+        raise UserError(f"run {run.run_id} cannot be restarted: {problem or 'it is gone'}",
+                        fix=f"start it anew with `dltui run`, or remove it: rm -r {run.path}")
+    root = run.runs_root
     if manifest is not None and spec.experiment in manifest.experiments:
         exp = manifest.experiments[spec.experiment]
         grid = {k: [v] for k, v in spec.params.items()}
@@ -140,7 +163,8 @@ def relaunch(*, run: rd.RunDir, overrides: Mapping[str, list[Any]] | None = None
         params_sets = [{**spec.params, **{k: v[0] for k, v in overrides.items()}}]
     made = []
     for params in params_sets:
-        fresh = rd.RunSpec(**{**spec.__dict__, "run_id": new_run_id(), "params": params,
+        fresh = rd.RunSpec(**{**spec.to_json(), "run_id": new_run_id(), "params": params,
                               "created": time.time()})
         made.append(_enqueue(root, fresh, [], time.time(), new_run_id()))
+    ensure_supervisor(root)
     return made

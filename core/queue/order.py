@@ -34,7 +34,7 @@ def reorder_queue(store: RunStore, run_ids: Sequence[str]) -> list[RunInfo]:
     wanted = named + rest
     if [i.run_id for i in wanted] == [i.run_id for i in queued]:
         return queued
-    orders = [float(info.status.get("queue_order", 0.0)) for info in queued]
+    orders = [float(info.status.queue_order) for info in queued]
     low, high = min(orders), max(orders)
     span = high - low
     count = len(wanted)
@@ -42,7 +42,7 @@ def reorder_queue(store: RunStore, run_ids: Sequence[str]) -> list[RunInfo]:
     result = []
     for position, info in enumerate(wanted):
         order = low + position * step
-        if float(info.status.get("queue_order", 0.0)) != order:
+        if float(info.status.queue_order) != order:
             # Only while still queued: the supervisor may have started it meanwhile.
             changed = info.dir.change_status_if((rd.QUEUED,), queue_order=order)
             if changed is None:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import time
 
+from dltui.backends import get_backend
 from dltui.errors import UserError
+from dltui.queue.scheduler import ensure_supervisor
 from dltui.store import rundir as rd
 from dltui.store.active import mark_active
 from dltui.store.runs import load_run
@@ -23,13 +25,14 @@ def requeue(*, run: rd.RunDir) -> str:
     Raises UserError when the run is not there, still active or succeeded."""
     info = load_run(run.path)
     if info is None:
-        raise UserError(f"{run.path} has no run.json", fix="it is damaged; remove it")
+        raise UserError(f"{run.path} is gone", fix="`dltui ps --all` lists runs")
+    if info.damage:
+        raise UserError(f"run {info.ref} is damaged: {info.damage}", fix=info.damage_fix)
     resumes = (" from its checkpoint" if (run.artifacts_dir / rd.CHECKPOINT_FILE).exists()
                else " from the start (its code saved no checkpoint)")
-    if info.spec.backend == "slurm":
-        from dltui.backends.slurm import requeue_run
-
-        return f"{info.ref}: requeued as Slurm job {requeue_run(run)}; it resumes{resumes}"
+    done = get_backend(info.spec.backend).requeue(run)
+    if done is not None:
+        return f"{info.ref}: {done}; it resumes{resumes}"
     if info.state not in rd.REQUEUABLE_STATES:
         fix = ("stop it first (`dltui stop`)" if info.state in rd.ACTIVE_STATES
                else "`dltui run` the experiment for a new run")
@@ -38,11 +41,12 @@ def requeue(*, run: rd.RunDir) -> str:
     run.stop_file.unlink(missing_ok=True)
     now = time.time()
     changed = run.change_status_if(
-        rd.REQUEUABLE_STATES, state=rd.QUEUED, attempt=int(info.status.get("attempt", 1)) + 1,
+        rd.REQUEUABLE_STATES, state=rd.QUEUED, attempt=info.status.attempt + 1,
         queued_at=now, queue_order=now, requeued_at=now, pid=None,
         pid_start=None, child_pid=None, exit_code=None, ended_at=None, error=None)
     if changed is None:
         raise UserError(f"run {info.ref} changed while being requeued",
                         fix="look at `dltui ps --all` and try again")
-    mark_active(run.path.parent.parent, run.path)
+    mark_active(run.runs_root, run.path)
+    ensure_supervisor(run.runs_root)
     return f"{info.ref}: queued again in its directory; it resumes{resumes}"

@@ -20,9 +20,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dltui.backends import Backend, get_backend
 from dltui.procs import hostname, process_start_ticks
 from dltui.store import rundir as rd
-from dltui.store.active import unmark_active
+from dltui.store.status import RunStatus
 from dltui.tracking.replay import EarlierAttempts
 from dltui.tracking.run import RUN_DIR_ENV, RUNS_DIR_ENV
 from dltui.tracking.stdout_metrics import parse_line
@@ -89,13 +90,13 @@ class StdoutMetrics:
             self._events.close()
 
 
-def build_env(run: rd.RunDir, spec: rd.RunSpec, status: dict[str, Any]) -> dict[str, str]:
+def build_env(run: rd.RunDir, spec: rd.RunSpec, status: RunStatus) -> dict[str, str]:
     env = dict(os.environ)
     env.update(spec.env)
     env[RUN_DIR_ENV] = str(run.path)
-    env[RUNS_DIR_ENV] = str(run.path.parent.parent)
+    env[RUNS_DIR_ENV] = str(run.runs_root)
     env["PYTHONUNBUFFERED"] = "1"
-    gpu_ids = status.get("gpu_ids")
+    gpu_ids = status.gpu_ids
     if gpu_ids is not None:
         # An empty list hides every GPU: a CPU run must not grab one.
         env["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in gpu_ids)
@@ -121,11 +122,9 @@ def metric_summary(run: rd.RunDir, spec: rd.RunSpec) -> dict[str, Any]:
             "total": history.total}
 
 
-def restart_line(status: dict[str, Any]) -> str:
+def restart_line(status: RunStatus, backend: Backend) -> str:
     """The log line between an earlier attempt's output and this one's."""
-    why = [f"attempt {status.get('attempt', 1)}"]
-    if status.get("slurm_restarts"):
-        why.append(f"Slurm restart {status['slurm_restarts']}")
+    why = [f"attempt {status.attempt}", *backend.restart_notes(status)]
     when = time.strftime("%Y-%m-%d %H:%M:%S")
     return f"\ndltui: {when} the run starts again ({', '.join(why)})\n"
 
@@ -136,15 +135,16 @@ def run_wrapped(run: rd.RunDir) -> int:
         print(f"dltui.queue.runner: {run.path} has no run.json", file=sys.stderr)
         return 2
     status = run.status()
-    if status.get("state") in rd.FINAL_STATES:
+    if status.state in rd.FINAL_STATES or status.state == rd.DAMAGED:
         return 0  # cancelled between the scheduler's decision and this start
+    if run.stop_requested():  # a stop that came while the run was starting wins
+        run.end(rd.KILLED, error="stopped before it started")
+        return 0
+    backend = get_backend(spec.backend)
     env = build_env(run, spec, status)
-    argv = fill_needs(list(spec.argv), status.get("needs", {}))
-    if spec.backend == "torchrun":
-        from dltui.backends.torchrun import torchrun_argv
-
-        argv = torchrun_argv(argv, spec, run.path)
+    argv = backend.command(fill_needs(list(spec.argv), status.needs), spec, run.path)
     pid = os.getpid()
+    run.reserve_status_space()
     run.write_status(state=rd.RUNNING, pid=pid, pid_start=process_start_ticks(pid),
                      pgid=os.getpgid(0), host=hostname(), started_at=time.time(), argv=argv)
     stop_signals: list[int] = []
@@ -163,7 +163,7 @@ def run_wrapped(run: rd.RunDir) -> int:
     parser: Any = StdoutMetrics(run)  # before the child can append to the metrics
     log = open(run.log_file, "ab", buffering=0)  # noqa: SIM115
     if log.tell() > 0:  # requeued in place: say where this attempt's output begins
-        log.write(restart_line(status).encode())
+        log.write(restart_line(status, backend).encode())
     try:
         child = subprocess.Popen(argv, cwd=spec.cwd, env=env, stdin=subprocess.DEVNULL,
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -172,16 +172,15 @@ def run_wrapped(run: rd.RunDir) -> int:
         message = f"cannot start {argv[0]!r}: {err.strerror or err}"
         log.write(f"dltui: {message}\n".encode())
         log.close()
-        run.write_status(state=rd.FAILED, exit_code=127, ended_at=time.time(), error=message)
-        unmark_active(run.path.parent.parent, run.run_id)
+        run.end(rd.FAILED, exit_code=127, error=message)
         return 127
     run.write_status(child_pid=child.pid)
-    if spec.backend == "torchrun":  # every rank prints; rank 0's lines are the run's metrics
-        from dltui.backends.torchrun import RankZeroLines
-
-        parser = RankZeroLines(parser)
+    if stop_signals or run.stop_requested():  # stopped while the command was starting
+        on_signal(signal.SIGTERM, None)
+    parser = backend.output_lines(parser)  # torchrun: rank 0's lines are the run's metrics
     assert child.stdout is not None
     pending = b""
+    disk_full: OSError | None = None
     fd = child.stdout.fileno()
     while True:
         try:
@@ -190,29 +189,49 @@ def run_wrapped(run: rd.RunDir) -> int:
             continue
         if not chunk:
             break
-        log.write(chunk)
-        pending += chunk
-        *lines, pending = re.split(rb"[\r\n]", pending)
-        for line in lines:
-            if line:
-                parser.feed(line.decode("utf-8", "replace"))
-        if len(pending) > 1 << 20:  # a megabyte with no line break is not a metrics line
-            pending = b""
-    if pending:
-        parser.feed(pending.decode("utf-8", "replace"))
+        if disk_full is not None:
+            continue  # nothing can be saved: keep reading, so that the command never blocks
+        try:
+            log.write(chunk)
+            pending += chunk
+            *lines, pending = re.split(rb"[\r\n]", pending)
+            for line in lines:
+                if line:
+                    parser.feed(line.decode("utf-8", "replace"))
+            if len(pending) > 1 << 20:  # a megabyte with no line break is not a metrics line
+                pending = b""
+        except OSError as err:
+            disk_full = err
+    try:
+        if pending and disk_full is None:
+            parser.feed(pending.decode("utf-8", "replace"))
+    except OSError as err:
+        disk_full = err
     exit_code = child.wait()
-    parser.close()
-    log.close()
+    try:
+        parser.close()
+        log.close()
+    except OSError as err:
+        disk_full = disk_full or err
     stopped = bool(stop_signals) or run.stop_requested()
     state = final_state(exit_code, stopped)
     error = None
     if state == rd.FAILED:
         error = (f"killed by signal {signal.Signals(-exit_code).name}" if exit_code < 0
                  else f"exited with code {exit_code}")
-    run.write_status(state=state, exit_code=exit_code, ended_at=time.time(), error=error,
-                     **metric_summary(run, spec))
-    unmark_active(run.path.parent.parent, run.run_id)
+    if disk_full is not None or _disk_is_full(run.path):
+        why = disk_full.strerror if disk_full is not None else "No space left on device"
+        error = (f"{error + '; ' if error else ''}the disk holding {run.path} is full ({why}); "
+                 "the end of its output was not saved")
+    run.end(state, exit_code=exit_code, error=error, **metric_summary(run, spec))
     return 0 if exit_code == 0 else 1
+
+
+def _disk_is_full(path: Path) -> bool:
+    try:
+        return os.statvfs(path).f_bavail == 0
+    except OSError:
+        return False
 
 
 def main() -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -18,11 +17,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from dltui.backends import Backend, get_backend
+from dltui.errors import UserError
+from dltui.procs import is_alive, reap_children, spawn_detached
 from dltui.queue.gpus import gpu_indices
 from dltui.store import rundir as rd
-from dltui.store.active import unmark_active
+from dltui.store.results import best_run
 from dltui.store.runs import RunInfo, RunStore
-from dltui.tracking.stream import is_finite
 
 LOCK_FILE = ".supervisor.lock"
 SETTINGS_FILE = ".queue.json"
@@ -46,8 +47,7 @@ class QueueSettings:
 
 def queue_key(info: RunInfo) -> tuple[float, float, str]:
     status = info.status
-    return (float(status.get("queue_order", 0.0)), float(status.get("queued_at", 0.0)),
-            info.run_id)
+    return (float(status.queue_order), float(status.queued_at or 0.0), info.run_id)
 
 
 def chosen_need(store: RunStore, experiment: str, among: list[str] | None = None) -> Path | None:
@@ -57,14 +57,7 @@ def chosen_need(store: RunStore, experiment: str, among: list[str] | None = None
             and (among is None or r.run_id in among)]
     if not runs:
         return None
-    metric, mode = runs[-1].spec.metric, runs[-1].spec.mode
-    if metric:
-        scored = [(r.status.get("metrics", {}).get(metric, {}).get("best"), r) for r in runs]
-        ranked = [(v, r) for v, r in scored if is_finite(v)]
-        if ranked:
-            pick = max if mode == "max" else min
-            return pick(ranked, key=lambda pair: pair[0])[1].dir.path
-    return runs[-1].dir.path
+    return (best_run(runs) or runs[-1]).dir.path
 
 
 class Scheduler:
@@ -82,9 +75,8 @@ class Scheduler:
         load = dict.fromkeys(self.gpus, 0)
         cpu_busy = 0
         for info in active:
-            if info.state in (rd.STARTING, rd.RUNNING) and info.status.get("backend",
-                                                                            "local") == "local":
-                ids = info.status.get("gpu_ids") or []
+            if info.state in (rd.STARTING, rd.RUNNING) and _backend(info).uses_local_slots:
+                ids = info.status.gpu_ids or []
                 for index in ids:
                     load[index] = load.get(index, 0) + 1
                 cpu_busy += not ids
@@ -98,7 +90,7 @@ class Scheduler:
                 waiting += 1
                 continue
             wanted = min(info.spec.gpus, len(self.gpus))
-            if info.spec.backend == "slurm":
+            if not _backend(info).uses_local_slots:
                 self._start(info, [])
                 continue
             if wanted == 0:
@@ -120,16 +112,13 @@ class Scheduler:
         return waiting
 
     def _dependencies_ready(self, info: RunInfo) -> bool | None:
-        waits_for: list[str] = info.status.get("waits_for", [])
-        for relative in waits_for:
+        for relative in info.status.waits_for:
             dep = rd.RunDir(self.root / relative)
-            state = dep.status().get("state")
+            state = dep.status().state
             if state == rd.SUCCEEDED:
                 continue
-            if state in rd.FINAL_STATES:
-                info.dir.write_status(state=rd.FAILED, ended_at=time.time(),
-                                      error=f"needed run {relative} ended {state}")
-                unmark_active(self.root, info.run_id)
+            if state in rd.FINAL_STATES or state == rd.DAMAGED:
+                info.dir.end(rd.FAILED, error=f"needed run {relative} ended {state}")
                 return None
             return False
         return True
@@ -137,9 +126,9 @@ class Scheduler:
     def _resolve_needs(self, info: RunInfo) -> dict[str, str]:
         # A requeued run resumes on the runs it started with, not on newer or better ones.
         needs: dict[str, str] = {name: path for name, path in
-                                 (info.status.get("needs") or {}).items()
+                                 (info.status.needs or {}).items()
                                  if name in info.spec.needs and Path(path).is_dir()}
-        waited = [Path(p).name for p in info.status.get("waits_for", [])]
+        waited = [Path(p).name for p in info.status.waits_for]
         for name in info.spec.needs:
             if name in needs:
                 continue
@@ -152,30 +141,13 @@ class Scheduler:
     def _start(self, info: RunInfo, gpu_ids: list[int]) -> None:
         run = info.dir
         if run.change_status_if((rd.QUEUED,), state=rd.STARTING, gpu_ids=gpu_ids,
-                                needs=self._resolve_needs(info),
-                                backend=info.spec.backend) is None:
+                                needs=self._resolve_needs(info)) is None:
             return  # cancelled since we looked
-        if info.spec.backend == "slurm":
-            from dltui.backends.slurm import submit_run
-
-            submit_run(run)
-            return
-        with open(run.log_file, "ab") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "dltui.queue.runner", str(run.path)],
-                                    stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                    start_new_session=True, close_fds=True)
-        run.write_status(pid=proc.pid, pid_start=None)
-        _reaped.append(proc)
+        _backend(info).start(run)
 
 
-# The supervisor reaps its children so that they do not linger as zombies.
-_reaped: list[subprocess.Popen[bytes]] = []
-
-
-def reap_children() -> None:
-    for proc in list(_reaped):
-        if proc.poll() is not None:
-            _reaped.remove(proc)
+def _backend(info: RunInfo) -> Backend:
+    return get_backend(info.spec.backend)
 
 
 @contextmanager
@@ -215,24 +187,39 @@ def supervisor_pid(runs_dir: Path) -> int | None:
 
 
 def _to_start(info: RunInfo) -> bool:
-    """Queued here, not a job already pending in Slurm's queue (also shown queued)."""
-    return info.state == rd.QUEUED and not info.status.get("slurm_job_id")
+    """Queued here, not a job already pending in a cluster's queue (also shown queued)."""
+    if info.state != rd.QUEUED:
+        return False
+    try:
+        return not _backend(info).pending_elsewhere(info.status)
+    except UserError:
+        return False  # a backend this version does not know: left as it is
 
 
 def has_queued(store: RunStore) -> bool:
     return any(_to_start(info) for info in store.active())
 
 
+# The supervisor this process started last, per runs directory: until it holds its lock,
+# `supervisor_pid` cannot see it, and a second one started then would only exit again.
+_started: dict[Path, int] = {}
+
+
 def ensure_supervisor(runs_dir: Path) -> int | None:
     """Start a detached supervisor if runs are queued and none is running; its pid or None."""
+    reap_children()
     pid = supervisor_pid(runs_dir)
-    if pid is not None or not has_queued(RunStore(runs_dir)):
+    if pid is not None:
         return pid
-    with open(runs_dir / SUPERVISOR_LOG, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "dltui.queue.supervisor", str(runs_dir)],
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                start_new_session=True, close_fds=True)
-    return proc.pid
+    started = _started.get(runs_dir)
+    if started is not None and is_alive(started):
+        return started
+    if not has_queued(RunStore(runs_dir)):
+        return None
+    pid = spawn_detached([sys.executable, "-m", "dltui.queue.supervisor", str(runs_dir)],
+                         runs_dir / SUPERVISOR_LOG)
+    _started[runs_dir] = pid
+    return pid
 
 
 def supervise(runs_dir: Path, *, poll: float = 0.2, linger: float = 2.0) -> None:

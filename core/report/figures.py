@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import quote
 
 from dltui.report.model import Report, ReportRun, md_text
@@ -49,7 +50,7 @@ def _x_axis(views: list[ReportRun], steps: list[float]) -> tuple[str, bool]:
     """'Epoch' when every run counts epochs and no step passes its epochs, else 'Step';
     and whether the ticks should be whole numbers."""
     whole = all(float(s).is_integer() for s in steps)
-    epochs = [v.info.spec.params.get("epochs") for v in views]
+    epochs: list[Any] = [v.info.spec.params.get("epochs") for v in views]
     by_epoch = whole and bool(steps) and all(is_number(e) for e in epochs) and \
         max(steps) <= max(float(e) for e in epochs if is_number(e))
     span = (max(steps) - min(steps)) if steps else 0

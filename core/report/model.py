@@ -43,7 +43,7 @@ class Report:
             "title": self.title, "format": fmt,
             "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "runs": [{"ref": r.info.ref, "label": r.label, "state": r.info.state,
-                      "status": r.status_text, "error": r.info.status.get("error"),
+                      "status": r.status_text, "error": r.info.status.error,
                       "params": r.info.spec.params} for r in self.runs],
             "figures": self.figures, "files": written,
         }
@@ -88,5 +88,5 @@ def status_line(info: RunInfo) -> str:
     if state == rd.SUCCEEDED:
         took = info.duration
         return f"succeeded in {format_duration(took)}" if took is not None else state
-    error = info.status.get("error")
+    error = info.status.error
     return f"{state}: {error}" if error else state

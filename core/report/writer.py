@@ -151,7 +151,7 @@ def _run_section(view: ReportRun, files: dict[str, bytes]) -> list[str]:
              + (f" · {md_text(params)}" if params else "")]
     if info.is_final and info.state != rd.SUCCEEDED:
         tail = log_tail(info.dir.log_file)
-        error = info.status.get("error") or info.state
+        error = info.status.error or info.state
         parts.append(f"**{info.state.capitalize()}:** {md_text(str(error))}."
                      + (" Last lines of `output.log`:" if tail else ""))
         if tail:

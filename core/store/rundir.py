@@ -13,6 +13,7 @@ Layout of `runs/<experiment>/<run-id>/`:
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -20,43 +21,56 @@ import secrets
 import time
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import MISSING, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dltui.store.active import unmark_active
+from dltui.store.fields import read_object
 from dltui.store.names import new_run_id
+from dltui.store.spec import DamagedSpec, RunSpec
+from dltui.store.status import (  # noqa: F401  (the states, for `rd.QUEUED` and the like)
+    ACTIVE_STATES,
+    DAMAGED,
+    FAILED,
+    FINAL_STATES,
+    KILLED,
+    LOST,
+    PREEMPTED,
+    QUEUED,
+    REQUEUABLE_STATES,
+    RUNNING,
+    STARTING,
+    SUCCEEDED,
+    TIMEOUT,
+    RunStatus,
+)
 
 RUN_FILE = "run.json"
 STATUS_FILE = "status.json"
 LOG_FILE = "output.log"
 METRICS_FILE = "metrics.jsonl"
 SUMMARY_FILE = "summary.json"
+ENV_FILE = "env.json"  # the values of the experiment's `env` (tokens live there): owner only
 STOP_FILE = "stop-requested"
-STATUS_LOCK_FILE = ".status.lock"  # held while status.json is read, changed and replaced
+STATUS_LOCK_FILE = ".status.lock"
+# Room kept for the last status of a live run: on a full disk, status.json is rewritten
+# into these blocks already allocated, so the run can still say how it ended.
+STATUS_RESERVE_FILE = ".status.reserve"
+STATUS_RESERVE_BYTES = 16 * 1024  # held while status.json is read, changed and replaced
 TRACKED_FILE = "tracked"
 TB_DIR = "tb"
 ARTIFACTS_DIR = "artifacts"
 CHECKPOINT_FILE = "checkpoint.pt"  # in artifacts/: what a built-in task resumes from
 
-QUEUED = "queued"
-STARTING = "starting"
-RUNNING = "running"
-SUCCEEDED = "succeeded"
-FAILED = "failed"
-KILLED = "killed"
-LOST = "lost"
-TIMEOUT = "timeout"  # a cluster job stopped at its time limit (resumable: requeue it)
-PREEMPTED = "preempted"  # a cluster job stopped for higher-priority work (resumable)
-ACTIVE_STATES = frozenset({QUEUED, STARTING, RUNNING})
-FINAL_STATES = frozenset({SUCCEEDED, FAILED, KILLED, LOST, TIMEOUT, PREEMPTED})
-REQUEUABLE_STATES = FINAL_STATES - {SUCCEEDED}  # ended without finishing: may go on in place
 
 
-def write_json_atomic(path: Path, data: Any, *, compact: bool = False) -> None:
-    """Replace `path` with `data` so that a reader sees the old or the new file, never half."""
+def write_json_atomic(path: Path, data: Any, *, compact: bool = False,
+                      private: bool = False) -> None:
+    """Replace `path` with `data` so that a reader sees the old or the new file, never half
+    (`private`: readable by the owner only)."""
     # Not mkstemp: its files are 0600, and runs are read by other users of a shared machine.
     tmp = str(path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             if compact:
@@ -65,6 +79,11 @@ def write_json_atomic(path: Path, data: Any, *, compact: bool = False) -> None:
                 json.dump(data, out, indent=1, sort_keys=True, default=str)
             out.write("\n")
         os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        if err.filename is None:  # a failed flush names no file: name the one meant
+            raise OSError(err.errno, err.strerror, str(path)) from err
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -75,64 +94,8 @@ def read_json(path: Path, default: Any = None) -> Any:
     try:
         with open(path, encoding="utf-8") as src:
             return json.load(src)
-    except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
+    except (OSError, ValueError):  # missing, unreadable, not UTF-8, not JSON
         return default
-
-
-@dataclass
-class RunSpec:
-    """What was asked for a run; never changes after creation."""
-
-    run_id: str
-    experiment: str
-    argv: list[str]
-    params: dict[str, Any]
-    cwd: str
-    env: dict[str, str] = field(default_factory=dict)
-    gpus: int = 0
-    metric: str | None = None
-    mode: str = "min"
-    group: str | None = None
-    tags: list[str] = field(default_factory=list)
-    task: str | None = None
-    needs: dict[str, str] = field(default_factory=dict)
-    backend: str = "local"
-    backend_options: dict[str, Any] = field(default_factory=dict)
-    git_commit: str | None = None
-    git_dirty: bool | None = None
-    manifest: str | None = None
-    created: float = field(default_factory=time.time)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RunSpec:
-        """A spec from run.json (or an index entry, which omits default values)."""
-        fields = cls.__dataclass_fields__
-        # Filled in place rather than through __init__: an index of 10,000 runs makes
-        # 10,000 specs, and __init__ costs twice as much.
-        spec = cls.__new__(cls)
-        values = spec.__dict__
-        for name, spec_field in fields.items():
-            if name in data:
-                values[name] = data[name]
-            elif spec_field.default is not MISSING:
-                values[name] = spec_field.default
-            elif spec_field.default_factory is not MISSING:
-                values[name] = spec_field.default_factory()
-            else:
-                raise ValueError(f"a run spec without {name!r}")
-        return spec
-
-    def to_compact_json(self) -> dict[str, Any]:
-        """The fields that differ from their defaults (what an index needs to keep)."""
-        data = {}
-        for name, spec_field in self.__dataclass_fields__.items():
-            value = getattr(self, name)
-            if spec_field.default is not MISSING and value == spec_field.default:
-                continue
-            if spec_field.default_factory is not MISSING and value == spec_field.default_factory():
-                continue
-            data[name] = value
-        return data
 
 
 class RunDir:
@@ -192,13 +155,43 @@ class RunDir:
     def stop_file(self) -> Path:
         return self.path / STOP_FILE
 
-    def spec(self) -> RunSpec | None:
-        data = read_json(self.run_file)
-        return RunSpec.from_json(data) if isinstance(data, dict) else None
+    @property
+    def runs_root(self) -> Path:
+        """The runs directory this run belongs to (`runs/<experiment>/<id>` -> `runs`)."""
+        return self.path.parent.parent
 
-    def status(self) -> dict[str, Any]:
-        data = read_json(self.status_file)
-        return data if isinstance(data, dict) else {}
+    def read_spec(self) -> tuple[RunSpec | None, str | None]:
+        """(the spec, None), (None, None) when there is no run.json, or (None, what is
+        wrong with it)."""
+        data, problem = read_object(self.run_file)
+        if data is None:
+            return None, None if problem is None else f"run.json {problem}"
+        try:
+            spec = RunSpec.from_json(data)
+        except DamagedSpec as err:
+            return None, f"run.json: {err}"
+        if spec.env:  # run.json names the variables; their values are in env.json
+            values = read_json(self.path / ENV_FILE, {})
+            if isinstance(values, dict):
+                spec.env = {k: str(values.get(k, v)) for k, v in spec.env.items()}
+        return spec, None
+
+    def spec(self) -> RunSpec | None:
+        """The spec, or None when run.json is missing or damaged."""
+        return self.read_spec()[0]
+
+    def _read_status_data(self) -> tuple[dict[str, Any] | None, str | None]:
+        data, problem = read_object(self.status_file)
+        if data is None and problem is None:
+            problem = "is missing"
+        return data, None if problem is None else f"status.json {problem}"
+
+    def status(self) -> RunStatus:
+        """The parsed status; state DAMAGED (with the reason) when the file is bad."""
+        data, problem = self._read_status_data()
+        if data is None:
+            return RunStatus.damaged_by(problem or "status.json is missing")
+        return RunStatus.from_json(data)
 
     @contextmanager
     def _status_locked(self) -> Iterator[None]:
@@ -212,27 +205,86 @@ class RunDir:
         finally:
             os.close(fd)  # closing releases the lock
 
-    def write_status(self, **changes: Any) -> dict[str, Any]:
+    def write_status(self, **changes: Any) -> RunStatus:
         """Merge `changes` into status.json atomically and return the new status."""
         status = self._merge_status(None, changes)
         assert status is not None
         return status
 
-    def change_status_if(self, states: Collection[str], **changes: Any) -> dict[str, Any] | None:
+    def change_status_if(self, states: Collection[str], **changes: Any) -> RunStatus | None:
         """Merge `changes` only while the run's state is one of `states` (checked and
         written under the same lock); None, with nothing written, when it is not."""
         return self._merge_status(states, changes)
 
-    def _merge_status(self, states: Collection[str] | None,
-                      changes: dict[str, Any]) -> dict[str, Any] | None:
-        with self._status_locked():
-            status = self.status()
-            if states is not None and status.get("state") not in states:
-                return None
-            status.update(changes)
-            status["updated"] = time.time()
-            write_json_atomic(self.status_file, status)
+    def end(self, state: str, **changes: Any) -> RunStatus:
+        """Write a final status (ended now unless `ended_at` is given) and take the run
+        off the index of active runs."""
+        changes.setdefault("ended_at", time.time())
+        status = self.write_status(state=state, **changes)
+        (self.path / STATUS_RESERVE_FILE).unlink(missing_ok=True)
+        unmark_active(self.runs_root, self.run_id)
         return status
+
+    def end_if(self, states: Collection[str], state: str, **changes: Any) -> RunStatus | None:
+        """`end` only while the run's state is one of `states`; None when it is not."""
+        changes.setdefault("ended_at", time.time())
+        status = self.change_status_if(states, state=state, **changes)
+        if status is not None:
+            unmark_active(self.runs_root, self.run_id)
+        return status
+
+    def record_found_ending(self, status: RunStatus, state: str, **changes: Any) -> RunStatus:
+        """A reader found the run ended (its process is gone): say so in status.json, or,
+        where that cannot be written (a full disk, a read-only folder), in what it shows;
+        a reader never fails for want of space."""
+        changes.setdefault("ended_at", time.time())
+        try:
+            return self.end(state, **changes)
+        except OSError:
+            return status.with_changes(state=state, **changes)
+
+    def _merge_status(self, states: Collection[str] | None,
+                      changes: dict[str, Any]) -> RunStatus | None:
+        with self._status_locked():
+            # A damaged file is replaced by what its writers say from now on.
+            data = self._read_status_data()[0] or {}
+            if states is not None and data.get("state", QUEUED) not in states:
+                return None
+            data.update(changes)
+            data["updated"] = time.time()
+            try:
+                write_json_atomic(self.status_file, data)
+            except OSError as err:
+                if err.errno not in (errno.ENOSPC, errno.EDQUOT) or \
+                        not self._write_into_reserve(data):
+                    raise
+        return RunStatus.from_json(data)
+
+    def reserve_status_space(self) -> None:
+        """Keep room for the run's last status should the disk fill up (best effort)."""
+        reserve = self.path / STATUS_RESERVE_FILE
+        try:
+            if not reserve.exists():
+                with open(reserve, "wb") as out:
+                    out.write(bytes(STATUS_RESERVE_BYTES))
+        except OSError:
+            reserve.unlink(missing_ok=True)
+
+    def _write_into_reserve(self, data: dict[str, Any]) -> bool:
+        """status.json written into the reserved blocks and renamed into place (a rename
+        takes no new block); False when there is no reserve or it is too small."""
+        reserve = self.path / STATUS_RESERVE_FILE
+        text = (json.dumps(data, indent=1, sort_keys=True, default=str) + "\n").encode()
+        try:
+            if reserve.stat().st_size < len(text):
+                return False
+            with open(reserve, "r+b") as out:
+                out.write(text)
+                out.truncate(len(text))
+            os.replace(reserve, self.status_file)
+        except OSError:
+            return False
+        return True
 
     def status_stamp(self) -> tuple[int, int, int] | None:
         """What tells one status.json from the next without reading it: every write
@@ -263,7 +315,7 @@ def create_run_dir(runs_dir: Path, spec: RunSpec, **status: Any) -> RunDir:
     staging = folder / f".{spec.run_id}.{secrets.token_hex(4)}"
     staging.mkdir()  # not mkdtemp, whose 0700 would hide the run from other users
     run = RunDir(staging)
-    write_json_atomic(run.run_file, spec.__dict__)
+    _write_spec(run, spec)
     run.write_status(**status)
     (staging / TB_DIR).mkdir()
     (staging / ARTIFACTS_DIR).mkdir()
@@ -275,5 +327,14 @@ def create_run_dir(runs_dir: Path, spec: RunSpec, **status: Any) -> RunDir:
         except OSError:
             if not final.exists():
                 raise
-            spec = RunSpec.from_json({**spec.__dict__, "run_id": new_run_id()})
-            write_json_atomic(run.run_file, spec.__dict__)
+            spec = RunSpec.from_json({**spec.to_json(), "run_id": new_run_id()})
+            _write_spec(run, spec)
+
+
+def _write_spec(run: RunDir, spec: RunSpec) -> None:
+    """run.json for everyone to read, the values of its `env` for the owner alone."""
+    data = spec.to_json()
+    if spec.env:
+        write_json_atomic(run.path / ENV_FILE, spec.env, private=True)
+        data["env"] = dict.fromkeys(spec.env, "")
+    write_json_atomic(run.run_file, data)

@@ -1,7 +1,8 @@
 """Finding runs on disk: listing, resolving a reference, and reconciling status.
 
-Status is reconciled with the process table whenever it is read: a run whose
-wrapper process is gone is never left "running".
+Status is reconciled with the run's backend whenever it is read: a run whose
+wrapper process is gone is never left "running". A run whose files cannot be
+read is listed as `damaged`, with the reason; it never hides or breaks the others.
 """
 
 from __future__ import annotations
@@ -12,18 +13,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dltui.backends import get_backend
 from dltui.errors import UserError
-from dltui.procs import hostname, is_alive
 from dltui.store import rundir as rd
 from dltui.store.active import active_paths, unmark_active
+from dltui.store.spec import RunSpec
+from dltui.store.status import RunStatus
 
 
 @dataclass
 class RunInfo:
     dir: rd.RunDir
-    spec: rd.RunSpec
-    status: dict[str, Any]
+    spec: RunSpec
+    status: RunStatus
     cached_summary: dict[str, Any] | None = None
+    spec_damage: str | None = None  # what is wrong with run.json, when it is damaged
 
     def summary(self) -> dict[str, Any]:
         """The training code's summary.json (cached for finished runs)."""
@@ -41,22 +45,31 @@ class RunInfo:
 
     @property
     def state(self) -> str:
-        return str(self.status.get("state", rd.QUEUED))
+        return rd.DAMAGED if self.spec_damage else self.status.state
 
     @property
     def is_final(self) -> bool:
         return self.state in rd.FINAL_STATES
 
     @property
+    def damage(self) -> str | None:
+        """What is wrong with the run's files; None when nothing is."""
+        return self.spec_damage or self.status.damaged
+
+    @property
+    def damage_fix(self) -> str:
+        return f"repair the file, or remove the run: rm -r {self.dir.path}"
+
+    @property
     def started(self) -> float | None:
-        return self.status.get("started_at")
+        return self.status.started_at
 
     @property
     def duration(self) -> float | None:
         started = self.started
-        if started is None:
+        if started is None or self.state in (rd.QUEUED, rd.DAMAGED):
             return None
-        ended = self.status.get("ended_at") or (None if self.is_final else time.time())
+        ended = self.status.ended_at or (None if self.is_final else time.time())
         return None if ended is None else max(0.0, ended - started)
 
     @property
@@ -64,40 +77,38 @@ class RunInfo:
         return f"{self.experiment}/{self.run_id}"
 
 
-def reconcile(run: rd.RunDir, status: dict[str, Any]) -> dict[str, Any]:
-    """The status with a dead wrapper turned final ("lost", or "killed" if a stop was asked)."""
-    if status.get("backend") == "slurm":
-        from dltui.backends.slurm import join_status
-
-        return join_status(run, status)  # the job's Slurm state, final ones included
-    state = status.get("state")
-    if state not in (rd.STARTING, rd.RUNNING):
+def reconcile(run: rd.RunDir, spec: RunSpec, status: RunStatus) -> RunStatus:
+    """The status as the run's backend finds it (a dead wrapper becomes lost or killed)."""
+    if status.state == rd.DAMAGED:
         return status
-    if status.get("backend", "local") != "local" or status.get("host", hostname()) != hostname():
-        return status  # another machine's process table is not ours to read
-    if is_alive(status.get("pid"), status.get("pid_start")):
-        return status
-    if state == rd.STARTING and time.time() - float(status.get("updated", 0)) < 5:
-        return status  # the scheduler is between writing "starting" and the pid
-    # The wrapper writes its final status before it exits: read again before judging.
-    fresh = run.status()
-    if fresh.get("state") not in (rd.STARTING, rd.RUNNING):
-        return fresh
-    if is_alive(fresh.get("pid"), fresh.get("pid_start")):
-        return fresh
-    stopped = run.stop_requested()
-    return run.write_status(
-        state=rd.KILLED if stopped else rd.LOST, ended_at=time.time(),
-        error=None if stopped else "the run's process ended without reporting (killed, "
-        "out of memory, or the machine restarted)")
+    try:
+        backend = get_backend(spec.backend)
+    except UserError:
+        return status  # a backend of another version: shown as its files say
+    return backend.reconcile(run, spec, status)
 
 
 def load_run(path: Path) -> RunInfo | None:
+    """The run in `path` (None when there is no such directory); damaged files give a
+    run in state `damaged` that says what is wrong."""
     run = rd.RunDir(path)
-    spec = run.spec()
+    spec, problem = run.read_spec()
     if spec is None:
-        return None
-    return RunInfo(run, spec, reconcile(run, run.status()))
+        if problem is None and not path.is_dir():
+            return None
+        placeholder = RunSpec.placeholder(path.name, path.parent.name)
+        return RunInfo(run, placeholder, run.status(),
+                       spec_damage=problem or "run.json is missing")
+    return RunInfo(run, spec, reconcile(run, spec, run.status()))
+
+
+def _dir_names(folder: str | Path) -> list[str]:
+    """The visible subdirectories of `folder`, sorted; none when it is not a directory."""
+    try:
+        return sorted(e.name for e in os.scandir(folder)
+                      if not e.name.startswith(".") and e.is_dir(follow_symlinks=False))
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        return []
 
 
 class RunStore:
@@ -106,46 +117,33 @@ class RunStore:
     def __init__(self, runs_dir: Path | str) -> None:
         self.root = Path(runs_dir)
         # The active runs as last read, by path: (status file identity, spec, status).
-        self._active_read: dict[Path, tuple[tuple[int, int, int], rd.RunSpec,
-                                            dict[str, Any]]] = {}
+        self._active_read: dict[Path, tuple[tuple[int, int, int], RunSpec, RunStatus]] = {}
+
+    def check_readable(self) -> None:
+        """UserError when the runs directory is something else than a directory."""
+        if self.root.exists() and not self.root.is_dir():
+            raise UserError(f"the runs directory {self.root} is a file, not a directory",
+                            fix="give --runs a directory (or set runs_dir in the manifest)")
 
     def run_paths(self, experiment: str | None = None) -> list[Path]:
         """Run directories, oldest first within each experiment."""
         paths: list[Path] = []
-        try:
-            experiments = [experiment] if experiment else sorted(
-                e.name for e in os.scandir(self.root)
-                if e.is_dir(follow_symlinks=False) and not e.name.startswith("."))
-        except FileNotFoundError:
-            return []
-        for name in experiments:
-            try:
-                ids = sorted(e.name for e in os.scandir(self.root / name)
-                             if not e.name.startswith(".") and e.is_dir(follow_symlinks=False))
-            except (FileNotFoundError, NotADirectoryError):
-                continue
-            paths.extend(self.root / name / run_id for run_id in ids)
+        for name in [experiment] if experiment else self.experiment_names():
+            paths.extend(self.root / name / run_id for run_id in _dir_names(self.root / name))
         return paths
 
     def runs(self, experiment: str | None = None) -> list[RunInfo]:
         """Every run (of one experiment), oldest first; finished ones come from the index."""
+        from dltui.store.index import FinishedIndex
+
         found: list[RunInfo] = []
         for name in [experiment] if experiment else self.experiment_names():
             folder = os.path.join(self.root, name)
-            try:
-                ids = sorted(e.name for e in os.scandir(folder)
-                             if not e.name.startswith(".") and e.is_dir(follow_symlinks=False))
-            except (FileNotFoundError, NotADirectoryError):
-                continue
-            found.extend(FinishedIndex(Path(folder)).load(ids))
+            found.extend(FinishedIndex(Path(folder)).load(_dir_names(folder)))
         return found
 
     def experiment_names(self) -> list[str]:
-        try:
-            return sorted(e.name for e in os.scandir(self.root)
-                          if e.is_dir(follow_symlinks=False) and not e.name.startswith("."))
-        except FileNotFoundError:
-            return []
+        return _dir_names(self.root)
 
     def active(self) -> list[RunInfo]:
         """Queued and running runs (the index), reconciled; finished ones leave the index.
@@ -160,9 +158,10 @@ class RunStore:
         for path in paths:
             info = self._load_active(path)
             if info is None or info.is_final:
-                if info is None and path.exists():
-                    continue  # still being created
-                unmark_active(self.root, path.name)
+                try:
+                    unmark_active(self.root, path.name)
+                except OSError:
+                    pass  # a read-only runs directory: the entry stays, the run shows final
                 if info is None:
                     continue
             found.append(info)
@@ -171,19 +170,27 @@ class RunStore:
     def _load_active(self, path: Path) -> RunInfo | None:
         run = rd.RunDir(path)
         identity = run.status_stamp()
-        if identity is None:
-            self._active_read.pop(path, None)
-            return load_run(path)
         known = self._active_read.get(path)
         if known is not None and known[0] == identity:
             spec, status = known[1], known[2]
         else:
-            spec = known[1] if known is not None else run.spec()  # run.json never changes
-            if spec is None:
-                return None
+            if known is not None:
+                spec = known[1]  # run.json never changes
+            else:
+                read, _ = run.read_spec()
+                if read is None:
+                    return load_run(path)  # damaged, or gone: shown as such
+                spec = read
             status = run.status()
-            self._active_read[path] = (identity, spec, status)
-        return RunInfo(run, spec, reconcile(run, dict(status)))
+            if identity is not None:
+                self._active_read[path] = (identity, spec, status)
+        return RunInfo(run, spec, reconcile(run, spec, status))
+
+    def is_experiment(self, ref: str) -> bool:
+        """Whether `ref` names an experiment of this runs directory (not a run id)."""
+        ref = ref.strip().rstrip("/")
+        return bool(ref) and "/" not in ref and not ref.startswith(".") and \
+            (self.root / ref).is_dir()
 
     def latest(self, experiment: str) -> RunInfo | None:
         for path in reversed(self.run_paths(experiment)):
@@ -203,7 +210,7 @@ class RunStore:
             experiment, _, prefix = ref.partition("/")
             candidates = [p for p in self.run_paths(experiment) if p.name.startswith(prefix)]
         else:
-            if (self.root / ref).is_dir() and not ref.startswith("."):
+            if self.is_experiment(ref):
                 latest = self.latest(ref)
                 if latest is not None:
                     return latest
@@ -219,67 +226,5 @@ class RunStore:
                             fix="give more characters of the run id")
         info = load_run((exact or candidates)[0])
         if info is None:
-            raise UserError(f"run {ref!r} has no run.json", fix="it is damaged; remove it")
+            raise UserError(f"run {ref!r} is gone", fix="`dltui ps --all` lists runs")
         return info
-
-
-INDEX_FILE = ".finished.json"
-
-
-def _settled(status: dict[str, Any]) -> bool:
-    """Whether a final status can no longer change: a Slurm run's waits for Slurm's word."""
-    return (status.get("backend") != "slurm" or not status.get("slurm_job_id")
-            or status.get("state") == rd.SUCCEEDED or bool(status.get("slurm_verdict")))
-
-
-class FinishedIndex:
-    """A per-experiment cache of finished runs: one file read instead of three per run.
-
-    A finished run's files no longer change, so its spec, status and summary are
-    kept in `runs/<experiment>/.finished.json`, each entry checked against the
-    modification time of its status.json (one stat, much cheaper than a read).
-    Any reader refreshes it with an atomic replace; losing a race costs a rebuild.
-    """
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.path = folder / INDEX_FILE
-
-    def load(self, run_ids: list[str]) -> list[RunInfo]:
-        """The runs of these ids (in this order), from the index where it is current."""
-        cached = rd.read_json(self.path, {})
-        if not isinstance(cached, dict):
-            cached = {}
-        fresh: dict[str, Any] = {}
-        found: list[RunInfo] = []
-        changed = False
-        folder = str(self.folder)
-        for run_id in run_ids:
-            # String paths: pathlib costs more than the stat itself at 10,000 runs.
-            path = f"{folder}/{run_id}"
-            try:
-                mtime = os.stat(f"{path}/{rd.STATUS_FILE}").st_mtime_ns
-            except (FileNotFoundError, NotADirectoryError):
-                continue
-            entry = cached.get(run_id)
-            if isinstance(entry, dict) and entry.get("mtime") == mtime:
-                fresh[run_id] = entry
-                found.append(RunInfo(rd.RunDir(path), rd.RunSpec.from_json(entry["spec"]),
-                                     entry["status"], entry["summary"]))
-                continue
-            info = load_run(Path(path))
-            if info is None:
-                continue
-            found.append(info)
-            if info.is_final and _settled(info.status):
-                changed = True
-                fresh[run_id] = {"mtime": os.stat(f"{path}/{rd.STATUS_FILE}").st_mtime_ns,
-                                    "spec": info.spec.to_compact_json(),
-                                    "status": info.status,
-                                    "summary": info.summary()}
-        if changed or len(fresh) != len(cached):
-            try:
-                rd.write_json_atomic(self.path, fresh, compact=True)
-            except OSError:
-                pass  # a read-only runs directory still lists, only slower
-        return found

@@ -287,7 +287,7 @@ def build_encoder(cfg: CaptionConfig, data: dict[str, CaptionData], device: Any,
                             fix='use encoder = "labels", "labels+colours" or "random"')
         imagenet = False
     else:
-        encoder = torchvision_encoder(cfg.backbone, cfg.weights).to(device)
+        encoder = torchvision_encoder(cfg.backbone, cfg.weights).to(device)  # type: ignore[assignment]
         if not cfg.weights:
             print(f"note: {cfg.backbone} is untrained (no weights given); pass "
                   f"weights=/path/{cfg.backbone}.pth for ImageNet features", flush=True)

@@ -42,11 +42,13 @@ def load_config(cls: type[ConfigT], params: dict[str, Any],
                                                            if sep and close else ""),
                             fix=f"settings are key=value with key one of: {known}")
         values[key] = text if isinstance(fields[key].default, str) else parse_value(text)
-    return cls(**{key: _typed(key, value, fields[key].default)
+    return cls(**{key: typed_setting(key, value, fields[key].default)
                   for key, value in values.items()})
 
 
-def _typed(key: str, value: Any, default: Any) -> Any:
+def typed_setting(key: str, value: Any, default: Any) -> Any:
+    """`value` as the type of `default` (numbers given as text read as numbers); UserError
+    naming the setting when it cannot be."""
     wanted = type(default)
     if wanted not in (bool, int, float, str):
         return value

@@ -32,12 +32,13 @@ def start_task(cls: type[ConfigT], experiment: str) -> tuple[Any, ConfigT]:
         by_hand = load_config(cls, {})
     except UserError as err:
         fail(None, err)
-    run = dltui.init(experiment=experiment, params=dataclasses.asdict(by_hand))
+    run = dltui.init(experiment=experiment, params=dataclasses.asdict(by_hand))  # type: ignore[call-overload]
     try:
         config = load_config(cls, run.params)
     except UserError as err:
         fail(run, err)
-    run.save_artifact("config.json", json.dumps(dataclasses.asdict(config), indent=1) + "\n")
+    resolved = dataclasses.asdict(config)  # type: ignore[call-overload]
+    run.save_artifact("config.json", json.dumps(resolved, indent=1) + "\n")
     return run, config
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from dltui.procs import hostname, process_start_ticks
 from dltui.store import rundir as rd
-from dltui.store.active import mark_active, unmark_active
+from dltui.store.active import mark_active
 from dltui.store.names import check_experiment_name, new_run_id
 from dltui.tracking.replay import EarlierAttempts
 
@@ -61,7 +61,7 @@ class Run:
         self.params: dict[str, Any] = dict(spec.params) if spec else {}
         self.experiment = spec.experiment if spec else run_dir.experiment
         status = run_dir.status()
-        self.needs: dict[str, Path] = {k: Path(v) for k, v in status.get("needs", {}).items()}
+        self.needs: dict[str, Path] = {k: Path(v) for k, v in status.needs.items()}
         self.summary = Summary(run_dir.summary_file, run_dir.summary())
         # Read before this attempt appends; other torchrun ranks write nothing.
         self._earlier = EarlierAttempts(run_dir.metrics_file if self.writes_metrics else None)
@@ -155,9 +155,7 @@ class Run:
             self._events.close()
         self._metrics.close()
         if self._owns_status:
-            state = rd.SUCCEEDED if exit_code == 0 else rd.FAILED
-            self.dir.write_status(state=state, exit_code=exit_code, ended_at=time.time())
-            unmark_active(self.dir.path.parent.parent, self.dir.run_id)
+            self.dir.end(rd.SUCCEEDED if exit_code == 0 else rd.FAILED, exit_code=exit_code)
 
     def __enter__(self) -> Run:
         return self

@@ -10,7 +10,7 @@ from typing import Any
 
 from dltui.errors import UserError
 from dltui.manifest import Manifest
-from dltui.store.results import run_metrics
+from dltui.store.results import final_metrics
 from dltui.store.runs import RunInfo
 from dltui.tracking.stream import is_number
 
@@ -51,7 +51,7 @@ def compare(runs: list[RunInfo], *, labels: Mapping[str, str] | None = None,
                         "check the selection with `dltui ps --all`")
     names = labels or {}
     refs = [info.ref for info in runs]
-    metrics = {ref: run_metrics(info) for ref, info in zip(refs, runs, strict=True)}
+    metrics = {ref: final_metrics(info) for ref, info in zip(refs, runs, strict=True)}
     param_keys: list[str] = []
     for info in runs:
         param_keys.extend(k for k in info.spec.params if k not in param_keys)

@@ -108,7 +108,7 @@ def _final_line(info: RunInfo, history: MetricHistory) -> str:
     text = f"{mark:6} {info.ref}  {params_text(info.spec.params, 40)}  {took}  " \
            f"{_values_text(latest, 6)}"
     if info.state != rd.SUCCEEDED:
-        error = info.status.get("error")
+        error = info.status.error
         text += (f"\n       {error or ''}; see `dltui logs {info.run_id}`, and "
                  f"`dltui requeue {info.run_id}` to continue it in place")
     return text.rstrip()

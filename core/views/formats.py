@@ -23,13 +23,15 @@ def render(table: CompareTable, fmt: str = "table") -> str:
     if fmt not in FORMATS:
         raise UserError(f"unknown format {fmt!r}", fix=f"use one of {', '.join(FORMATS)}")
     headers = [c.label for c in table.columns]
+    # Machine formats name columns by what they hold ("param:lr", "best:val_acc"), so that a
+    # label the manifest gives ("Learning Rate") never breaks a script that reads them.
     if fmt == "json":
-        return json.dumps([{c.label: _json_value(row.get(c.key)) for c in table.columns}
+        return json.dumps([{c.key: _json_value(row.get(c.key)) for c in table.columns}
                            for row in table.rows], indent=1)
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(headers)
+        writer.writerow([c.key for c in table.columns])
         for row in table.rows:
             writer.writerow(["" if row.get(c.key) is None else row.get(c.key)
                              for c in table.columns])

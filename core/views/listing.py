@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
+from dltui.backends import get_backend
+from dltui.errors import UserError
 from dltui.manifest import Manifest
 from dltui.store import rundir as rd
 from dltui.store.results import best_value
 from dltui.store.runs import RunInfo, RunStore
+from dltui.tracking.progress import eta_seconds
 from dltui.tracking.stream import MetricHistory, is_number
 
 
@@ -49,14 +51,8 @@ def progress_of(info: RunInfo, history: MetricHistory | None = None) -> dict[str
         epochs = info.spec.params.get("epochs")
         total = epochs if is_number(epochs) else None
     step = history.last_step
-    eta = None
-    started = info.started
-    if (not info.is_final and started and is_number(step) and is_number(total)
-            and step > 0 and total > step):
-        # Epochs are counted from 1 by most loops, from 0 by some: count what is done.
-        elapsed = (history.last_time or time.time()) - started
-        eta = max(0.0, elapsed / step * (total - step) - (time.time() - (history.last_time
-                                                                          or time.time())))
+    eta = None if info.is_final else eta_seconds(
+        started=info.started, step=step, total=total, last_time=history.last_time)
     latest = {name: series.last for name, series in history.series.items()}
     return {"step": step, "total": total, "eta": eta, "latest": latest}
 
@@ -68,21 +64,29 @@ def run_row(info: RunInfo, *, with_progress: bool = True) -> dict[str, Any]:
         "experiment": info.experiment,
         "state": info.state,
         "params": info.spec.params,
-        "gpus": status.get("gpu_ids"),
-        "pid": status.get("pid"),
-        "exit_code": status.get("exit_code"),
-        "error": status.get("error"),
-        "queued_at": status.get("queued_at"),
-        "started_at": status.get("started_at"),
-        "ended_at": status.get("ended_at"),
+        "gpus": status.gpu_ids,
+        "pid": status.pid,
+        "exit_code": status.exit_code,
+        "error": status.error,
+        "queued_at": status.queued_at,
+        "started_at": status.started_at,
+        "ended_at": status.ended_at,
         "duration": info.duration,
         "path": str(info.dir.path),
     }
-    row.update((k, v) for k, v in status.items() if k.startswith("slurm_"))  # a cluster job's
+    if info.damage:
+        row["error"] = f"{info.damage}; {info.damage_fix}"
+    try:
+        backend = get_backend(info.spec.backend)
+    except UserError:
+        backend = None  # a backend of another version: its own facts are not shown
+    if backend is not None:
+        row.update(backend.row_fields(status), where=backend.where(status),
+                   state_note=backend.state_note(status))
     if with_progress:
         row.update(progress_of(info))
     else:  # a finished run's wrapper left the last values in its status
-        metrics = status.get("metrics") or {}
-        row.update(step=status.get("last_step"), total=status.get("total"), eta=None,
+        metrics = status.metrics or {}
+        row.update(step=status.last_step, total=status.total, eta=None,
                    latest={k: v.get("last") for k, v in metrics.items()})
     return row

@@ -5,7 +5,22 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+from dltui.store import rundir as rd
 from dltui.store.runs import RunInfo, load_run
+
+
+def waiting_note(info: RunInfo) -> str | None:
+    """What a run that has logged nothing yet is waiting for, in words; None otherwise."""
+    if info.state == rd.QUEUED:
+        waits = info.status.waits_for
+        return (f"{info.ref} is queued" + (f", waiting for {', '.join(waits)}" if waits
+                                            else ", waiting for a free slot") +
+                "; nothing is logged yet")
+    if info.state == rd.STARTING:
+        return f"{info.ref} is starting; nothing is logged yet"
+    if info.state == rd.DAMAGED:
+        return f"{info.ref} is damaged: {info.damage}"
+    return None
 
 
 def stream_log(info: RunInfo, *, follow: bool = False, poll: float = 0.2) -> Iterator[str]:
@@ -16,7 +31,7 @@ def stream_log(info: RunInfo, *, follow: bool = False, poll: float = 0.2) -> Ite
             with open(info.dir.log_file, "rb") as src:
                 src.seek(offset)
                 data = src.read()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             data = b""
         if data:
             offset += len(data)
@@ -25,11 +40,14 @@ def stream_log(info: RunInfo, *, follow: bool = False, poll: float = 0.2) -> Ite
             return
         if not data:
             fresh = load_run(info.dir.path)
-            if fresh is None or fresh.is_final:
+            if fresh is None or fresh.is_final or fresh.state == rd.DAMAGED:
                 # One more read: the last lines may land just before the final status.
-                with open(info.dir.log_file, "rb") as src:
-                    src.seek(offset)
-                    rest = src.read()
+                try:
+                    with open(info.dir.log_file, "rb") as src:
+                        src.seek(offset)
+                        rest = src.read()
+                except (FileNotFoundError, NotADirectoryError):
+                    rest = b""
                 if rest:
                     yield rest.decode("utf-8", "replace")
                 return

@@ -10,12 +10,13 @@ from dltui.store.runs import RunInfo, RunStore
 
 
 def select_runs(store: RunStore, selection: Iterable[str], *, manifest: Manifest | None = None,
-                all_runs: bool = False) -> list[RunInfo]:
+                all_runs: bool = False,
+                left_out: list[RunInfo] | None = None) -> list[RunInfo]:
     """Runs named by experiments, groups (of the manifest), `tag:NAME`, or run references.
 
     For an experiment, group or tag, only the latest run of each distinct set of params
-    is kept unless `all_runs`: a sweep run twice compares once.
-    """
+    is kept unless `all_runs`: a sweep run twice compares once. Damaged runs of an
+    experiment are left out (added to `left_out`, when given, to be said)."""
     tokens = list(selection)
     groups = manifest.groups if manifest else {}
     chosen: list[RunInfo] = []
@@ -38,6 +39,11 @@ def select_runs(store: RunStore, selection: Iterable[str], *, manifest: Manifest
             continue
         for name in experiments:
             runs = store.runs(name)
+            damaged = [info for info in runs if info.damage]
+            if damaged:
+                runs = [info for info in runs if not info.damage]
+                if left_out is not None:
+                    left_out.extend(damaged)
             chosen.extend(runs if all_runs else _latest_per_params(runs))
     seen: set[str] = set()
     unique = []

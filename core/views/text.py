@@ -5,7 +5,32 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from dltui.store import rundir as rd
 from dltui.views.numbers import format_duration, format_value
+
+
+def launch_plan(queued: list[rd.RunDir]) -> list[str]:
+    """What a launch will run, in order: the runs of needed experiments it waits for
+    first, then its own, each with its params."""
+    lines: list[str] = []
+    first: list[str] = []
+    for run in queued:
+        for waited in run.status().waits_for:
+            if waited not in first:
+                first.append(waited)
+    for ref in first:
+        spec = rd.RunDir(queued[0].runs_root / ref).spec()
+        params = _params_text(spec.params) if spec else ""
+        lines.append(f"first  {ref}  {params}".rstrip())
+    for run in queued:
+        spec = run.spec()
+        lines.append(f"queued {run.experiment}/{run.run_id}  "
+                     f"{_params_text(spec.params) if spec else ''}".rstrip())
+    return lines
+
+
+def _params_text(params: dict[str, Any]) -> str:
+    return " ".join(f"{k}={format_value(v, 'param')}" for k, v in params.items())
 
 
 def columns_text(headers: list[str], rows: list[list[str]]) -> str:
@@ -39,16 +64,14 @@ def step_text(row: dict[str, Any]) -> str:
 
 
 def _state_cell(row: dict[str, Any]) -> str:
-    """Our state, with a cluster job's own state name beside it when that says more."""
-    slurm, why = row.get("slurm_state"), row.get("slurm_reason")
-    if not slurm or slurm.lower() == row["state"]:
-        return str(row["state"])
-    return f"{row['state']} ({slurm}: {why})" if why else f"{row['state']} ({slurm})"
+    """Our state, with the backend's own name for it beside it when that says more."""
+    note = row.get("state_note")
+    return f"{row['state']} ({note})" if note else str(row["state"])
 
 
 def _where_cell(row: dict[str, Any]) -> str:
-    if row.get("slurm_job_id"):
-        return f"slurm:{row['slurm_job_id']}"
+    if row.get("where"):
+        return str(row["where"])
     return "cpu" if not row.get("gpus") else ",".join(map(str, row["gpus"]))
 
 

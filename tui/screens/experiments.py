@@ -198,7 +198,6 @@ class ExperimentsScreen(FilteredTableScreen):
         def launch_them() -> str:
             from dltui.manifest import parse_overrides
             from dltui.queue.launch import launch
-            from dltui.queue.scheduler import ensure_supervisor
 
             user = parse_overrides(pairs)
             queued = []
@@ -206,7 +205,6 @@ class ExperimentsScreen(FilteredTableScreen):
                 queued += launch(manifest=dashboard.manifest, names=[name],
                                  overrides={**fixed, **user} or None,
                                  runs_dir=dashboard.runs_dir)
-            ensure_supervisor(dashboard.runs_dir)
             return f"queued {len(queued)} run{'s' if len(queued) != 1 else ''}"
 
         self.run_blocking(launch_them)

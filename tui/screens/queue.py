@@ -37,7 +37,7 @@ COLUMNS = (
 
 
 def slot_label(info: RunInfo) -> str:
-    ids = info.status.get("gpu_ids") or []
+    ids = info.status.gpu_ids or []
     return "GPU " + ",".join(str(i) for i in ids) if ids else "CPU"
 
 
@@ -47,7 +47,7 @@ def queue_rows(active: Sequence[RunInfo], digests: dict[str, RunDigest],
     running = sorted((i for i in active if i.state != rd.QUEUED),
                      key=lambda i: (slot_label(i) == "CPU", slot_label(i), i.run_id))
     queued = sorted((i for i in active if i.state == rd.QUEUED), key=queue_key)
-    busy = {g for i in running for g in i.status.get("gpu_ids") or []}
+    busy = {g for i in running for g in i.status.gpu_ids or []}
     rows = []
     for info in running:
         digest = digests.get(info.ref, RunDigest())
@@ -63,7 +63,7 @@ def queue_rows(active: Sequence[RunInfo], digests: dict[str, RunDigest],
             rows.append(Row(f"gpu:{gpu.index}", (f"GPU {gpu.index}", "", "", "idle", "", "",
                                                  "", ""), style="dim"))
     for position, info in enumerate(queued, 1):
-        waits = " (waits)" if info.status.get("waits_for") else ""
+        waits = " (waits)" if info.status.waits_for else ""
         rows.append(Row(info.ref, (f"#{position}{waits}", info.run_id, info.experiment,
                                    state_label(info.state), "", "", "",
                                    params_label(info.spec.params))))

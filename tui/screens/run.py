@@ -141,11 +141,9 @@ class RunScreen(DashboardScreen):
         def restart() -> str:
             from dltui.manifest import parse_overrides
             from dltui.queue.launch import relaunch
-            from dltui.queue.scheduler import ensure_supervisor
 
             made = relaunch(run=run, overrides=parse_overrides(pairs) or None,
                             manifest=dashboard.manifest)
-            ensure_supervisor(dashboard.runs_dir)
             refs = ", ".join(f"{m.experiment}/{m.run_id}" for m in made)
             return f"queued again: {refs}"
 
@@ -156,15 +154,11 @@ class RunScreen(DashboardScreen):
         if self.view is None:
             return
         run = self.view.info.dir
-        runs_dir = self.dashboard.runs_dir
 
         def resume() -> str:
             from dltui.queue.requeue import requeue
-            from dltui.queue.scheduler import ensure_supervisor
 
-            said = requeue(run=run)
-            ensure_supervisor(runs_dir)
-            return said
+            return requeue(run=run)
 
         self.run_blocking(resume)
 

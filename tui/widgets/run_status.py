@@ -32,30 +32,30 @@ def render_run_status(view: RunView | None, *, tensorboard: str = "") -> Text:
     out.append(state_label(info.state), style=STATE_STYLES.get(info.state, ""))
     out.append("  ")
     out.append_text(literal(info.ref, "bold"))
-    if info.state in (rd.RUNNING, rd.STARTING) and status.get("pid"):
-        out.append(f"  pid {status['pid']}", style="dim")
-    gpu_ids = status.get("gpu_ids")
+    if info.state in (rd.RUNNING, rd.STARTING) and status.pid:
+        out.append(f"  pid {status.pid}", style="dim")
+    gpu_ids = status.gpu_ids
     if gpu_ids:
         out.append("  GPU " + ",".join(str(g) for g in gpu_ids), style="dim")
     elif info.state != rd.QUEUED:
         out.append("  CPU", style="dim")
-    if status.get("exit_code") is not None:
-        out.append(f"  exit code {status['exit_code']}",
-                   style="bold red" if status["exit_code"] else "green")
-    if status.get("error"):
+    if status.exit_code is not None:
+        out.append(f"  exit code {status.exit_code}",
+                   style="bold red" if status.exit_code else "green")
+    if status.error:
         out.append("\n")
-        out.append_text(literal(str(status["error"]), "red"))
+        out.append_text(literal(str(status.error), "red"))
     out.append("\nprogress ")
     step, total = digest.step, digest.total
-    fraction = step / total if is_number(step) and is_number(total) and total else None
+    fraction = step / total if step is not None and total else None
     out.append(bar(fraction, 20), style="cyan")
     out.append(f" {progress(step, total) or '-'}")
     if digest.eta is not None and not info.is_final:
         out.append(f"  ETA {eta(digest.eta)}")
     if info.duration is not None:
         out.append(f"  {'took' if info.is_final else 'elapsed'} {duration(info.duration)}")
-    if info.state == rd.QUEUED and status.get("waits_for"):
-        out.append("  waiting for " + ", ".join(status["waits_for"]), style="dim")
+    if info.state == rd.QUEUED and status.waits_for:
+        out.append("  waiting for " + ", ".join(status.waits_for), style="dim")
     out.append("\nparams   ")
     out.append_text(literal(params_label(info.spec.params) or "(none)"))
     summary = {k: v for k, v in view.summary.items() if is_number(v) or isinstance(v, str)}

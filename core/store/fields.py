@@ -1,0 +1,99 @@
+"""Checking the fields of a run's JSON files against the types their dataclasses declare.
+
+run.json and status.json are read by every command and the dashboard; a file some
+other program or a bad disk changed must become one `damaged` run with the reason,
+never a TypeError in a reader far away.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+# What a field may hold, by a short name used in the dataclasses' FIELD_TYPES tables.
+Check = Callable[[Any], bool]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _list_of(check: Check) -> Check:
+    return lambda value: isinstance(value, list) and all(check(v) for v in value)
+
+
+def _dict_of(check: Check) -> Check:
+    return lambda value: isinstance(value, dict) and all(
+        isinstance(k, str) and check(v) for k, v in value.items())
+
+
+def _optional(check: Check) -> Check:
+    return lambda value: value is None or check(value)
+
+
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _anything(value: Any) -> bool:
+    return True
+
+
+KINDS: dict[str, tuple[Check, str]] = {
+    "str": (_is_str, "text"),
+    "str?": (_optional(_is_str), "text or null"),
+    "int": (_is_int, "a whole number"),
+    "int?": (_optional(_is_int), "a whole number or null"),
+    "number": (_is_number, "a number"),
+    "number?": (_optional(_is_number), "a number or null"),
+    "bool": (lambda v: isinstance(v, bool), "true or false"),
+    "bool?": (_optional(lambda v: isinstance(v, bool)), "true, false or null"),
+    "list[str]": (_list_of(_is_str), "a list of texts"),
+    "list[str]?": (_optional(_list_of(_is_str)), "a list of texts or null"),
+    "list[int]?": (_optional(_list_of(_is_int)), "a list of whole numbers or null"),
+    "dict": (_dict_of(_anything), "an object"),
+    "dict[str]": (_dict_of(_is_str), "an object of texts"),
+    "dict[dict]": (_dict_of(lambda v: isinstance(v, dict)), "an object of objects"),
+}
+
+
+def field_problem(data: Mapping[str, Any], kinds: Mapping[str, str]) -> str | None:
+    """The first field of `data` whose value is not of its declared kind, in words."""
+    for name, kind in kinds.items():
+        if name not in data:
+            continue
+        check, words = KINDS[kind]
+        if not check(data[name]):
+            shown = json.dumps(data[name], default=str)
+            if len(shown) > 40:
+                shown = shown[:37] + "..."
+            return f"{name} is {shown}, not {words}"
+    return None
+
+
+def read_object(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """A JSON object from `path`: (data, None), (None, None) when the file is missing, or
+    (None, what is wrong) when it cannot be read as one."""
+    try:
+        raw = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return None, None
+    except OSError as err:
+        return None, f"cannot be read ({err.strerror or err})"
+    if not raw.strip():
+        return None, "is empty"
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None, "is not text (binary bytes in it)"
+    except ValueError as err:
+        return None, f"is not valid JSON ({err.__class__.__name__}: {str(err)[:60]})"
+    if not isinstance(data, dict):
+        return None, f"holds {type(data).__name__}, not a JSON object"
+    return data, None

@@ -1,0 +1,93 @@
+"""What was asked for a run: run.json, written once when the run is made."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import MISSING, dataclass, field
+from typing import Any, ClassVar
+
+from dltui.store.fields import field_problem
+
+
+class DamagedSpec(ValueError):
+    """run.json cannot be read as a run spec; the message says why."""
+
+
+@dataclass
+class RunSpec:
+    """What was asked for a run; never changes after creation."""
+
+    run_id: str
+    experiment: str
+    argv: list[str]
+    params: dict[str, Any]
+    cwd: str
+    env: dict[str, str] = field(default_factory=dict)
+    gpus: int = 0
+    metric: str | None = None
+    mode: str = "min"
+    group: str | None = None
+    tags: list[str] = field(default_factory=list)
+    task: str | None = None
+    needs: dict[str, str] = field(default_factory=dict)
+    backend: str = "local"
+    backend_options: dict[str, Any] = field(default_factory=dict)
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+    manifest: str | None = None
+    created: float = field(default_factory=time.time)
+
+    FIELD_KINDS: ClassVar[dict[str, str]] = {
+        "run_id": "str", "experiment": "str", "argv": "list[str]", "params": "dict",
+        "cwd": "str", "env": "dict[str]", "gpus": "int", "metric": "str?", "mode": "str",
+        "group": "str?", "tags": "list[str]", "task": "str?", "needs": "dict[str]",
+        "backend": "str", "backend_options": "dict", "git_commit": "str?",
+        "git_dirty": "bool?", "manifest": "str?", "created": "number",
+    }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], *, check: bool = True) -> RunSpec:
+        """A spec from run.json (or an index entry, which omits default values).
+
+        Raises DamagedSpec when a field is missing or of the wrong type (`check=False`
+        skips the type check, for index entries this process wrote itself)."""
+        if check:
+            problem = field_problem(data, cls.FIELD_KINDS)
+            if problem is not None:
+                raise DamagedSpec(problem)
+        fields = cls.__dataclass_fields__
+        # Filled in place rather than through __init__: an index of 10,000 runs makes
+        # 10,000 specs, and __init__ costs twice as much.
+        spec = cls.__new__(cls)
+        values = spec.__dict__
+        for name, spec_field in fields.items():
+            if name in data:
+                values[name] = data[name]
+            elif spec_field.default is not MISSING:
+                values[name] = spec_field.default
+            elif spec_field.default_factory is not MISSING:
+                values[name] = spec_field.default_factory()
+            else:
+                raise DamagedSpec(f"it has no {name!r}")
+        return spec
+
+    @classmethod
+    def placeholder(cls, run_id: str, experiment: str) -> RunSpec:
+        """The spec shown for a run whose run.json is damaged: its names, nothing else."""
+        return cls(run_id=run_id, experiment=experiment, argv=[], params={}, cwd="",
+                   created=0.0)
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    def to_compact_json(self) -> dict[str, Any]:
+        """The fields that differ from their defaults (what an index needs to keep)."""
+        data = {}
+        for name, spec_field in self.__dataclass_fields__.items():
+            value = getattr(self, name)
+            if spec_field.default is not MISSING and value == spec_field.default:
+                continue
+            if spec_field.default_factory is not MISSING and value == spec_field.default_factory():
+                continue
+            data[name] = value
+        return data
