@@ -31,14 +31,21 @@ def _groups(layer: Layer, cin: int, cout: int) -> int:
     return g
 
 
-def conv(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
+def _kernel_settings(layer: Layer, shape: Shape) -> tuple[
+        Shape, int, tuple[str, ...], int, int, Shape, Shape, Shape, int]:
+    """What every convolution reads: spatial sizes, channels in, axes, dimensions,
+    channels out, kernel, stride, dilation and groups."""
     sizes, cin, axes = split_spatial(layer, shape)
     nd = len(sizes)
     cout = output_channels(layer, cin)
     k = per_dim(layer, "kernel", layer.get("kernel"), nd, 1)
     s = per_dim(layer, "stride", layer.get("stride"), nd, 1)
     d = per_dim(layer, "dilation", layer.get("dilation"), nd, 1)
-    g = _groups(layer, cin, cout)
+    return sizes, cin, axes, nd, cout, k, s, d, _groups(layer, cin, cout)
+
+
+def conv(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
+    sizes, cin, axes, nd, cout, k, s, d, g = _kernel_settings(layer, shape)
     pad = layer.get("padding")
     outs, texts = [], []
     if pad == "same":
@@ -51,23 +58,25 @@ def conv(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
         outs, texts = window_shapes(shape, list(zip(sizes, k, s, p, d, strict=True)))
     cin_text = str(cin) if g == 1 else f"({cin}/{g})"
     weights = math.prod(k) * (cin // g) * cout
+    return _kernel_outcome(layer, k, f"{cin_text}*{cout}", weights, (*outs, cout),
+                           join_axes(axes, texts), f"conv{nd}d")
+
+
+def _kernel_outcome(layer: Layer, kernel: tuple[int, ...], channels: str, weights: int,
+                    out: Shape, axes_text: str, name: str) -> Outcome:
+    """A convolution's outcome: its kernel's weights (`k*k*channels`) and a bias per output
+    channel, with the formula that says so."""
+    cout = out[-1]
     params = weights + (cout if layer.bias else 0)
-    formula = sum_terms("*".join(map(str, k)) + f"*{cin_text}*{cout}",
+    formula = sum_terms("*".join(map(str, kernel)) + f"*{channels}",
                         str(cout) if layer.bias else "") + f" = {fmt(params)}"
-    return Outcome((*outs, cout), params, formula, join_axes(axes, texts),
-                   name=f"conv{nd}d")
+    return Outcome(out, params, formula, axes_text, name=name)
 
 
 def conv_transpose(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
-    sizes, cin, axes = split_spatial(layer, shape)
-    nd = len(sizes)
-    cout = output_channels(layer, cin)
-    k = per_dim(layer, "kernel", layer.get("kernel"), nd, 1)
-    s = per_dim(layer, "stride", layer.get("stride"), nd, 1)
-    d = per_dim(layer, "dilation", layer.get("dilation"), nd, 1)
+    sizes, cin, axes, nd, cout, k, s, d, g = _kernel_settings(layer, shape)
     p = per_dim(layer, "padding", layer.get("padding"), nd, 0)
     op = per_dim(layer, "output_padding", layer.get("output_padding"), nd, 0)
-    g = _groups(layer, cin, cout)
     outs, texts = [], []
     for n, kk, ss, pp, dd, oo in zip(sizes, k, s, p, d, op, strict=True):
         if oo >= max(ss, dd):
@@ -81,12 +90,9 @@ def conv_transpose(layer: Layer, shape: Shape, ctx: Context) -> Outcome:
                                "use less padding or a larger stride or kernel")
         outs.append(o)
         texts.append(text)
-    params = cin * (cout // g) * math.prod(k) + (cout if layer.bias else 0)
     cout_text = str(cout) if g == 1 else f"({cout}/{g})"
-    formula = sum_terms("*".join(map(str, k)) + f"*{cin}*{cout_text}",
-                        str(cout) if layer.bias else "") + f" = {fmt(params)}"
-    return Outcome((*outs, cout), params, formula, join_axes(axes, texts),
-                   name=f"convtranspose{nd}d")
+    return _kernel_outcome(layer, k, f"{cin}*{cout_text}", cin * (cout // g) * math.prod(k),
+                           (*outs, cout), join_axes(axes, texts), f"convtranspose{nd}d")
 
 
 def pool(layer: Layer, shape: Shape, ctx: Context) -> Outcome:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 from dltui.store import rundir as rd
 from dltui.store.runs import RunInfo, load_run
@@ -23,16 +24,20 @@ def waiting_note(info: RunInfo) -> str | None:
     return None
 
 
+def _read_from(path: Path, offset: int) -> bytes:
+    try:
+        with open(path, "rb") as src:
+            src.seek(offset)
+            return src.read()
+    except (FileNotFoundError, NotADirectoryError):
+        return b""
+
+
 def stream_log(info: RunInfo, *, follow: bool = False, poll: float = 0.2) -> Iterator[str]:
     """Chunks of output.log; with `follow`, until the run has ended and all is read."""
     offset = 0
     while True:
-        try:
-            with open(info.dir.log_file, "rb") as src:
-                src.seek(offset)
-                data = src.read()
-        except (FileNotFoundError, NotADirectoryError):
-            data = b""
+        data = _read_from(info.dir.log_file, offset)
         if data:
             offset += len(data)
             yield data.decode("utf-8", "replace")
@@ -42,12 +47,7 @@ def stream_log(info: RunInfo, *, follow: bool = False, poll: float = 0.2) -> Ite
             fresh = load_run(info.dir.path)
             if fresh is None or fresh.is_final or fresh.state == rd.DAMAGED:
                 # One more read: the last lines may land just before the final status.
-                try:
-                    with open(info.dir.log_file, "rb") as src:
-                        src.seek(offset)
-                        rest = src.read()
-                except (FileNotFoundError, NotADirectoryError):
-                    rest = b""
+                rest = _read_from(info.dir.log_file, offset)
                 if rest:
                     yield rest.decode("utf-8", "replace")
                 return
