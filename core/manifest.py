@@ -13,11 +13,9 @@
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import math
 import re
-import shlex
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -162,6 +160,8 @@ class Manifest:
 
 
 def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    import difflib  # only a mistake pays for it
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}?" if close else ""
 
@@ -336,6 +336,8 @@ def _experiment(check: _Checker, name: str, body: Any, defaults: dict[str, Any])
         command = body["command"]
         if isinstance(command, str):
             try:
+                import shlex
+
                 command = shlex.split(command)
             except ValueError as err:
                 raise check.fail(f"experiment {name!r}: command does not split: {err}",

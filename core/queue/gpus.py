@@ -9,7 +9,6 @@ would; it also declares them where nvidia-smi is missing.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from dataclasses import dataclass
 
@@ -28,6 +27,8 @@ class Gpu:
 
 def query_gpus(timeout: float = 5.0) -> list[Gpu]:
     """Every GPU nvidia-smi reports now; empty when there is none or no driver."""
+    import shutil  # here: shutil pulls in compression modules every command would pay for
+
     smi = shutil.which("nvidia-smi")
     if smi is None:
         return []

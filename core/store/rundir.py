@@ -17,7 +17,6 @@ import errno
 import fcntl
 import json
 import os
-import secrets
 import time
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
@@ -69,7 +68,7 @@ def write_json_atomic(path: Path, data: Any, *, compact: bool = False,
     """Replace `path` with `data` so that a reader sees the old or the new file, never half
     (`private`: readable by the owner only)."""
     # Not mkstemp: its files are 0600, and runs are read by other users of a shared machine.
-    tmp = str(path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp")
+    tmp = str(path.parent / f".{path.name}.{os.urandom(4).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
@@ -312,7 +311,7 @@ def create_run_dir(runs_dir: Path, spec: RunSpec, **status: Any) -> RunDir:
     folder = runs_dir / spec.experiment
     folder.mkdir(parents=True, exist_ok=True)
     # Build in a hidden sibling and rename, so no reader ever sees a run without run.json.
-    staging = folder / f".{spec.run_id}.{secrets.token_hex(4)}"
+    staging = folder / f".{spec.run_id}.{os.urandom(4).hex()}"
     staging.mkdir()  # not mkdtemp, whose 0700 would hide the run from other users
     run = RunDir(staging)
     _write_spec(run, spec)
