@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from dltui.tui.bridge_commands import register as _register_bridges
 from dltui.tui.report_command import register as _register_report
 
 if TYPE_CHECKING:
@@ -132,11 +133,15 @@ def run_command(
         "--detach", "-d", help="Queue and return; the runs go on after you log out.")] = False,
     backend: Annotated[str | None, typer.Option(
         help="Where runs execute: local, torchrun or slurm (default: the manifest's).")] = None,
+    notify: Annotated[list[str] | None, typer.Option(
+        "--notify", metavar="URL", help="Also send word to this apprise URL when each run and "
+        "the sweep end (beside [settings] notify).")] = None,
     manifest: ManifestOpt = DEFAULT_MANIFEST,
     runs: RunsOpt = None,
 ) -> None:
     """Run experiments: queued one per GPU (or on the CPU), followed until they end."""
     from dltui.manifest import parse_overrides
+    from dltui.notify.targets import attach_urls, check_urls
     from dltui.queue.launch import launch
     from dltui.queue.scheduler import ensure_supervisor
     from dltui.views.follow import follow_runs
@@ -147,8 +152,10 @@ def run_command(
         from dltui.errors import UserError
 
         raise UserError(f"unknown backend {backend!r}", fix="use local, torchrun or slurm")
+    urls = check_urls(notify or [])
     queued = launch(manifest=loaded, names=names, overrides=parse_overrides(set_ or []),
                     runs_dir=store.root, backend=backend)
+    attach_urls(queued, urls)
     ensure_supervisor(store.root)
     if detach:
         for run in queued:
@@ -335,6 +342,7 @@ def tb_command(
 
 
 _register_report(app)
+_register_bridges(app)
 
 
 def main() -> None:

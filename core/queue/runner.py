@@ -20,9 +20,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dltui.notify.events import NonFiniteWatch, notify_run_ended
 from dltui.procs import hostname, process_start_ticks
 from dltui.store import rundir as rd
 from dltui.store.active import unmark_active
+from dltui.system.sampler import start_sampler
 from dltui.tracking.replay import EarlierAttempts
 from dltui.tracking.run import RUN_DIR_ENV, RUNS_DIR_ENV
 from dltui.tracking.stdout_metrics import parse_line
@@ -174,8 +176,11 @@ def run_wrapped(run: rd.RunDir) -> int:
         log.close()
         run.write_status(state=rd.FAILED, exit_code=127, ended_at=time.time(), error=message)
         unmark_active(run.path.parent.parent, run.run_id)
+        notify_run_ended(run)
         return 127
     run.write_status(child_pid=child.pid)
+    sampler = start_sampler(run.metrics_file, child.pid, gpu_ids=status.get("gpu_ids"),
+                            on_records=NonFiniteWatch(run, spec))
     if spec.backend == "torchrun":  # every rank prints; rank 0's lines are the run's metrics
         from dltui.backends.torchrun import RankZeroLines
 
@@ -201,6 +206,7 @@ def run_wrapped(run: rd.RunDir) -> int:
     if pending:
         parser.feed(pending.decode("utf-8", "replace"))
     exit_code = child.wait()
+    sys_peaks = sampler.stop()
     parser.close()
     log.close()
     stopped = bool(stop_signals) or run.stop_requested()
@@ -210,8 +216,9 @@ def run_wrapped(run: rd.RunDir) -> int:
         error = (f"killed by signal {signal.Signals(-exit_code).name}" if exit_code < 0
                  else f"exited with code {exit_code}")
     run.write_status(state=state, exit_code=exit_code, ended_at=time.time(), error=error,
-                     **metric_summary(run, spec))
+                     sys_peaks=sys_peaks, **metric_summary(run, spec))
     unmark_active(run.path.parent.parent, run.run_id)
+    notify_run_ended(run)
     return 0 if exit_code == 0 else 1
 
 

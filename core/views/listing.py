@@ -9,6 +9,7 @@ from dltui.manifest import Manifest
 from dltui.store import rundir as rd
 from dltui.store.results import best_value
 from dltui.store.runs import RunInfo, RunStore
+from dltui.system.figures import split_system
 from dltui.tracking.stream import MetricHistory, is_number
 
 
@@ -57,8 +58,8 @@ def progress_of(info: RunInfo, history: MetricHistory | None = None) -> dict[str
         elapsed = (history.last_time or time.time()) - started
         eta = max(0.0, elapsed / step * (total - step) - (time.time() - (history.last_time
                                                                           or time.time())))
-    latest = {name: series.last for name, series in history.series.items()}
-    return {"step": step, "total": total, "eta": eta, "latest": latest}
+    latest, use = split_system({name: series.last for name, series in history.series.items()})
+    return {"step": step, "total": total, "eta": eta, "latest": latest, "use": use}
 
 
 def run_row(info: RunInfo, *, with_progress: bool = True) -> dict[str, Any]:
@@ -83,6 +84,7 @@ def run_row(info: RunInfo, *, with_progress: bool = True) -> dict[str, Any]:
         row.update(progress_of(info))
     else:  # a finished run's wrapper left the last values in its status
         metrics = status.get("metrics") or {}
+        latest, _ = split_system({k: v.get("last") for k, v in metrics.items()})
         row.update(step=status.get("last_step"), total=status.get("total"), eta=None,
-                   latest={k: v.get("last") for k, v in metrics.items()})
+                   latest=latest, use=status.get("sys_peaks") or {})
     return row
