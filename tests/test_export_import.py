@@ -91,6 +91,8 @@ def test_export_to_wandb_offline_reads_back_from_its_run_file(project: Project) 
         rows.append(row)
     for name, points in logged(path).items():
         assert [(r["_step"], r[name]) for r in rows if name in r] == points
+    first = json.loads((path / "metrics.jsonl").read_text().splitlines()[0])
+    assert rows[0]["_timestamp"] == first["time"]  # when it was logged, not exported
     summary = {"/".join(u.nested_key) or u.key: json.loads(u.value_json)
                for r in kinds["summary"] for u in r.summary.update}
     assert summary["test_acc"] == 0.75 and summary["dltui_state"] == "succeeded"

@@ -152,3 +152,18 @@ def test_the_runs_gpu_memory_shows_in_the_figures(project: Project) -> None:
     assert max(mem) >= 1024  # the tensor, and the CUDA context beside it
     assert any(f"sys/gpu{index}_util_percent" in r for r in sampled)
     assert status["sys_peaks"][f"gpu{index}_mem_mb"] == max(mem)  # type: ignore[index]
+
+
+def test_without_psutil_the_run_goes_on_with_one_line_in_its_log(project: Project) -> None:
+    shadow = project.root / "shadow"
+    shadow.mkdir()
+    (shadow / "psutil.py").write_text("raise ImportError('not here')\n")
+    project.write(manifest(seconds=1.0))
+    project.cli("run", "mem", check=True,
+                env=project.env(DLTUI_SYS_INTERVAL="0.2", PYTHONPATH=str(shadow)))
+    (path,) = project.run_paths("mem")
+    assert project.status_of(path)["state"] == "succeeded"
+    assert system_records(path) == []
+    log = (path / "output.log").read_text()
+    assert log.count("dltui: no system figures: psutil is not installed (pip install psutil)") \
+        == 1

@@ -41,7 +41,7 @@ def export_wandb(runs: list[ExportedRun], *, dest: str | None) -> list[str]:
         try:
             for step, when, values in run.steps():
                 if step >= 0:  # W&B's steps start at 0 and only go forward
-                    wb.log({**values, "dltui_time": when}, step=step)
+                    wb.log({**values, "_timestamp": when}, step=step)
             if run.summary:
                 wb.summary.update(run.summary)
             wb.summary["dltui_state"] = info.state

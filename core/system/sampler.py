@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from dltui.store.rundir import LOG_FILE
 from dltui.tracking.stream import RECORD_KEYS, MetricTail, is_number
 
 INTERVAL_ENV = "DLTUI_SYS_INTERVAL"
@@ -165,6 +166,25 @@ def _last_step(path: Path) -> float | None:
 
 def start_sampler(metrics_file: Path, root_pid: int, *, gpu_ids: list[int] | None,
                   on_records: RecordsHook | None = None) -> SystemSampler:
-    """The sampler thread for a run's process, started, at the configured interval."""
-    return SystemSampler(metrics_file, root_pid, gpu_ids=gpu_ids, interval=sample_interval(),
-                         on_records=on_records).start()
+    """The sampler thread for a run's process, started, at the configured interval.
+
+    Figures that cannot be taken are one line in the run's output.log, never an error
+    of the run."""
+    try:
+        sampler = SystemSampler(metrics_file, root_pid, gpu_ids=gpu_ids,
+                                interval=sample_interval(), on_records=on_records)
+    except OSError as err:  # the metrics file cannot be opened for appending
+        sampler = SystemSampler(metrics_file, root_pid, gpu_ids=[], interval=0,
+                                on_records=on_records)
+        sampler.missing = f"cannot append to {metrics_file.name}: {err.strerror or err}"
+    if sampler.missing:
+        _say(metrics_file.parent / LOG_FILE, f"dltui: no system figures: {sampler.missing}")
+    return sampler.start()
+
+
+def _say(log_file: Path, line: str) -> None:
+    try:  # appended in one write, as the wrapper appends the run's output
+        with open(log_file, "a", encoding="utf-8") as log:
+            log.write(line + "\n")
+    except OSError:
+        pass
