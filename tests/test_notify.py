@@ -188,3 +188,34 @@ def test_the_dashboard_hears_of_a_run_it_watched_ending(tmp_path: Path) -> None:
     (ended,) = endings.check(catalog.snapshot())
     assert ended.text == f"exp/{run.run_id} failed: exited with code 1" and ended.failed
     assert endings.check(catalog.snapshot()) == []  # told once
+
+
+def test_the_dashboard_shows_a_toast_when_a_watched_run_ends(project: Project) -> None:
+    import asyncio
+    import time
+
+    from dltui.manifest import load_manifest
+    from dltui.queue.launch import launch
+    from dltui.queue.scheduler import ensure_supervisor
+    from dltui.tui.app import make_app
+
+    project.write(manifest([]))
+    loaded = load_manifest(project.manifest)
+    app = make_app(manifest=loaded, runs_dir=project.runs, cursor_blink=False,
+                   query_gpus=lambda: [])
+
+    async def scenario() -> None:
+        async with app.run_test(size=(120, 30)) as pilot:
+            (run,) = launch(manifest=loaded, names=["tracked"], runs_dir=project.runs,
+                            overrides={"delay": [0.7]})
+            ensure_supervisor(project.runs)
+            ref = f"tracked/{run.run_id}"
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                shown = [n.message for n in app._notifications]
+                if f"{ref} succeeded" in shown:
+                    return
+                await pilot.pause(0.05)
+            raise AssertionError(f"no toast for {ref}: {shown}")
+
+    asyncio.run(asyncio.wait_for(scenario(), 90))

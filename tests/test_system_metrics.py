@@ -108,7 +108,8 @@ def test_the_sampler_reads_a_tree_it_is_given(tmp_path: Path) -> None:
     child = subprocess.Popen([PY, "-c", "import time; b = bytearray(b'1') * (120 << 20); "
                               "time.sleep(30)"])
     try:
-        sampler = SystemSampler(metrics, child.pid, gpu_ids=[], interval=1.0)
+        # gpu_ids None: every GPU NVML sees (here none, or no driver: no figures, no error).
+        sampler = SystemSampler(metrics, child.pid, gpu_ids=None, interval=1.0)
         wait_for(lambda: (sampler.sample_once() or {}).get("sys/rss_mb", 0) >= 120,
                  timeout=20, poll=0.2, what="the child's 120 MB")
     finally:
@@ -118,6 +119,8 @@ def test_the_sampler_reads_a_tree_it_is_given(tmp_path: Path) -> None:
     assert sampler.sample_once() is None  # the tree is gone: nothing to write
     peaks = sampler.stop()
     assert peaks["rss_mb"] >= 120 and peaks["procs"] == 1
+    if not _gpu_present():
+        assert not any(key.startswith("gpu") for key in peaks)
     written = [json.loads(line) for line in metrics.read_text().splitlines()]
     assert written and all("step" not in r for r in written)  # no training step yet
 
