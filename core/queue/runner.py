@@ -180,7 +180,7 @@ def run_wrapped(run: rd.RunDir) -> int:
         return 127
     run.write_status(child_pid=child.pid)
     sampler = start_sampler(run.metrics_file, child.pid, gpu_ids=status.get("gpu_ids"),
-                            on_records=NonFiniteWatch(run, spec))
+                            on_nonfinite=NonFiniteWatch(run, spec))
     if spec.backend == "torchrun":  # every rank prints; rank 0's lines are the run's metrics
         from dltui.backends.torchrun import RankZeroLines
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-PREFIX = "sys/"
+PREFIX = "sys/"  # the metrics stream's names of system figures
 
 
 def is_system_metric(name: str) -> bool:

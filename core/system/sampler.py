@@ -21,13 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from dltui.store.rundir import LOG_FILE
-from dltui.tracking.stream import RECORD_KEYS, MetricTail, is_number
+from dltui.system.figures import PREFIX
+from dltui.tracking.stream import is_number
 
 INTERVAL_ENV = "DLTUI_SYS_INTERVAL"
 DEFAULT_INTERVAL = 5.0
-PREFIX = "sys/"
 
 RecordsHook = Callable[[list[dict[str, Any]]], None]
+_SYSTEM_KEY = b'"' + PREFIX.encode()
+_NON_FINITE = (b"NaN", b"Infinity")  # how json.dumps writes them
 
 
 def sample_interval() -> float:
@@ -54,20 +56,26 @@ class MetricsAppender:
 class SystemSampler:
     """Samples a process tree (and the GPUs it was given) until `stop()`.
 
-    `on_records` sees every record the training process appended since the last
-    sample (a check for NaN, say), whether or not system figures are taken.
+    `on_nonfinite` sees each record the training process appended with a NaN or an
+    infinity in it, whether or not system figures are taken. The stream is followed
+    without parsing it (only the last line, for the step, and lines that hold a
+    non-finite value are parsed): the sampler shares the wrapper's interpreter with
+    the loop that copies the run's output, and must not slow it.
     """
 
     def __init__(self, metrics_file: Path, root_pid: int, *, gpu_ids: list[int] | None,
-                 interval: float = DEFAULT_INTERVAL, on_records: RecordsHook | None = None,
+                 interval: float = DEFAULT_INTERVAL, on_nonfinite: RecordsHook | None = None,
                  ) -> None:
         self.interval = interval
         self.peaks: dict[str, float] = {}
         self.samples = 0
         self.missing: str | None = None  # why there are no CPU figures, if there are none
-        self._tail = MetricTail(metrics_file, offset=_size(metrics_file))
-        self._step: float | None = _last_step(metrics_file)
-        self._on_records = on_records
+        self._metrics_file = metrics_file
+        self._offset = 0
+        self._step: float | None = None
+        self._on_nonfinite: RecordsHook | None = None
+        self._follow_stream()  # an earlier attempt's step (requeued in place), unchecked
+        self._on_nonfinite = on_nonfinite
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="dltui-sys", daemon=True)
         self._writer: MetricsAppender | None = None
@@ -120,15 +128,37 @@ class SystemSampler:
         return record
 
     def _follow_stream(self) -> None:
-        records = [r for r in self._tail.read_new() if not _is_system(r)]
-        for record in records:
-            if is_number(record.get("step")):
-                self._step = record["step"]
-        if records and self._on_records is not None:
+        lines = self._new_lines()
+        for line in reversed(lines):
+            if _SYSTEM_KEY in line:
+                continue
+            step = _parse(line).get("step")
+            if is_number(step):
+                self._step = step
+                break
+        if self._on_nonfinite is None:
+            return
+        flagged = [_parse(line) for line in lines if _SYSTEM_KEY not in line
+                   and any(word in line for word in _NON_FINITE)]
+        if flagged:
             try:
-                self._on_records(records)
+                self._on_nonfinite(flagged)
             except Exception:  # a check that fails must not end the sampling
                 pass
+
+    def _new_lines(self) -> list[bytes]:
+        """The complete lines appended since the last call (a torn last one waits)."""
+        try:
+            with open(self._metrics_file, "rb") as src:
+                src.seek(self._offset)
+                chunk = src.read()
+        except OSError:
+            return []
+        end = chunk.rfind(b"\n")
+        if end < 0:
+            return []
+        self._offset += end + 1
+        return chunk[:end].split(b"\n")
 
     def stop(self) -> dict[str, float]:
         """End the thread; the peak of every figure (empty when none was taken)."""
@@ -144,38 +174,26 @@ class SystemSampler:
         return dict(self.peaks)
 
 
-def _is_system(record: dict[str, Any]) -> bool:
-    return any(key.startswith(PREFIX) for key in record.keys() - RECORD_KEYS)
-
-
-def _size(path: Path) -> int:
+def _parse(line: bytes) -> dict[str, Any]:
     try:
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-
-def _last_step(path: Path) -> float | None:
-    """The step an earlier attempt of the run reached (requeued in place), if any."""
-    step = None
-    for record in MetricTail(path).read_new() if _size(path) else []:
-        if is_number(record.get("step")):
-            step = record["step"]
-    return step
+        record = json.loads(line)
+    except ValueError:
+        return {}  # a line some other writer mangled
+    return record if isinstance(record, dict) else {}
 
 
 def start_sampler(metrics_file: Path, root_pid: int, *, gpu_ids: list[int] | None,
-                  on_records: RecordsHook | None = None) -> SystemSampler:
+                  on_nonfinite: RecordsHook | None = None) -> SystemSampler:
     """The sampler thread for a run's process, started, at the configured interval.
 
     Figures that cannot be taken are one line in the run's output.log, never an error
     of the run."""
     try:
         sampler = SystemSampler(metrics_file, root_pid, gpu_ids=gpu_ids,
-                                interval=sample_interval(), on_records=on_records)
+                                interval=sample_interval(), on_nonfinite=on_nonfinite)
     except OSError as err:  # the metrics file cannot be opened for appending
         sampler = SystemSampler(metrics_file, root_pid, gpu_ids=[], interval=0,
-                                on_records=on_records)
+                                on_nonfinite=on_nonfinite)
         sampler.missing = f"cannot append to {metrics_file.name}: {err.strerror or err}"
     if sampler.missing:
         _say(metrics_file.parent / LOG_FILE, f"dltui: no system figures: {sampler.missing}")
