@@ -31,9 +31,11 @@ _WORDS = {rd.SUCCEEDED: "finished", rd.FAILED: "FAILED", rd.KILLED: "was stopped
 
 
 def look_command(runs_dir: Path, *args: str) -> str:
-    """How to look from elsewhere: `ssh HOST -t dltui ARGS --runs RUNS_DIR`."""
+    """How to look from elsewhere: `ssh HOST -t dltui ARGS --runs RUNS_DIR`, HOST being
+    where the run was launched from (a Slurm job's submit host, not its compute node)."""
+    host = os.environ.get("SLURM_SUBMIT_HOST") or hostname()
     words = ["dltui", *args, "--runs", str(runs_dir)]
-    return f"ssh {hostname()} -t " + " ".join(shlex.quote(w) for w in words)
+    return f"ssh {host} -t " + " ".join(shlex.quote(w) for w in words)
 
 
 def run_message(info: RunInfo) -> tuple[str, str]:
