@@ -45,6 +45,9 @@ def export_mlflow(runs: list[ExportedRun], *, dest: str | None) -> list[str]:
     from mlflow.tracking import MlflowClient
 
     uri = tracking_uri(dest)
+    if uri.startswith("sqlite:"):
+        require("sqlalchemy", f"an MLflow store in {uri}")
+        require("alembic", f"an MLflow store in {uri}")
     client = MlflowClient(tracking_uri=uri)
     lines = []
     for run in runs:

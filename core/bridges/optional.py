@@ -12,6 +12,8 @@ TRACKERS = {
     "mlflow": ("MLflow", "mlflow"),
     "wandb": ("Weights & Biases", "wandb"),
     "yaml": ("PyYAML", "bridges"),
+    "sqlalchemy": ("SQLAlchemy (for MLflow's sqlite store)", "mlflow"),
+    "alembic": ("alembic (for MLflow's sqlite store)", "mlflow"),
 }
 
 
