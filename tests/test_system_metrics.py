@@ -171,3 +171,12 @@ def test_without_psutil_the_run_goes_on_with_one_line_in_its_log(project: Projec
     log = (path / "output.log").read_text()
     assert log.count("dltui: no system figures: psutil is not installed (pip install psutil)") \
         == 1
+
+
+def test_the_dashboard_and_cli_never_load_nvml() -> None:
+    import subprocess
+
+    code = ("import sys, dltui.tui.app, dltui.tui.cli, dltui.views.listing, dltui.views.compare\n"
+            "print(' '.join(m for m in ('pynvml', 'psutil', 'apprise') if m in sys.modules))")
+    loaded = subprocess.run([PY, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == ""
