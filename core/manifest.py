@@ -1,6 +1,6 @@
 """experiments.toml: loading, validation with messages that say where and how to fix.
 
-    [settings]                  # optional: runs_dir, max_parallel, runs_per_gpu
+    [settings]                  # optional: runs_dir, max_parallel, runs_per_gpu, notify
     [defaults]                  # any experiment key, applied to every experiment
     [experiments.cnn-lr]
     task = "cnn"                # a built-in task, or command = ["python", "train.py", "--lr={lr}"]
@@ -34,7 +34,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 TOP_KEYS = ("settings", "defaults", "experiments", "backends", "models")
-SETTING_KEYS = ("runs_dir", "max_parallel", "runs_per_gpu", "stop_grace")
+SETTING_KEYS = ("runs_dir", "max_parallel", "runs_per_gpu", "stop_grace", "notify")
 EXPERIMENT_KEYS = ("task", "command", "params", "sweep", "group", "tags", "description",
                    "metric", "mode", "needs", "gpus", "labels", "env", "backend")
 BACKENDS = backend_names()
@@ -51,6 +51,7 @@ class Settings:
     max_parallel: int = 1
     runs_per_gpu: int = 1
     stop_grace: float = 10.0
+    notify: list[str] = field(default_factory=list)  # apprise URLs told when runs end
 
 
 @dataclass
@@ -284,6 +285,11 @@ def _settings(check: _Checker, raw: Any) -> Settings:
         if key == "runs_dir":
             check.expect(isinstance(value, str) and bool(value),
                          "settings.runs_dir must be a path string", 'write runs_dir = "runs"', at)
+        elif key == "notify":
+            check.expect(isinstance(value, list) and all(
+                isinstance(url, str) and "://" in url for url in value),
+                "settings.notify must be a list of notification URLs",
+                'write notify = ["ntfy://TOPIC"] (apprise URLs)', at)
         elif key == "stop_grace":
             check.expect((_is_int(value) or isinstance(value, float)) and value >= 0
                          and math.isfinite(value),

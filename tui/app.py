@@ -20,6 +20,7 @@ from dltui.tui.catalog import RunCatalog
 from dltui.tui.dashboard import Dashboard
 from dltui.tui.feeds import follow_catalog
 from dltui.tui.messages import ActionDone, CatalogUpdated
+from dltui.tui.run_endings import RunEndings
 from dltui.tui.screens.base import DashboardScreen
 from dltui.tui.screens.experiments import ExperimentsScreen
 from dltui.tui.tensorboards import Boards
@@ -68,6 +69,7 @@ class DltuiApp(App[None]):
         self.dashboard = dashboard
         self.snapshot = CatalogSnapshot(version=0, loaded=False)
         self.catalog_wake = threading.Event()
+        self.run_endings = RunEndings()
         self.boards = Boards(dashboard.tensorboard_argv, dashboard.runs_dir / ".tensorboard.log")
 
     def on_unmount(self) -> None:
@@ -92,6 +94,10 @@ class DltuiApp(App[None]):
 
     def on_catalog_updated(self, message: CatalogUpdated) -> None:
         self.snapshot = message.snapshot
+        for ended in self.run_endings.check(message.snapshot):  # a bell and a toast each
+            self.bell()
+            self.notify(ended.text, severity="error" if ended.failed else "information",
+                        markup=False, timeout=8)
         if isinstance(self.screen, DashboardScreen):
             self.screen.catalog_changed(message.snapshot)
 

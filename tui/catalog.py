@@ -20,6 +20,7 @@ from typing import Any
 from dltui.manifest import Experiment, Manifest
 from dltui.store import rundir as rd
 from dltui.store.runs import RunInfo, RunStore, load_run
+from dltui.system.figures import first_training_metric
 from dltui.tracking.progress import eta_seconds
 from dltui.tracking.stream import MetricHistory, downsample, guess_mode, is_finite, is_number
 from dltui.tui.text import duration, number, params_label, state_label
@@ -66,7 +67,7 @@ def digest_history(history: MetricHistory, info: RunInfo, *,
 def stored_numbers(info: RunInfo) -> tuple[str, float | None, float | None, str]:
     """(metric, best, last, mode) of a finished run from its final status, no file read."""
     stored = info.status.metrics
-    metric = info.spec.metric or (next(iter(stored), "") if isinstance(stored, dict) else "")
+    metric = info.spec.metric or (first_training_metric(stored) if stored else "")
     found = stored.get(metric) if isinstance(stored, dict) and metric else None
     mode = info.spec.mode if info.spec.metric else guess_mode(metric)
     if not isinstance(found, dict):
@@ -76,7 +77,7 @@ def stored_numbers(info: RunInfo) -> tuple[str, float | None, float | None, str]
 
 def digest_numbers(info: RunInfo, digest: RunDigest) -> tuple[str, float | None, float | None,
                                                                  str]:
-    metric = info.spec.metric or next(iter(digest.metrics), "")
+    metric = info.spec.metric or first_training_metric(digest.metrics)
     found = digest.metric(metric)
     if found is None:
         return metric, None, None, info.spec.mode
@@ -327,7 +328,7 @@ class RunCatalog:
             if info.state == rd.QUEUED:
                 continue
             digest = self.digest(info)
-            shown = metric or next(iter(digest.metrics), "")
+            shown = metric or first_training_metric(digest.metrics)
             found = digest.metric(shown)
             if found and found.points:
                 metric, curve = shown, found.points

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from dltui.tui.bridge_commands import register as _register_bridges
 from dltui.tui.report_command import register as _register_report
 
 if TYPE_CHECKING:
@@ -154,12 +155,16 @@ def run_command(
         "--detach", "-d", help="Queue and return; the runs go on after you log out.")] = False,
     backend: Annotated[str | None, typer.Option(
         help="Where runs execute: local, torchrun or slurm (default: the manifest's).")] = None,
+    notify: Annotated[list[str] | None, typer.Option(
+        "--notify", metavar="URL", help="Also send word to this apprise URL when each run and "
+        "the sweep end (beside [settings] notify).")] = None,
     manifest: ManifestOpt = DEFAULT_MANIFEST,
     runs: RunsOpt = None,
 ) -> None:
     """Run experiments: queued one per GPU (or on the CPU), followed until they end."""
     from dltui.backends import get_backend
     from dltui.manifest import parse_overrides
+    from dltui.notify.targets import check_urls
     from dltui.queue.launch import launch
     from dltui.views.follow import follow_runs
     from dltui.views.text import launch_plan
@@ -168,8 +173,9 @@ def run_command(
     _, store = _store(manifest, runs)
     if backend is not None:
         get_backend(backend)  # an unknown name ends here, naming the known ones
+    urls = check_urls(notify or [])
     queued = launch(manifest=loaded, names=names, overrides=parse_overrides(set_ or []),
-                    runs_dir=store.root, backend=backend)
+                    runs_dir=store.root, backend=backend, notify=urls)
     for line in launch_plan(queued):
         typer.echo(line)
     if detach:
@@ -370,6 +376,7 @@ def tb_command(
 
 
 _register_report(app)
+_register_bridges(app)
 
 
 def main() -> None:

@@ -92,9 +92,11 @@ def _check_overrides(exp: Experiment, overrides: Mapping[str, list[Any]]) -> Non
 def launch(*, manifest: Manifest, names: Iterable[str],
            overrides: Mapping[str, list[Any]] | None = None,
            runs_dir: Path | None = None, backend: str | None = None,
-           queue_order: float | None = None) -> list[rd.RunDir]:
+           queue_order: float | None = None,
+           notify: list[str] | None = None) -> list[rd.RunDir]:
     """Queue the runs of `names` (with overrides); run needed experiments first when no
-    finished run of them exists. Returns the queued runs of `names` themselves."""
+    finished run of them exists. Returns the queued runs of `names` themselves, which
+    send word of their ending to the `notify` URLs beside the manifest's."""
     root = (runs_dir or manifest.runs_dir).resolve()
     requested = list(dict.fromkeys(names))
     experiments = [manifest.experiment(name) for name in requested]
@@ -118,7 +120,7 @@ def launch(*, manifest: Manifest, names: Iterable[str],
         waits = [rel for need in exp.needs for rel in provided.get(need, [])]
         for params in exp.param_sets(overrides):
             spec = make_spec(manifest, exp, params, git=git, backend=backend)
-            queued.append(_enqueue(root, spec, waits, order, batch))
+            queued.append(_enqueue(root, spec, waits, order, batch, notify=notify))
         provided[name] = [f"{q.experiment}/{q.run_id}" for q in queued if q.experiment == name]
     ensure_supervisor(root)
     return queued
@@ -138,9 +140,10 @@ def _runs_for_need(store: RunStore, manifest: Manifest, exp: Experiment, git: Gi
 
 
 def _enqueue(root: Path, spec: rd.RunSpec, waits_for: list[str], order: float,
-             batch: str) -> rd.RunDir:
+             batch: str, *, notify: list[str] | None = None) -> rd.RunDir:
+    extra = {"notify": list(notify)} if notify else {}
     run = rd.create_run_dir(root, spec, state=rd.QUEUED, queued_at=time.time(),
-                            queue_order=order, waits_for=waits_for, batch=batch)
+                            queue_order=order, waits_for=waits_for, batch=batch, **extra)
     mark_active(root, run.path)
     return run
 

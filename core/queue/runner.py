@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from dltui.backends import Backend, get_backend
+from dltui.notify.events import NonFiniteWatch, notify_run_ended
 from dltui.procs import hostname, process_start_ticks
 from dltui.store import rundir as rd
 from dltui.store.status import RunStatus
+from dltui.system.sampler import start_sampler
 from dltui.tracking.replay import EarlierAttempts
 from dltui.tracking.run import RUN_DIR_ENV, RUNS_DIR_ENV
 from dltui.tracking.stdout_metrics import parse_line
@@ -173,10 +175,13 @@ def run_wrapped(run: rd.RunDir) -> int:
         log.write(f"dltui: {message}\n".encode())
         log.close()
         run.end(rd.FAILED, exit_code=127, error=message)
+        notify_run_ended(run)
         return 127
     run.write_status(child_pid=child.pid)
     if stop_signals or run.stop_requested():  # stopped while the command was starting
         on_signal(signal.SIGTERM, None)
+    sampler = start_sampler(run.metrics_file, child.pid, gpu_ids=status.gpu_ids,
+                            on_nonfinite=NonFiniteWatch(run, spec))
     parser = backend.output_lines(parser)  # torchrun: rank 0's lines are the run's metrics
     assert child.stdout is not None
     pending = b""
@@ -208,6 +213,7 @@ def run_wrapped(run: rd.RunDir) -> int:
     except OSError as err:
         disk_full = err
     exit_code = child.wait()
+    sys_peaks = sampler.stop()
     try:
         parser.close()
         log.close()
@@ -223,7 +229,9 @@ def run_wrapped(run: rd.RunDir) -> int:
         why = disk_full.strerror if disk_full is not None else "No space left on device"
         error = (f"{error + '; ' if error else ''}the disk holding {run.path} is full ({why}); "
                  "the end of its output was not saved")
-    run.end(state, exit_code=exit_code, error=error, **metric_summary(run, spec))
+    run.end(state, exit_code=exit_code, error=error, sys_peaks=sys_peaks,
+            **metric_summary(run, spec))
+    notify_run_ended(run)
     return 0 if exit_code == 0 else 1
 
 

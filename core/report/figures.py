@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from dltui.report.model import Report, ReportRun, md_text
 from dltui.store import rundir as rd
+from dltui.system.figures import is_system_metric
 from dltui.tracking.stream import guess_mode, is_finite, is_number
 
 FIGURES_DIR = "figures"
@@ -71,7 +72,9 @@ def _legend(view: ReportRun) -> str:
 def _metric_names(views: list[ReportRun]) -> list[str]:
     names: list[str] = []
     for view in views:
-        names.extend(n for n in view.history.series if n not in names)
+        # System figures are in the table as peaks; a curve each would bury the metrics.
+        names.extend(n for n in view.history.series if n not in names
+                     and not is_system_metric(n))
     return names
 
 

@@ -63,6 +63,8 @@ class RunStatus:
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     last_step: float | None = None
     total: float | None = None
+    sys_peaks: dict[str, Any] = field(default_factory=dict)  # the process tree's, at the end
+    notify: list[str] = field(default_factory=list)  # where word of its ending goes
     extra: dict[str, Any] = field(default_factory=dict)
     damaged: str | None = None  # what is wrong with the file, when state is DAMAGED
 
@@ -74,6 +76,7 @@ class RunStatus:
         "waits_for": "list[str]", "needs": "dict[str]", "gpu_ids": "list[int]?",
         "exit_code": "int?", "error": "str?", "attempt": "int", "launched_by": "str?",
         "metrics": "dict[dict]", "last_step": "number?", "total": "number?",
+        "sys_peaks": "dict", "notify": "list[str]",
     }
 
     @classmethod

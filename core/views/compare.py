@@ -12,6 +12,7 @@ from dltui.errors import UserError
 from dltui.manifest import Manifest
 from dltui.store.results import final_metrics
 from dltui.store.runs import RunInfo
+from dltui.system.figures import is_system_metric, peak_columns, peak_of
 from dltui.tracking.stream import is_number
 
 
@@ -59,7 +60,7 @@ def compare(runs: list[RunInfo], *, labels: Mapping[str, str] | None = None,
         {repr(i.spec.params.get(k)) for i in runs}) > 1]
     metric_keys: list[str] = []
     for found in metrics.values():
-        metric_keys.extend(k for k in found if k not in metric_keys)
+        metric_keys.extend(k for k in found if k not in metric_keys and not is_system_metric(k))
     summary_keys: list[str] = []
     summaries = {ref: info.summary() for ref, info in zip(refs, runs, strict=True)}
     for summary in summaries.values():
@@ -77,6 +78,8 @@ def compare(runs: list[RunInfo], *, labels: Mapping[str, str] | None = None,
                for m in metrics.values()):
             columns.append(Column(f"best:{key}", f"{names.get(key, key)} (best)", "best"))
     columns += [Column(f"summary:{k}", names.get(k, k), "summary") for k in summary_keys]
+    peaks = peak_columns([info.status for info in runs])
+    columns += [Column(f"peak:{k}", label, "summary") for k, label in peaks]
     columns += [Column("duration", "Duration", "duration"), Column("status", "Status", "status")]
     rows = []
     for ref, info in zip(refs, runs, strict=True):
@@ -90,6 +93,7 @@ def compare(runs: list[RunInfo], *, labels: Mapping[str, str] | None = None,
             row[f"best:{key}"] = found.get("best")
         for key in summary_keys:
             row[f"summary:{key}"] = summaries[ref].get(key)
+        row.update((f"peak:{k}", peak_of(info.status, k)) for k, _ in peaks)
         rows.append(row)
     ranking, mode = lead.metric, lead.mode
     declared = manifest.experiments.get(lead.experiment) if manifest else None

@@ -13,6 +13,7 @@ from dltui.queue.control import stop_runs
 from dltui.queue.scheduler import ensure_supervisor
 from dltui.store import rundir as rd
 from dltui.store.runs import RunInfo, RunStore, load_run
+from dltui.system.figures import is_system_metric
 from dltui.tracking.stream import MetricHistory
 from dltui.views.listing import progress_of
 from dltui.views.numbers import format_duration, format_value
@@ -104,7 +105,8 @@ def _final_line(info: RunInfo, history: MetricHistory) -> str:
     mark = {rd.SUCCEEDED: "done", rd.FAILED: "FAILED", rd.KILLED: "killed",
             rd.LOST: "LOST"}.get(info.state, info.state)
     took = format_duration(info.duration) if info.duration is not None else "-"
-    latest = {name: series.last for name, series in history.series.items()}
+    latest = {name: series.last for name, series in history.series.items()
+              if not is_system_metric(name)}
     text = f"{mark:6} {info.ref}  {params_text(info.spec.params, 40)}  {took}  " \
            f"{_values_text(latest, 6)}"
     if info.state != rd.SUCCEEDED:

@@ -10,6 +10,7 @@ from dltui.manifest import Manifest
 from dltui.store import rundir as rd
 from dltui.store.results import best_value
 from dltui.store.runs import RunInfo, RunStore
+from dltui.system.figures import split_system
 from dltui.tracking.progress import eta_seconds
 from dltui.tracking.stream import MetricHistory, is_number
 
@@ -53,8 +54,8 @@ def progress_of(info: RunInfo, history: MetricHistory | None = None) -> dict[str
     step = history.last_step
     eta = None if info.is_final else eta_seconds(
         started=info.started, step=step, total=total, last_time=history.last_time)
-    latest = {name: series.last for name, series in history.series.items()}
-    return {"step": step, "total": total, "eta": eta, "latest": latest}
+    latest, use = split_system({name: series.last for name, series in history.series.items()})
+    return {"step": step, "total": total, "eta": eta, "latest": latest, "use": use}
 
 
 def run_row(info: RunInfo, *, with_progress: bool = True) -> dict[str, Any]:
@@ -87,6 +88,7 @@ def run_row(info: RunInfo, *, with_progress: bool = True) -> dict[str, Any]:
         row.update(progress_of(info))
     else:  # a finished run's wrapper left the last values in its status
         metrics = status.metrics or {}
+        latest, _ = split_system({k: v.get("last") for k, v in metrics.items()})
         row.update(step=status.last_step, total=status.total, eta=None,
-                   latest={k: v.get("last") for k, v in metrics.items()})
+                   latest=latest, use=status.extra.get("sys_peaks") or {})
     return row

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from dltui.store import rundir as rd
+from dltui.system.figures import use_text
 from dltui.views.numbers import format_duration, format_value
 
 
@@ -90,8 +91,8 @@ def runs_text(rows: list[dict[str, Any]]) -> str:
             step_text(r), format_duration(r["duration"]) if r.get("duration") is not None
             else (format_duration(now - r["queued_at"]) + " queued" if r.get("queued_at")
                   and not started else ""),
-            format_duration(eta) if eta is not None else "",
+            format_duration(eta) if eta is not None else "", use_text(r.get("use")),
             params_text(r.get("params") or {}, 40), values,
         ])
-    return columns_text(["RUN", "EXPERIMENT", "STATE", "GPU", "STEP", "TIME", "ETA", "PARAMS",
-                         "LATEST"], out)
+    return columns_text(["RUN", "EXPERIMENT", "STATE", "GPU", "STEP", "TIME", "ETA", "USE",
+                         "PARAMS", "LATEST"], out)

@@ -15,6 +15,7 @@ from dltui.queue.gpus import Gpu
 from dltui.queue.scheduler import queue_key
 from dltui.store import rundir as rd
 from dltui.store.runs import RunInfo
+from dltui.system.figures import first_training_metric
 from dltui.tui.feeds import follow_gpus
 from dltui.tui.messages import GpusUpdated
 from dltui.tui.screens.base import DashboardScreen
@@ -52,7 +53,7 @@ def queue_rows(active: Sequence[RunInfo], digests: dict[str, RunDigest],
     for info in running:
         digest = digests.get(info.ref, RunDigest())
         latest = ""
-        metric = info.spec.metric or next(iter(digest.metrics), "")
+        metric = info.spec.metric or first_training_metric(digest.metrics)
         if metric in digest.metrics:
             latest = f"{metric} {number(digest.metrics[metric].last)}"
         rows.append(Row(info.ref, (slot_label(info), info.run_id, info.experiment,

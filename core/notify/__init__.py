@@ -1,0 +1,1 @@
+"""Word when a run or sweep ends: messages through apprise URLs, sent by the run wrapper."""
