@@ -154,7 +154,7 @@ def test_import_of_a_summary_writer_folder_equals_the_source(project: Project) -
     assert status["state"] == "succeeded" and status["imported_from"] == str(source)
     assert json.loads((path / "summary.json").read_text())["loss"] == got["loss"][-1][1]
     table = project.cli("compare", "legacy", "--format", "csv", check=True).stdout
-    assert table.splitlines()[0].startswith("Run,") and "succeeded" in table
+    assert table.splitlines()[0].startswith("run,") and "succeeded" in table
     copied = EventAccumulator(str(path / "tb"))  # `dltui tb` shows the very events
     copied.Reload()
     assert [e.value for e in copied.Scalars("loss")] == [e.value for e in

@@ -113,7 +113,10 @@ def test_each_run_and_the_sweep_send_a_message(project: Project, endpoint: Endpo
     assert f"ssh {hostname()} -t dltui logs tracked/{failed.name} --runs {project.runs}" \
         in failure["message"]
     assert failure["type"] == "failure"
-    assert len([line for line in notify_log(project) if " sent json://127.0.0.1:" in line]) == 3
+    # Each delivery is logged once it is made: the last may land just after its message.
+    wait_for(lambda: len([line for line in notify_log(project)
+                          if " sent json://127.0.0.1:" in line]) == 3, timeout=20,
+             what="three deliveries logged")
 
 
 def test_a_failing_endpoint_is_one_log_line_and_the_run_succeeds(project: Project) -> None:

@@ -88,7 +88,7 @@ def test_ps_shows_current_use_and_compare_the_peaks(project: Project) -> None:
              what="the run's end")
     csv_header = project.cli("compare", "mem", "--format", "csv", check=True).stdout \
         .splitlines()[0].split(",")
-    assert "peak RSS MB" in csv_header and "peak CPU %" in csv_header
+    assert "peak:rss_mb" in csv_header and "peak:cpu_percent" in csv_header
     assert not any(c.startswith("sys/") for c in csv_header)
     ended = project.cli("ps", "--all", check=True).stdout
     assert "cpu " in ended  # an ended run shows its peaks
