@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from dltui.procs import hostname, process_start_ticks
+from dltui.snapshots.execute import SnapshotMissing, prepare_child
 from dltui.store import rundir as rd
 from dltui.store.active import unmark_active
 from dltui.tracking.replay import EarlierAttempts
@@ -140,6 +141,15 @@ def run_wrapped(run: rd.RunDir) -> int:
         return 0  # cancelled between the scheduler's decision and this start
     env = build_env(run, spec, status)
     argv = fill_needs(list(spec.argv), status.get("needs", {}))
+    try:  # the code queued, never the live tree: a missing snapshot fails the run
+        argv, env = prepare_child(run.path, snapshot_id=spec.snapshot, cwd=spec.cwd, argv=argv,
+                                  env=env, given=spec.env)
+    except SnapshotMissing as err:
+        with open(run.log_file, "ab") as missing_log:
+            missing_log.write(f"dltui: {err}\n".encode())
+        run.write_status(state=rd.FAILED, exit_code=2, ended_at=time.time(), error=str(err))
+        unmark_active(run.path.parent.parent, run.run_id)
+        return 2
     if spec.backend == "torchrun":
         from dltui.backends.torchrun import torchrun_argv
 

@@ -102,6 +102,8 @@ class RunSpec:
     git_dirty: bool | None = None
     manifest: str | None = None
     created: float = field(default_factory=time.time)
+    snapshot: str | None = None  # the id of the code copy under runs/.snapshots it runs
+    reproduces: str | None = None  # `experiment/run-id` of the run this one repeats
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunSpec:
