@@ -47,32 +47,33 @@ def git_root(folder: Path) -> Path | None:
 
 
 def script_of(argv: list[str], cwd: Path) -> Path | None:
-    """The first argument naming an existing file (the script an interpreter runs)."""
-    for arg in argv:
+    """The script a command runs: its first argument naming an existing file, or the
+    command itself when it is a file of the project folder (`./train.sh`)."""
+    if argv and "/" in argv[0]:
+        command = (cwd / argv[0]).resolve()
+        if command.is_file() and command.is_relative_to(cwd.resolve()):
+            return command
+    for arg in argv[1:]:
         if arg.startswith("-"):
             continue
         path = Path(arg) if os.path.isabs(arg) else cwd / arg
-        if path.is_file() and not _is_interpreter(path):
+        if path.is_file():
             return path.resolve()
     return None
-
-
-def _is_interpreter(path: Path) -> bool:
-    return os.access(path, os.X_OK) and path.suffix == "" and path.parent.name == "bin"
 
 
 def choose_files(*, cwd: Path, argv: list[str], runs_dir: Path,
                  limits: Limits) -> SourceTree | None:
     """The files to copy for a command run from `cwd`; None when there is nothing to copy
-    (no git work tree and no script or `-m` module in the command)."""
+    (no git work tree, and no script, `-m` or `-c` in the command)."""
     top = git_root(cwd)
     if top is not None:
         tree = SourceTree(top, "git")
         names = _git_files(top)
     else:
         script = script_of(argv, cwd)
-        if script is None and "-m" not in argv:
-            return None
+        if script is None and "-m" not in argv and "-c" not in argv:
+            return None  # nothing of the project's runs: a binary, a shell line
         folder = script.parent if script is not None else cwd
         tree = SourceTree(folder, "folder")
         names = _folder_files(folder, runs_dir, limits)

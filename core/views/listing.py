@@ -7,6 +7,7 @@ from typing import Any
 
 from dltui.manifest import Manifest
 from dltui.store import rundir as rd
+from dltui.store.annotations import read_annotations
 from dltui.store.results import best_value
 from dltui.store.runs import RunInfo, RunStore
 from dltui.tracking.stream import MetricHistory, is_number
@@ -79,6 +80,8 @@ def run_row(info: RunInfo, *, with_progress: bool = True) -> dict[str, Any]:
         "path": str(info.dir.path),
     }
     row.update((k, v) for k, v in status.items() if k.startswith("slurm_"))  # a cluster job's
+    annotations = read_annotations(info)
+    row.update(tags=annotations.tags, note=annotations.note, reproduces=info.spec.reproduces)
     if with_progress:
         row.update(progress_of(info))
     else:  # a finished run's wrapper left the last values in its status
