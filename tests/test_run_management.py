@@ -1,4 +1,5 @@
-"""reproduce, diff, tag, note, rm and gc end to end through the real CLI."""
+"""reproduce, diff, tag, note, rm and gc end to end: through the real CLI, and through
+the dashboard's keys with Pilot."""
 
 from __future__ import annotations
 
@@ -6,10 +7,20 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+from test_tui_pilot import Project as PilotProject
+from test_tui_pilot import keys_of, notes, open_only_run, run, table, type_text, until
+
 from conftest import Project, wait_for
+from dltui.queue.control import stop_runs
+from dltui.store.annotations import read_annotations
 from dltui.store.disk import human_bytes
+from dltui.tui.run_actions import TextDialog, TextView
+from dltui.tui.screens.confirm import ConfirmDialog
+from dltui.tui.screens.runs import RunsScreen
 
 PY = sys.executable
 
@@ -163,3 +174,98 @@ def test_rm_refuses_active_needed_and_missing_runs_then_gc_frees_the_space(
     assert not (snapshots / snapshot).exists()
     assert (snapshots / kept).is_dir()  # the waiter still names it
     assert project.cli("gc", check=True).stdout.startswith("deleted 0 trashed run(s) (0 B)")
+
+
+# -- the dashboard's actions, driven with Pilot --------------------------------------------------
+@pytest.fixture
+def dash(tmp_path: Path) -> Iterator[PilotProject]:
+    made = PilotProject(tmp_path)
+    yield made
+    stop_runs(made.store.active(), grace=1)
+
+
+def test_runs_screen_tags_notes_diffs_reproduces_and_removes(dash: PilotProject) -> None:
+    dash.finished(dash.launch("train"))
+
+    async def scenario() -> None:
+        app = dash.app()
+        async with app.run_test(size=(180, 40)) as pilot:
+            await pilot.press("2")
+            await until(pilot, lambda: isinstance(app.screen, RunsScreen)
+                        and len(keys_of(app)) == 2, "the runs")
+            grid = table(app)
+            ref = grid.current_key
+            await pilot.press("T")
+            await until(pilot, lambda: isinstance(app.screen, TextDialog), "the tag dialog")
+            await type_text(pilot, "+best -quick")
+            await pilot.press("enter")
+            await until(pilot, lambda: any(r.key == ref and r.cells[-1] == "#best"
+                                           for r in table(app).rows), "the tag in its row")
+            await pilot.press("n")
+            await until(pilot, lambda: isinstance(app.screen, TextDialog), "the note dialog")
+            await type_text(pilot, "keep this one")
+            await pilot.press("enter")
+            await until(pilot, lambda: any(r.key == ref and r.cells[-1] == "#best keep this one"
+                                           for r in table(app).rows), "the note in its row")
+            await pilot.press("slash")
+            await type_text(pilot, "keep")
+            assert keys_of(app) == [ref]
+            await pilot.press("escape")
+            await pilot.press("u")
+            await until(pilot, lambda: any("train: " in n and "in 2 run(s)" in n
+                                           for n in notes(app)), "the disk use")
+            await pilot.press("home", "space", "space", "d")
+            view = await until(pilot, lambda: isinstance(app.screen, TextView) and app.screen,
+                               "the diff")
+            assert "lr: 0.1 -> 0.01" in view.text or "lr: 0.01 -> 0.1" in view.text
+            assert "the same snapshot" in view.text
+            await pilot.press("escape")
+            await pilot.press("escape")  # the marks
+            chosen = table(app).current_key
+            await pilot.press("p")
+            await until(pilot, lambda: len(dash.store.runs("train")) == 3, "a reproduction")
+            made = dash.store.runs("train")[-1]
+            assert made.spec.reproduces == chosen
+            dash.finished([made.dir.path])
+            await until(pilot, lambda: len(keys_of(app)) == 3, "the reproduction listed")
+            target = table(app).current_key
+            await pilot.press("D")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+            await pilot.press("y")
+            await until(pilot, lambda: target not in keys_of(app) and len(keys_of(app)) == 2,
+                        "the run gone from the list")
+            assert (dash.runs / ".trash" / str(target)).is_dir()
+            assert any("to the trash" in n for n in notes(app))
+
+    run(scenario)
+
+
+def test_run_screen_tags_notes_and_refuses_to_remove_an_active_run(dash: PilotProject) -> None:
+    (path,) = dash.launch("hold")
+    ref = f"hold/{path.name}"
+
+    async def scenario() -> None:
+        app = dash.app()
+        async with app.run_test(size=(160, 40)) as pilot:
+            await until(pilot, lambda: dash.store.resolve(ref).state == "running", "it runs")
+            await open_only_run(pilot, app, ref)
+            await pilot.press("T")
+            await until(pilot, lambda: isinstance(app.screen, TextDialog), "the tag dialog")
+            await type_text(pilot, "live")
+            await pilot.press("enter")
+            await until(pilot, lambda: "live" in read_annotations(dash.store.resolve(ref)).tags,
+                        "the tag")
+            await pilot.press("n")
+            await until(pilot, lambda: isinstance(app.screen, TextDialog), "the note dialog")
+            await type_text(pilot, "watching")
+            await pilot.press("enter")
+            await until(pilot, lambda: read_annotations(dash.store.resolve(ref)).note
+                        == "watching", "the note")
+            await pilot.press("D")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+            await pilot.press("y")
+            await until(pilot, lambda: any("an active run is not removed" in n
+                                           for n in notes(app)), "the refusal")
+            assert path.is_dir()
+
+    run(scenario)

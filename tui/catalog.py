@@ -19,6 +19,7 @@ from typing import Any
 
 from dltui.manifest import Experiment, Manifest
 from dltui.store import rundir as rd
+from dltui.store.annotations import annotations_label
 from dltui.store.runs import RunInfo, RunStore, load_run
 from dltui.tracking.stream import MetricHistory, downsample, guess_mode, is_finite, is_number
 from dltui.tui.text import duration, number, params_label, state_label
@@ -33,7 +34,7 @@ from dltui.tui.views import (
 
 RUN_COLUMNS = (("run", "Run"), ("experiment", "Experiment"), ("state", "State"),
                ("params", "Params"), ("metric", "Metric"), ("best", "Best"), ("last", "Last"),
-               ("duration", "Duration"))
+               ("duration", "Duration"), ("notes", "Tags / Note"))
 _MISSING = float("inf")
 _LOOK_BACK = 5  # runs read, newest first, to find an experiment's latest curve
 
@@ -95,12 +96,13 @@ def run_record(info: RunInfo, numbers: tuple[str, float | None, float | None, st
     state = info.state
     params = params_label(info.spec.params)
     took = info.duration
+    notes = annotations_label(info)
     cells = (info.run_id, info.experiment, state_label(state), params, metric, number(best),
-             number(last), duration(took))
+             number(last), duration(took), notes)
     sort_keys = (info.run_id, info.experiment, state, params, metric,
                  _MISSING if best is None else (-best if mode == "max" else best),
-                 _MISSING if last is None else last, _MISSING if took is None else took)
-    search = f"{info.experiment} {info.run_id} {state} {params} {metric}".lower()
+                 _MISSING if last is None else last, _MISSING if took is None else took, notes)
+    search = f"{info.experiment} {info.run_id} {state} {params} {metric} {notes}".lower()
     return RunRecord(f"{info.experiment}/{info.run_id}", info, cells, sort_keys, search,
                      metric, best, last)
 
@@ -166,6 +168,9 @@ class RunCatalog:
                 seen.add(ref)
                 if ref not in self._infos and (info := load_run(path)) is not None:
                     self._put(info)
+                    changed = True
+                elif ref in self._infos:  # its tags or note may have changed
+                    self._put(self._infos[ref])
                     changed = True
             for ref in [r for r in self._by_experiment.get(name, []) if r not in seen]:
                 self._drop(ref)

@@ -81,6 +81,8 @@ def _write(info: RunInfo, tags: list[str], note: str) -> None:
     try:
         write_json_atomic(info.dir.path / ANNOTATIONS_FILE,
                           {"tags": tags, "note": note, "updated": time.time()})
+        # A changed experiment folder is what tells a dashboard to look at its runs again.
+        os.utime(info.dir.path.parent)
     except OSError as err:
         raise UserError(f"cannot write the tags and note of {info.ref}: {err.strerror or err}",
                         fix="check the runs folder's permissions and free space") from None
@@ -92,3 +94,9 @@ def matches(info: RunInfo, *, tag: str | None = None, note: str | None = None) -
     if tag is not None and tag not in found.tags:
         return False
     return note is None or note.lower() in found.note.lower()
+
+
+def annotations_label(info: RunInfo) -> str:
+    """`#tag #tag note` of a run, for its row in a listing."""
+    found = read_annotations(info)
+    return " ".join([*(f"#{t}" for t in found.tags), *([found.note] if found.note else [])])
