@@ -4,9 +4,13 @@ recorded; a tree over the limit or a snapshot that cannot be written queues noth
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from conftest import Project, wait_for
 from dltui.manifest import load_manifest
@@ -213,3 +217,40 @@ command = ["{PY}", "-m", "printer", "7"]
     (path,) = wait_ended(project, "module", 1)
     log = (path / "output.log").read_text()
     assert "code A lr=7" in log, log
+
+
+def python_310() -> str | None:
+    """A working Python 3.10 of this machine (on PATH, or installed by pyenv), if any."""
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    installed = sorted(str(p) for p in pyenv.glob("3.10.*/bin/python3.10"))
+    for found in [shutil.which("python3.10"), *installed]:
+        if found and subprocess.run([found, "-c", "pass"], capture_output=True).returncode == 0:
+            return found
+    return None
+
+
+OLD_PYTHON = python_310()
+
+
+@pytest.mark.skipif(OLD_PYTHON is None, reason="needs a Python 3.10 interpreter")
+def test_another_interpreter_is_described_and_an_unsafe_module_run_refused(
+        project: Project) -> None:
+    project.write(f"""
+[experiments.script]
+command = ["{OLD_PYTHON}", "printer.py", "1"]
+
+[experiments.module]
+command = ["{OLD_PYTHON}", "-m", "printer", "2"]
+""")
+    write_code(project, "A")
+    project.cli("run", "script", check=True)
+    (path,) = project.run_paths("script")
+    assert "code A lr=1" in (path / "output.log").read_text()
+    record = json.loads((path / "environment.json").read_text())
+    assert record["python"].startswith("3.10.") and record["executable"] == str(OLD_PYTHON)
+    assert record["interpreter"] == "the command's"
+    project.cli("run", "module")
+    (path,) = project.run_paths("module")
+    status = project.status_of(path)
+    assert status["state"] == "failed" and "PYTHONSAFEPATH needs 3.11" in str(status["error"])
+    assert "code A" not in (path / "output.log").read_text()

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from dltui.procs import hostname, process_start_ticks
-from dltui.snapshots.execute import SnapshotMissing, prepare_child
+from dltui.snapshots.execute import SnapshotError, prepare_child
 from dltui.store import rundir as rd
 from dltui.store.active import unmark_active
 from dltui.tracking.replay import EarlierAttempts
@@ -144,7 +144,7 @@ def run_wrapped(run: rd.RunDir) -> int:
     try:  # the code queued, never the live tree: a missing snapshot fails the run
         argv, env = prepare_child(run.path, snapshot_id=spec.snapshot, cwd=spec.cwd, argv=argv,
                                   env=env, given=spec.env)
-    except SnapshotMissing as err:
+    except SnapshotError as err:
         with open(run.log_file, "ab") as missing_log:
             missing_log.write(f"dltui: {err}\n".encode())
         run.write_status(state=rd.FAILED, exit_code=2, ended_at=time.time(), error=str(err))

@@ -66,16 +66,17 @@ def describe_gpus(timeout: float = 5.0) -> dict[str, Any]:
     return {"gpus": gpus, "driver": driver}
 
 
-def describe_environment(*, argv: list[str], env: dict[str, str],
-                         given: dict[str, str]) -> dict[str, Any]:
-    """The record of one run's environment (see the module's docstring)."""
+def describe_environment(*, env: dict[str, str], given: list[str],
+                         python: dict[str, Any]) -> dict[str, Any]:
+    """The record of one run's environment (see the module's docstring); `python` is
+    what `describe_interpreter` found for its command."""
     from dltui.procs import hostname
 
     return {
         "recorded_at": time.time(),
         "host": hostname(),
         "dltui": __version__,
-        **describe_interpreter(interpreter_of(argv, env)),
+        **python,
         **describe_gpus(),
         "cuda_visible_devices": env.get("CUDA_VISIBLE_DEVICES"),
         "env_names": sorted(env),
@@ -83,11 +84,11 @@ def describe_environment(*, argv: list[str], env: dict[str, str],
     }
 
 
-def record_environment(run_dir: Path, *, argv: list[str], env: dict[str, str],
-                       given: dict[str, str]) -> None:
+def record_environment(run_dir: Path, *, env: dict[str, str], given: list[str],
+                       python: dict[str, Any]) -> None:
     """Write environment.json into the run; a failure is noted in it, never raised."""
     try:
-        record = describe_environment(argv=argv, env=env, given=given)
+        record = describe_environment(env=env, given=given, python=python)
     except Exception as err:  # noqa: BLE001 - a record must never stop the run
         record = {"error": f"{type(err).__name__}: {err}"}
     try:

@@ -18,17 +18,20 @@ SNAPSHOT_DIR_ENV = "DLTUI_SNAPSHOT_DIR"  # the copied files, as the run sees the
 PROJECT_DIR_ENV = "DLTUI_PROJECT_DIR"  # the folder that was copied
 
 
-class SnapshotMissing(Exception):
-    """The run names a snapshot that is not in the store."""
+class SnapshotError(Exception):
+    """The run cannot start from its snapshot (gone, or an interpreter that cannot be
+    kept off the live tree); it must not start at all."""
 
 
 def from_snapshot(*, snapshot_id: str, runs_dir: Path, cwd: str, argv: list[str],
-                  env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
-    """The argv and environment that run `argv` on the snapshot's copy of the code."""
+                  env: dict[str, str], python: str | None = None
+                  ) -> tuple[list[str], dict[str, str]]:
+    """The argv and environment that run `argv` on the snapshot's copy of the code;
+    `python` is the version of the command's interpreter where known ("3.11.7")."""
     meta = read_snapshot(runs_dir, snapshot_id)
     files = snapshot_path(runs_dir, snapshot_id) / FILES_DIR
     if meta is None or not files.is_dir():
-        raise SnapshotMissing(f"the run's code snapshot {snapshot_id} is missing from "
+        raise SnapshotError(f"the run's code snapshot {snapshot_id} is missing from "
                               f"{runs_dir}/.snapshots (removed by hand?); the run does not "
                               "start on the live tree")
     root = Path(meta["root"])
@@ -44,12 +47,21 @@ def from_snapshot(*, snapshot_id: str, runs_dir: Path, cwd: str, argv: list[str]
     env[SNAPSHOT_DIR_ENV] = str(files)
     env[PROJECT_DIR_ENV] = str(root)
     if "-m" in argv or "-c" in argv:
+        if python is not None and _version(python) < (3, 11):
+            raise SnapshotError(
+                f"Python {python} puts the live working directory first on sys.path for "
+                "`-m` and `-c` (PYTHONSAFEPATH needs 3.11): the run does not start. Name "
+                "the script (python train.py), use Python 3.11+, or set snapshot = false")
         counterpart = _counterpart(work, root, files)
         if counterpart is not None:
             env["PYTHONPATH"] = os.pathsep.join(
                 [str(counterpart), *filter(None, [env.get("PYTHONPATH")])])
             env["PYTHONSAFEPATH"] = "1"
     return new_argv, env
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(".")[:2] if part.isdigit())
 
 
 def _counterpart(path: Path, root: Path, files: Path) -> Path | None:
@@ -73,12 +85,22 @@ def _in_copy(arg: str, cwd: Path, root: Path, files: Path) -> str:
 def prepare_child(run_path: Path, *, snapshot_id: str | None, cwd: str, argv: list[str],
                   env: dict[str, str], given: dict[str, str]) -> tuple[list[str], dict[str, str]]:
     """The argv and environment of a run's child, pointed at its snapshot when it has one,
-    with the environment recorded in the run. Raises SnapshotMissing."""
+    with the environment recorded in the run. Raises SnapshotError."""
+    from dltui.snapshots.environment import (
+        describe_interpreter,
+        interpreter_of,
+        record_environment,
+    )
+
+    command_python = interpreter_of(argv, env)
+    try:
+        python = describe_interpreter(command_python)
+    except Exception as err:  # noqa: BLE001 - a record must never stop the run
+        python = {"error": f"{type(err).__name__}: {err}"}
     if snapshot_id:
         argv, env = from_snapshot(snapshot_id=snapshot_id, runs_dir=run_path.parent.parent,
-                                  cwd=cwd, argv=argv, env=env)
-    from dltui.snapshots.environment import record_environment
-
+                                  cwd=cwd, argv=argv, env=env,
+                                  python=python.get("python") if command_python else None)
     changed = sorted({*given, *(k for k, v in env.items() if os.environ.get(k) != v)})
-    record_environment(run_path, argv=argv, env=env, given=changed)
+    record_environment(run_path, env=env, given=changed, python=python)
     return argv, env
