@@ -254,3 +254,36 @@ command = ["{OLD_PYTHON}", "-m", "printer", "2"]
     status = project.status_of(path)
     assert status["state"] == "failed" and "PYTHONSAFEPATH needs 3.11" in str(status["error"])
     assert "code A" not in (path / "output.log").read_text()
+
+
+def test_an_ignored_script_is_refused_rather_than_run_live(project: Project) -> None:
+    project.write(blocked_manifest(project))
+    write_code(project, "A")
+    (project.root / ".gitignore").write_text("runs/\nprinter.py\n")
+    git(project.root, "init", "-q")
+    done = project.cli("run", "printer", "--detach")
+    assert done.returncode == 2
+    assert "printer.py would not be in the run's code snapshot (ignored by git)" in done.stderr
+    assert project.run_paths("printer") == []
+
+
+def test_a_script_in_another_git_tree_is_copied_from_that_tree(
+        project: Project, tmp_path_factory: pytest.TempPathFactory) -> None:
+    code = tmp_path_factory.mktemp("code")
+    (code / "printer.py").write_text(PRINTER)
+    (code / "helper.py").write_text('VERSION = "A"\n')
+    git(code, "init", "-q")
+    project.write(f"""
+[experiments.printer]
+command = ["{PY}", "{code / 'printer.py'}", "1"]
+""")
+    (project.root / "data").mkdir()
+    (project.root / "data" / "numbers.txt").write_text("project data\n")
+    project.cli("run", "printer", check=True)
+    (path,) = project.run_paths("printer")
+    assert "code A lr=1" in (path / "output.log").read_text()
+    spec = json.loads((path / "run.json").read_text())
+    meta = json.loads((project.runs / ".snapshots" / spec["snapshot"] / "snapshot.json")
+                      .read_text())
+    assert meta["kind"] == "git" and meta["root"] == str(code.resolve())
+    assert set(meta["files"]) == {"helper.py", "printer.py"}

@@ -75,10 +75,12 @@ def _in_copy(arg: str, cwd: Path, root: Path, files: Path) -> str:
     """`arg` pointed at the copy when it names a file the snapshot holds."""
     if not arg or arg.startswith("-"):
         return arg
-    path = Path(os.path.normpath(arg if os.path.isabs(arg) else cwd / arg))
-    copied = _counterpart(path, root, files)
-    if copied is not None and copied != files and copied.is_file():
-        return str(copied)
+    given = arg if os.path.isabs(arg) else str(cwd / arg)
+    # As written first; through symlinks second (the copied root is a resolved path).
+    for path in dict.fromkeys((Path(os.path.normpath(given)), Path(os.path.realpath(given)))):
+        copied = _counterpart(path, root, files)
+        if copied is not None and copied != files and copied.is_file():
+            return str(copied)
     return arg
 
 

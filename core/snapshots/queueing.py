@@ -9,7 +9,7 @@ from typing import Any
 
 from dltui.manifest import Experiment, Manifest
 from dltui.snapshots.store import take_snapshot
-from dltui.snapshots.tree import MB, Limits, git_root, script_of
+from dltui.snapshots.tree import MB, Limits, source_root
 
 
 class LaunchSnapshots:
@@ -21,8 +21,8 @@ class LaunchSnapshots:
         settings = manifest.settings
         self.limits = Limits(max_file_bytes=settings.snapshot_file_limit_mb * MB,
                              max_total_bytes=settings.snapshot_limit_mb * MB)
-        self._git_root: Path | None | bool = False  # False: not asked yet
-        self._by_tree: dict[tuple[str, str], str | None] = {}
+        self._git_roots: dict[Path, Path | None] = {}
+        self._by_tree: dict[tuple[str, str] | None, str | None] = {}
 
     def prepare(self, manifest: Manifest, requested: Iterable[str],
                 overrides: Mapping[str, list[Any]] | None = None) -> None:
@@ -46,10 +46,6 @@ class LaunchSnapshots:
             self._by_tree[key] = taken.id if taken is not None else None
         return self._by_tree[key]
 
-    def _tree_key(self, argv: list[str]) -> tuple[str, str]:
-        if self._git_root is False:
-            self._git_root = git_root(self.cwd)
-        if isinstance(self._git_root, Path):
-            return "git", str(self._git_root)
-        script = script_of(argv, self.cwd)
-        return "folder", str(script.parent if script is not None else self.cwd)
+    def _tree_key(self, argv: list[str]) -> tuple[str, str] | None:
+        found = source_root(argv, self.cwd, self._git_roots)
+        return None if found is None else (found[0], str(found[1]))

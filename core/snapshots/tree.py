@@ -62,21 +62,39 @@ def script_of(argv: list[str], cwd: Path) -> Path | None:
     return None
 
 
+def source_root(argv: list[str], cwd: Path,
+                git_roots: dict[Path, Path | None] | None = None) -> tuple[str, Path] | None:
+    """Which tree a command's code lives in: the git work tree holding its script (or,
+    without a script, the working directory), else the script's folder, else the working
+    directory for `python -m`/`-c`; None for a command with nothing of the project's (a
+    binary, a shell line). `git_roots` caches git's answer per folder."""
+    script = script_of(argv, cwd)
+    base = script.parent if script is not None else cwd
+    if git_roots is None:
+        top = git_root(base)
+    elif base in git_roots:
+        top = git_roots[base]
+    else:
+        top = git_roots[base] = git_root(base)
+    if top is not None:
+        return "git", top
+    if script is not None:
+        return "folder", script.parent
+    if "-m" in argv or "-c" in argv:
+        return "folder", cwd
+    return None
+
+
 def choose_files(*, cwd: Path, argv: list[str], runs_dir: Path,
                  limits: Limits) -> SourceTree | None:
-    """The files to copy for a command run from `cwd`; None when there is nothing to copy
-    (no git work tree, and no script, `-m` or `-c` in the command)."""
-    top = git_root(cwd)
-    if top is not None:
-        tree = SourceTree(top, "git")
-        names = _git_files(top)
-    else:
-        script = script_of(argv, cwd)
-        if script is None and "-m" not in argv and "-c" not in argv:
-            return None  # nothing of the project's runs: a binary, a shell line
-        folder = script.parent if script is not None else cwd
-        tree = SourceTree(folder, "folder")
-        names = _folder_files(folder, runs_dir, limits)
+    """The files to copy for a command run from `cwd` (see `source_root`); None when
+    there is nothing to copy. Refuses a script the copy would leave out."""
+    found = source_root(argv, cwd)
+    if found is None:
+        return None
+    kind, root = found
+    tree = SourceTree(root, kind)
+    names = _git_files(root) if kind == "git" else _folder_files(root, runs_dir, limits)
     skip = _inside(runs_dir, tree.root)
     for name in names:
         if skip is not None and (name == skip or name.startswith(skip + "/")):
@@ -98,6 +116,15 @@ def choose_files(*, cwd: Path, argv: list[str], runs_dir: Path,
     if tree.total_bytes > limits.max_total_bytes or len(tree.files) > limits.max_files:
         raise _too_big(tree, limits)
     tree.files.sort()
+    script = script_of(argv, cwd)
+    relative = _inside(script, tree.root) if script is not None else None
+    if relative is not None and relative not in tree.files:
+        why = ("ignored by git" if kind == "git" and not any(
+            entry["path"] == relative for entry in tree.left_out) else "over the file limit")
+        raise UserError(f"the command's script {script} would not be in the run's code "
+                        f"snapshot ({why}), so the run would execute the live file",
+                        fix="track it (or stop ignoring it), raise [settings] "
+                        "snapshot_file_limit_mb, or set snapshot = false for the experiment")
     return tree
 
 
