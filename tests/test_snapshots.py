@@ -287,3 +287,27 @@ command = ["{PY}", "{code / 'printer.py'}", "1"]
                       .read_text())
     assert meta["kind"] == "git" and meta["root"] == str(code.resolve())
     assert set(meta["files"]) == {"helper.py", "printer.py"}
+
+
+FAKE_SMI = """#!/bin/sh
+# Stands in for the driver's nvidia-smi: answers the environment record's query only.
+case "$*" in
+  *driver_version*) echo "0, NVIDIA H200, 550.54.15"; echo "1, NVIDIA H200, 550.54.15" ;;
+esac
+"""
+
+
+def test_gpu_names_and_driver_come_from_nvidia_smi(project: Project, tmp_path: Path) -> None:
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "nvidia-smi").write_text(FAKE_SMI)
+    (tools / "nvidia-smi").chmod(0o755)
+    project.write(blocked_manifest(project))
+    write_code(project, "A")
+    env = project.env(PATH=f"{tools}:{os.environ['PATH']}")
+    project.cli("run", "printer", "--set", "lr=1", env=env, check=True)
+    (path,) = project.run_paths("printer")
+    record = json.loads((path / "environment.json").read_text())
+    assert record["gpus"] == [{"index": 0, "name": "NVIDIA H200"},
+                              {"index": 1, "name": "NVIDIA H200"}]
+    assert record["driver"] == "550.54.15"
