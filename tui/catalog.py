@@ -19,7 +19,7 @@ from typing import Any
 
 from dltui.manifest import Experiment, Manifest
 from dltui.store import rundir as rd
-from dltui.store.annotations import annotations_label
+from dltui.store.annotations import annotations_label, has_annotations
 from dltui.store.runs import RunInfo, RunStore, load_run
 from dltui.tracking.stream import MetricHistory, downsample, guess_mode, is_finite, is_number
 from dltui.tui.text import duration, number, params_label, state_label
@@ -169,8 +169,8 @@ class RunCatalog:
                 if ref not in self._infos and (info := load_run(path)) is not None:
                     self._put(info)
                     changed = True
-                elif ref in self._infos:  # its tags or note may have changed
-                    self._put(self._infos[ref])
+                elif ref in self._infos and has_annotations(self._infos[ref]):
+                    self._put(self._infos[ref])  # its tags or note may have changed
                     changed = True
             for ref in [r for r in self._by_experiment.get(name, []) if r not in seen]:
                 self._drop(ref)

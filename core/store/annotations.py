@@ -25,6 +25,11 @@ class Annotations:
     note: str = ""
 
 
+def has_annotations(info: RunInfo) -> bool:
+    """Whether the run's tags or note were ever changed (one stat)."""
+    return os.path.exists(f"{info.dir.path}/{ANNOTATIONS_FILE}")
+
+
 def read_annotations(info: RunInfo) -> Annotations:
     """The run's tags (the experiment's, as changed since) and note."""
     path = f"{info.dir.path}/{ANNOTATIONS_FILE}"
