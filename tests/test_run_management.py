@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -94,6 +95,11 @@ def test_reproduce_runs_the_snapshot_with_the_same_metrics_and_diff_shows_the_ed
                                      check=True).stdout)
     assert as_json["code"]["files"] == {"train.py": "changed"}
     assert as_json["environment"]["packages"] == {}
+
+    shutil.rmtree(project.runs / ".snapshots" / spec["snapshot"])
+    gone = project.cli("reproduce", first.name)
+    assert gone.returncode == 2 and f"snapshot {spec['snapshot']} of train/{first.name} is gone" \
+        in gone.stderr and "Traceback" not in gone.stderr
 
 
 def test_tags_and_notes_are_shown_and_filter_ps(project: Project) -> None:

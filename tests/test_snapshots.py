@@ -311,3 +311,15 @@ def test_gpu_names_and_driver_come_from_nvidia_smi(project: Project, tmp_path: P
     assert record["gpus"] == [{"index": 0, "name": "NVIDIA H200"},
                               {"index": 1, "name": "NVIDIA H200"}]
     assert record["driver"] == "550.54.15"
+
+
+def test_the_snapshot_key_and_limits_are_checked_in_the_manifest(project: Project) -> None:
+    project.write(blocked_manifest(project, 'snapshot = "no"'))
+    done = project.cli("validate")
+    assert done.returncode == 2 and "snapshot must be true or false" in done.stderr
+    assert "experiments.toml:" in done.stderr and "fix: write snapshot = false" in done.stderr
+    project.write(blocked_manifest(project).replace("max_parallel = 1",
+                                                    "snapshot_limit_mb = 0"))
+    done = project.cli("validate")
+    assert done.returncode == 2 and "settings.snapshot_limit_mb must be an integer >= 1" \
+        in done.stderr

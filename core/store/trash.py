@@ -80,7 +80,8 @@ class Garbage:
 
 
 def find_garbage(store: RunStore, *, now: float | None = None) -> Garbage:
-    """What `dltui gc` deletes: the trashed runs, and the snapshots no run names."""
+    """What `dltui gc` deletes: the trashed runs, the snapshots no run names, and the
+    half-made copies of launches that died while copying."""
     found = Garbage()
     trash = store.root / TRASH_DIR
     for folder in sorted(trash.glob("*/*")) if trash.is_dir() else []:
@@ -90,11 +91,12 @@ def find_garbage(store: RunStore, *, now: float | None = None) -> Garbage:
     now = time.time() if now is None else now
     snapshots = store.root / SNAPSHOTS_DIR
     for folder in sorted(snapshots.iterdir()) if snapshots.is_dir() else []:
-        if folder.name in named:
+        if folder.name in named or (folder.name.startswith(".")
+                                    and not folder.name.startswith(".staging-")):
             continue
-        if folder.name.startswith(".") or now - folder.stat().st_mtime < SNAPSHOT_GRACE_S:
+        if now - folder.stat().st_mtime < SNAPSHOT_GRACE_S:
             found.kept_recent += not folder.name.startswith(".")
-            continue
+            continue  # a launch may be copying it, or about to name it in a run
         found.snapshots.append(folder)
         found.snapshot_bytes += tree_bytes(folder)
     return found
