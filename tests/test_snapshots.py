@@ -207,9 +207,11 @@ def test_the_environment_is_recorded_names_not_values(project: Project) -> None:
 def test_module_commands_import_from_the_snapshot(project: Project) -> None:
     project.write(blocked_manifest(project) + f"""
 [experiments.module]
-command = ["{PY}", "-m", "printer", "7"]
+command = ["{PY}", "-m", "printer", "7", "data/weights.bin"]
 """)
     write_code(project, "A")
+    # A big file named after `-m module` is the module's argument, not the script.
+    (project.root / "data" / "weights.bin").write_bytes(b"\0" * (2 * 1024 * 1024))
     project.cli("run", "blocker", "--detach", check=True)
     project.cli("run", "module", "--detach", check=True)
     (project.root / "helper.py").write_text('VERSION = "B"\n')

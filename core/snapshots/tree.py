@@ -48,12 +48,15 @@ def git_root(folder: Path) -> Path | None:
 
 def script_of(argv: list[str], cwd: Path) -> Path | None:
     """The script a command runs: its first argument naming an existing file, or the
-    command itself when it is a file of the project folder (`./train.sh`)."""
+    command itself when it is a file of the project folder (`./train.sh`); None for
+    `python -m module` and `python -c code`."""
     if argv and "/" in argv[0]:
         command = (cwd / argv[0]).resolve()
         if command.is_file() and command.is_relative_to(cwd.resolve()):
             return command
     for arg in argv[1:]:
+        if arg in ("-m", "-c"):
+            return None  # Python runs a module or a string: later files are its arguments
         if arg.startswith("-"):
             continue
         path = Path(arg) if os.path.isabs(arg) else cwd / arg
