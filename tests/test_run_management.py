@@ -17,8 +17,9 @@ from test_tui_pilot import keys_of, notes, open_only_run, run, table, type_text,
 
 from conftest import Project, wait_for
 from dltui.queue.control import stop_runs
-from dltui.store.annotations import read_annotations
+from dltui.store.annotations import read_annotations, runs_tagged
 from dltui.store.disk import human_bytes
+from dltui.store.runs import RunStore
 from dltui.tui.run_actions import TextDialog, TextView
 from dltui.tui.screens.confirm import ConfirmDialog
 from dltui.tui.screens.runs import RunsScreen
@@ -121,6 +122,9 @@ def test_tags_and_notes_are_shown_and_filter_ps(project: Project) -> None:
     assert [r["run"] for r in noted] == [one.name] and noted[0]["note"].startswith("diverged")
     rows = {r["run"]: r for r in project.ps_json("--all")}
     assert rows[two.name]["tags"] == ["baseline"]
+    store = RunStore(project.runs)
+    assert [i.run_id for i in runs_tagged(store, "baseline")] == [one.name, two.name]
+    assert [i.run_id for i in runs_tagged(store, "smoke")] == [one.name]
     size = sum(f.stat().st_size for f in one.rglob("*") if f.is_file())
     assert rows[one.name]["disk"] == size
     bad = project.cli("tag", one.name, "+two words")

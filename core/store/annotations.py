@@ -13,7 +13,7 @@ from pathlib import Path
 
 from dltui.errors import UserError
 from dltui.store.rundir import read_json, write_json_atomic
-from dltui.store.runs import RunInfo
+from dltui.store.runs import RunInfo, RunStore
 
 ANNOTATIONS_FILE = "annotations.json"
 _LOCK_FILE = ".annotations.lock"
@@ -105,3 +105,8 @@ def annotations_label(info: RunInfo) -> str:
     """`#tag #tag note` of a run, for its row in a listing."""
     found = read_annotations(info)
     return " ".join([*(f"#{t}" for t in found.tags), *([found.note] if found.note else [])])
+
+
+def runs_tagged(store: RunStore, tag: str) -> list[RunInfo]:
+    """Every run whose own tags (the experiment's, as changed by `dltui tag`) hold `tag`."""
+    return [info for info in store.runs() if tag in read_annotations(info).tags]
