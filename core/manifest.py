@@ -34,9 +34,10 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 TOP_KEYS = ("settings", "defaults", "experiments", "backends", "models")
-SETTING_KEYS = ("runs_dir", "max_parallel", "runs_per_gpu", "stop_grace", "notify")
+SETTING_KEYS = ("runs_dir", "max_parallel", "runs_per_gpu", "stop_grace", "notify",
+                "snapshot_limit_mb", "snapshot_file_limit_mb")
 EXPERIMENT_KEYS = ("task", "command", "params", "sweep", "group", "tags", "description",
-                   "metric", "mode", "needs", "gpus", "labels", "env", "backend")
+                   "metric", "mode", "needs", "gpus", "labels", "env", "backend", "snapshot")
 BACKENDS = backend_names()
 _HEADER_KEY = re.compile(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([A-Za-z0-9_-]+)')
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.\-]*)\}")
@@ -52,6 +53,8 @@ class Settings:
     runs_per_gpu: int = 1
     stop_grace: float = 10.0
     notify: list[str] = field(default_factory=list)  # apprise URLs told when runs end
+    snapshot_limit_mb: int = 50  # a run's code snapshot larger than this is refused
+    snapshot_file_limit_mb: int = 1  # files larger than this are left out of it
 
 
 @dataclass
@@ -71,6 +74,7 @@ class Experiment:
     labels: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     backend: str = "local"
+    snapshot: bool = True  # copy the code at queue time and run the copy
     line: int | None = None
 
     def run_count(self, overrides: Mapping[str, list[Any]] | None = None) -> int:
@@ -412,6 +416,11 @@ def _experiment(check: _Checker, name: str, body: Any, defaults: dict[str, Any])
                      _did_you_mean(str(body["backend"]), BACKENDS)
                      or f"backends are {', '.join(BACKENDS)}", at("backend"))
         exp.backend = body["backend"]
+    if "snapshot" in body:
+        check.expect(isinstance(body["snapshot"], bool), f"experiment {name!r}: snapshot must "
+                     "be true or false", "write snapshot = false to run the live tree",
+                     at("snapshot"))
+        exp.snapshot = body["snapshot"]
     known = set(exp.params) | set(exp.sweep)
     for arg in exp.command:
         for key in _PLACEHOLDER.findall(arg):

@@ -19,6 +19,7 @@ from typing import Any
 
 from dltui.manifest import Experiment, Manifest
 from dltui.store import rundir as rd
+from dltui.store.annotations import annotations_label, has_annotations
 from dltui.store.runs import RunInfo, RunStore, load_run
 from dltui.system.figures import first_training_metric
 from dltui.tracking.progress import eta_seconds
@@ -35,7 +36,7 @@ from dltui.tui.views import (
 
 RUN_COLUMNS = (("run", "Run"), ("experiment", "Experiment"), ("state", "State"),
                ("params", "Params"), ("metric", "Metric"), ("best", "Best"), ("last", "Last"),
-               ("duration", "Duration"))
+               ("duration", "Duration"), ("notes", "Tags / Note"))
 _MISSING = float("inf")
 _LOOK_BACK = 5  # runs read, newest first, to find an experiment's latest curve
 
@@ -93,12 +94,13 @@ def run_record(info: RunInfo, numbers: tuple[str, float | None, float | None, st
     state = info.state
     params = params_label(info.spec.params)
     took = info.duration
+    notes = annotations_label(info)
     cells = (info.run_id, info.experiment, state_label(state), params, metric, number(best),
-             number(last), duration(took))
+             number(last), duration(took), notes)
     sort_keys = (info.run_id, info.experiment, state, params, metric,
                  _MISSING if best is None else (-best if mode == "max" else best),
-                 _MISSING if last is None else last, _MISSING if took is None else took)
-    search = f"{info.experiment} {info.run_id} {state} {params} {metric}".lower()
+                 _MISSING if last is None else last, _MISSING if took is None else took, notes)
+    search = f"{info.experiment} {info.run_id} {state} {params} {metric} {notes}".lower()
     return RunRecord(f"{info.experiment}/{info.run_id}", info, cells, sort_keys, search,
                      metric, best, last)
 
@@ -164,6 +166,9 @@ class RunCatalog:
                 seen.add(ref)
                 if ref not in self._infos and (found := load_run(path)) is not None:
                     self._put(found)
+                    changed = True
+                elif ref in self._infos and has_annotations(self._infos[ref]):
+                    self._put(self._infos[ref])  # its tags or note may have changed
                     changed = True
             for ref in [r for r in self._by_experiment.get(name, []) if r not in seen]:
                 self._drop(ref)

@@ -15,6 +15,7 @@ import typer
 
 from dltui.tui.bridge_commands import register as _register_bridges
 from dltui.tui.report_command import register as _register_report
+from dltui.tui.run_commands import register as _register_run_commands
 
 if TYPE_CHECKING:
     from dltui.manifest import Manifest
@@ -190,23 +191,31 @@ def run_command(
 @app.command("ps")
 def ps_command(
     all_: Annotated[bool, typer.Option("--all", "-a", help="Every run, finished too.")] = False,
+    tag: Annotated[str | None, typer.Option(help="Only runs with this tag.")] = None,
+    note: Annotated[str | None, typer.Option(help="Only runs whose note has this text.")]
+    = None,
     fmt: FormatOpt = "table",
     manifest: ManifestOpt = DEFAULT_MANIFEST,
     runs: RunsOpt = None,
 ) -> None:
-    """Show queued and running runs (with --all, every run)."""
+    """Show queued and running runs (with --all, every run, with its disk use)."""
     from dltui.queue.scheduler import ensure_supervisor, supervisor_pid
+    from dltui.store.annotations import matches
+    from dltui.tui.run_commands import with_disk_use
     from dltui.views.listing import run_row
     from dltui.views.text import runs_text
 
     _, store = _store(manifest, runs)
     supervisor = ensure_supervisor(store.root) if store.root.exists() else None
     infos = store.runs() if all_ else store.active()
+    if tag is not None or note is not None:
+        infos = [info for info in infos if matches(info, tag=tag, note=note)]
     rows = [run_row(info, with_progress=not all_ or not info.is_final) for info in infos]
+    disk = with_disk_use(rows, infos, store) if all_ else ""
     if fmt == "json":
         _echo_json(rows)
         return
-    typer.echo(runs_text(rows), nl=False)
+    typer.echo(runs_text(rows) + (disk if rows else ""), nl=False)
     if not all_:
         queued = sum(r["state"] == "queued" for r in rows)
         pid = supervisor or supervisor_pid(store.root)
@@ -377,6 +386,7 @@ def tb_command(
 
 _register_report(app)
 _register_bridges(app)
+_register_run_commands(app)
 
 
 def main() -> None:

@@ -76,7 +76,7 @@ def batch_message(runs: list[RunInfo]) -> tuple[str, str]:
     if best is not None:
         info, value = best
         lines.append(f"best {info.spec.metric}: {format_value(value)} ({info.ref})")
-    root = runs[0].dir.path.parent.parent
+    root = runs[0].dir.runs_root
     lines.append("look: " + look_command(root, "compare", *experiments))
     return title, "\n".join(lines)
 
@@ -166,7 +166,7 @@ class NonFiniteWatch:
         if not urls:
             return
         ref = f"{self.run.experiment}/{self.run.run_id}"
-        root = self.run.path.parent.parent
+        root = self.run.runs_root
         body = (f"{ref} logged {key} = {value} at step {format_value(step)}; it is still "
                 f"running\nlook: {look_command(root, 'logs', ref)}\n"
                 f"stop it: {look_command(root, 'stop', ref)}")

@@ -13,6 +13,7 @@ from dltui.backends import get_backend
 from dltui.errors import UserError
 from dltui.manifest import Experiment, Manifest
 from dltui.queue.scheduler import QueueSettings, ensure_supervisor
+from dltui.snapshots.queueing import LaunchSnapshots
 from dltui.store import rundir as rd
 from dltui.store.active import mark_active
 from dltui.store.names import new_run_id
@@ -41,7 +42,8 @@ def git_state(folder: Path) -> GitState:
 
 
 def make_spec(manifest: Manifest, exp: Experiment, params: dict[str, Any], *,
-              git: GitState, backend: str | None = None) -> rd.RunSpec:
+              git: GitState, backend: str | None = None,
+              snapshots: LaunchSnapshots | None = None) -> rd.RunSpec:
     gpus = exp.gpus
     if "nproc" in params and isinstance(params["nproc"], int) and exp.gpus > 0:
         gpus = max(gpus, params["nproc"])
@@ -52,6 +54,7 @@ def make_spec(manifest: Manifest, exp: Experiment, params: dict[str, Any], *,
         needs={name: "" for name in exp.needs}, backend=backend or exp.backend,
         backend_options=dict(manifest.backends.get(backend or exp.backend, {})),
         git_commit=git.commit, git_dirty=git.dirty, manifest=str(manifest.path),
+        snapshot=snapshots.id_for(exp, exp.argv(params)) if snapshots else None,
     )
     get_backend(spec.backend).check_spec(spec)  # a bad [backends.X] fails here, not queued
     return spec
@@ -108,6 +111,8 @@ def launch(*, manifest: Manifest, names: Iterable[str],
     store = RunStore(root)
     QueueSettings(manifest.settings.max_parallel, manifest.settings.runs_per_gpu).write(root)
     git = git_state(manifest.path.parent)
+    snapshots = LaunchSnapshots(root, manifest)  # all taken before anything is queued
+    snapshots.prepare(manifest, requested, overrides)
     batch = new_run_id()
     order = time.time() if queue_order is None else queue_order
     provided: dict[str, list[str]] = {}  # experiment -> runs (relative paths) to wait for
@@ -115,11 +120,13 @@ def launch(*, manifest: Manifest, names: Iterable[str],
     for name in manifest.closure(requested):
         exp = manifest.experiments[name]
         if name not in requested:
-            provided[name] = _runs_for_need(store, manifest, exp, git, batch, order, root)
+            provided[name] = _runs_for_need(store, manifest, exp, git, batch, order, root,
+                                            snapshots)
             continue
         waits = [rel for need in exp.needs for rel in provided.get(need, [])]
         for params in exp.param_sets(overrides):
-            spec = make_spec(manifest, exp, params, git=git, backend=backend)
+            spec = make_spec(manifest, exp, params, git=git, backend=backend,
+                             snapshots=snapshots)
             queued.append(_enqueue(root, spec, waits, order, batch, notify=notify))
         provided[name] = [f"{q.experiment}/{q.run_id}" for q in queued if q.experiment == name]
     ensure_supervisor(root)
@@ -127,15 +134,16 @@ def launch(*, manifest: Manifest, names: Iterable[str],
 
 
 def _runs_for_need(store: RunStore, manifest: Manifest, exp: Experiment, git: GitState,
-                   batch: str, order: float, root: Path) -> list[str]:
+                   batch: str, order: float, root: Path,
+                   snapshots: LaunchSnapshots | None = None) -> list[str]:
     runs = store.runs(exp.name)
     if any(r.state == rd.SUCCEEDED for r in runs):
         return []
     pending = [r.ref for r in runs if not r.is_final]
     if pending:
         return pending
-    made = [_enqueue(root, make_spec(manifest, exp, params, git=git), [], order,
-                     batch) for params in exp.param_sets()]
+    made = [_enqueue(root, make_spec(manifest, exp, params, git=git, snapshots=snapshots), [],
+                     order, batch) for params in exp.param_sets()]
     return [f"{m.experiment}/{m.run_id}" for m in made]
 
 

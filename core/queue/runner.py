@@ -23,6 +23,7 @@ from typing import Any
 from dltui.backends import Backend, get_backend
 from dltui.notify.events import NonFiniteWatch, notify_run_ended
 from dltui.procs import hostname, process_start_ticks
+from dltui.snapshots.execute import SnapshotError, prepare_child
 from dltui.store import rundir as rd
 from dltui.store.status import RunStatus
 from dltui.system.sampler import start_sampler
@@ -144,7 +145,16 @@ def run_wrapped(run: rd.RunDir) -> int:
         return 0
     backend = get_backend(spec.backend)
     env = build_env(run, spec, status)
-    argv = backend.command(fill_needs(list(spec.argv), status.needs), spec, run.path)
+    argv = fill_needs(list(spec.argv), status.needs)
+    try:  # the code queued, never the live tree: a missing snapshot fails the run
+        argv, env = prepare_child(run.path, snapshot_id=spec.snapshot, cwd=spec.cwd, argv=argv,
+                                  env=env, given=spec.env)
+    except SnapshotError as err:
+        with open(run.log_file, "ab") as missing_log:
+            missing_log.write(f"dltui: {err}\n".encode())
+        run.end(rd.FAILED, exit_code=2, error=str(err))
+        return 2
+    argv = backend.command(argv, spec, run.path)
     pid = os.getpid()
     run.reserve_status_space()
     run.write_status(state=rd.RUNNING, pid=pid, pid_start=process_start_ticks(pid),

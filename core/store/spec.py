@@ -36,13 +36,16 @@ class RunSpec:
     git_dirty: bool | None = None
     manifest: str | None = None
     created: float = field(default_factory=time.time)
+    snapshot: str | None = None  # the id of the code copy under runs/.snapshots it runs
+    reproduces: str | None = None  # `experiment/run-id` of the run this one repeats
 
     FIELD_KINDS: ClassVar[dict[str, str]] = {
         "run_id": "str", "experiment": "str", "argv": "list[str]", "params": "dict",
         "cwd": "str", "env": "dict[str]", "gpus": "int", "metric": "str?", "mode": "str",
         "group": "str?", "tags": "list[str]", "task": "str?", "needs": "dict[str]",
         "backend": "str", "backend_options": "dict", "git_commit": "str?",
-        "git_dirty": "bool?", "manifest": "str?", "created": "number",
+        "git_dirty": "bool?", "manifest": "str?", "created": "number", "snapshot": "str?",
+        "reproduces": "str?",
     }
 
     @classmethod

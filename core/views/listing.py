@@ -8,6 +8,7 @@ from dltui.backends import get_backend
 from dltui.errors import UserError
 from dltui.manifest import Manifest
 from dltui.store import rundir as rd
+from dltui.store.annotations import read_annotations
 from dltui.store.results import best_value
 from dltui.store.runs import RunInfo, RunStore
 from dltui.system.figures import split_system
@@ -84,6 +85,8 @@ def run_row(info: RunInfo, *, with_progress: bool = True) -> dict[str, Any]:
     if backend is not None:
         row.update(backend.row_fields(status), where=backend.where(status),
                    state_note=backend.state_note(status))
+    annotations = read_annotations(info)
+    row.update(tags=annotations.tags, note=annotations.note, reproduces=info.spec.reproduces)
     if with_progress:
         row.update(progress_of(info))
     else:  # a finished run's wrapper left the last values in its status

@@ -76,6 +76,24 @@ def _where_cell(row: dict[str, Any]) -> str:
     return "cpu" if not row.get("gpus") else ",".join(map(str, row["gpus"]))
 
 
+def annotation_columns(rows: list[dict[str, Any]]) -> list[tuple[str, Any]]:
+    from dltui.store.disk import human_bytes
+
+    found: list[tuple[str, Any]] = []
+    if any(r.get("tags") or r.get("note") for r in rows):
+        found.append(("TAGS / NOTE", lambda r: " ".join(
+            [*(f"#{t}" for t in r.get("tags") or []), *([_cut(r["note"], 40)] if r.get("note")
+                                                        else [])])))
+    if any("disk" in r for r in rows):
+        found.append(("DISK", lambda r: human_bytes(r["disk"]) if "disk" in r else ""))
+    return found
+
+
+def _cut(text: str, width: int) -> str:
+    line = text.splitlines()[0] if text else ""
+    return line if len(line) <= width else line[:width - 1] + "…"
+
+
 def runs_text(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "no runs\n"
@@ -94,5 +112,9 @@ def runs_text(rows: list[dict[str, Any]]) -> str:
             format_duration(eta) if eta is not None else "", use_text(r.get("use")),
             params_text(r.get("params") or {}, 40), values,
         ])
-    return columns_text(["RUN", "EXPERIMENT", "STATE", "GPU", "STEP", "TIME", "ETA", "USE",
-                         "PARAMS", "LATEST"], out)
+    header = ["RUN", "EXPERIMENT", "STATE", "GPU", "STEP", "TIME", "ETA", "USE", "PARAMS",
+              "LATEST"]
+    extra = annotation_columns(rows)  # tags and note, disk use: only when a row has them
+    return columns_text(header + [name for name, _ in extra],
+                        [cells + [cell(r) for _, cell in extra] for cells, r in zip(out, rows,
+                                                                                    strict=True)])

@@ -13,6 +13,7 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Log
 from textual.worker import get_current_worker
 
+from dltui.tui import run_actions
 from dltui.tui.feeds import RunFollower, follow_run
 from dltui.tui.messages import RunUpdated
 from dltui.tui.screens.base import DashboardScreen
@@ -42,6 +43,10 @@ class RunScreen(DashboardScreen):
         Binding("c", "resume", "Continue"),
         Binding("t", "tensorboard", "TensorBoard"),
         Binding("f", "follow", "Follow log"),
+        Binding("T", "tag", "Tag", show=False),
+        Binding("n", "note", "Note", show=False),
+        Binding("p", "reproduce", "Reproduce", show=False),
+        Binding("delete,D", "remove", "Remove", show=False),
     ]
 
     def __init__(self, path: Path) -> None:
@@ -168,3 +173,19 @@ class RunScreen(DashboardScreen):
         url = self.dash_app.open_tensorboard([self.view.info])
         if url:
             self.query_one(RunStatus).tensorboard = url
+
+    def action_tag(self) -> None:
+        if self.view is not None:
+            run_actions.tag_runs(self, [self.view.info])
+
+    def action_note(self) -> None:
+        if self.view is not None:
+            run_actions.note_run(self, self.view.info)
+
+    def action_reproduce(self) -> None:
+        if self.view is not None:
+            run_actions.reproduce_run(self, self.view.info)
+
+    def action_remove(self) -> None:
+        if self.view is not None:
+            run_actions.remove_runs(self, [self.view.info])

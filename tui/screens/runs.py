@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header, Input
 
+from dltui.tui import run_actions
 from dltui.tui.catalog import RUN_COLUMNS
 from dltui.tui.screens.base import FilteredTableScreen
 from dltui.tui.screens.experiments import latest_style
@@ -15,7 +16,7 @@ from dltui.tui.widgets.virtual_table import Column, VirtualTable
 
 _RIGHT = {"best", "last", "duration"}
 _WIDTHS = {"run": 20, "experiment": 24, "state": 11, "params": 40, "metric": 12, "best": 10,
-           "last": 10, "duration": 8}
+           "last": 10, "duration": 8, "notes": 30}
 COLUMNS = tuple(
     Column(key, label, width=_WIDTHS[key] if key in ("run", "state") else None,
            max_width=_WIDTHS[key], align="right" if key in _RIGHT else "left",
@@ -47,6 +48,12 @@ class RunsScreen(FilteredTableScreen):
         Binding("t", "tensorboard", "TensorBoard"),
         Binding("o", "sort", "Sort by next column"),
         Binding("O", "reverse", "Reverse order"),
+        Binding("T", "tag", "Tag", show=False),
+        Binding("n", "note", "Note", show=False),
+        Binding("delete,D", "remove", "Remove", show=False),
+        Binding("u", "disk_use", "Disk use", show=False),
+        Binding("d", "diff", "Diff two marked", show=False),
+        Binding("p", "reproduce", "Reproduce", show=False),
     ]
 
     def __init__(self) -> None:
@@ -159,3 +166,24 @@ class RunsScreen(FilteredTableScreen):
         chosen = [r.info for r in self.chosen()]
         if chosen:
             self.dash_app.open_tensorboard(chosen)
+
+    def action_tag(self) -> None:
+        run_actions.tag_runs(self, [r.info for r in self.chosen()])
+
+    def action_note(self) -> None:
+        chosen = self.chosen()
+        if chosen:
+            run_actions.note_run(self, chosen[0].info)
+
+    def action_remove(self) -> None:
+        run_actions.remove_runs(self, [r.info for r in self.chosen()])
+
+    def action_disk_use(self) -> None:
+        run_actions.show_disk_use(self, [r.info for r in self.chosen()])
+
+    def action_diff(self) -> None:
+        run_actions.show_diff(self, [r.info for r in self.chosen()])
+
+    def action_reproduce(self) -> None:
+        for record in self.chosen():
+            run_actions.reproduce_run(self, record.info)

@@ -1,0 +1,77 @@
+"""How much disk runs take: a finished run's size is measured once and kept in
+`runs/<experiment>/.sizes.json` against its status file's mtime; a live run's is
+measured when asked."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from dltui.store.rundir import STATUS_FILE, read_json, write_json_atomic
+from dltui.store.runs import RunInfo
+
+SIZES_FILE = ".sizes.json"
+
+
+def tree_bytes(path: Path | str) -> int:
+    """The bytes of every file under `path` (links not followed); 0 when it is gone."""
+    total = 0
+    stack = [str(path)]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                else:
+                    total += entry.stat(follow_symlinks=False).st_size
+            except FileNotFoundError:
+                continue
+    return total
+
+
+def run_sizes(infos: Iterable[RunInfo]) -> dict[str, int]:
+    """The size of each run's directory by `experiment/run-id`."""
+    by_folder: dict[str, list[RunInfo]] = {}
+    for info in infos:
+        by_folder.setdefault(str(info.dir.path.parent), []).append(info)
+    sizes: dict[str, int] = {}
+    for folder, runs in by_folder.items():
+        cache_path = Path(folder) / SIZES_FILE
+        cached = read_json(cache_path, {})
+        if not isinstance(cached, dict):
+            cached = {}
+        changed = False
+        for info in runs:
+            path = str(info.dir.path)
+            try:
+                stamp = os.stat(f"{path}/{STATUS_FILE}").st_mtime_ns
+            except (FileNotFoundError, NotADirectoryError):
+                stamp = 0
+            entry = cached.get(info.run_id)
+            if info.is_final and isinstance(entry, list) and entry[0] == stamp:
+                sizes[info.ref] = int(entry[1])
+                continue
+            size = tree_bytes(path)
+            sizes[info.ref] = size
+            if info.is_final:
+                cached[info.run_id] = [stamp, size]
+                changed = True
+        if changed:
+            try:
+                write_json_atomic(cache_path, cached, compact=True)
+            except OSError:
+                pass  # a read-only runs folder measures again next time
+    return sizes
+
+
+def human_bytes(size: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} TB"
