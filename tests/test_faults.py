@@ -68,7 +68,7 @@ def files_of(root: Path, *, leaving_out: Path | None = None) -> dict[str, bytes]
     """Every file under `root` (caches that readers may rebuild excepted)."""
     found = {}
     for path in sorted(root.rglob("*")):
-        if not path.is_file() or path.name in (".finished.json", ".queue.json") \
+        if not path.is_file() or path.name in (".finished.json", ".sizes.json", ".queue.json") \
                 or path.name.endswith(".log") and path.parent == root:
             continue
         if leaving_out is not None and leaving_out in path.parents:

@@ -10,13 +10,15 @@ from typing import Any
 from dltui.snapshots.environment import read_environment
 from dltui.snapshots.store import FILES_DIR, read_snapshot, snapshot_path
 from dltui.store.runs import RunInfo
+from dltui.system.figures import is_system_metric
 
 _MAX_TEXT_BYTES = 1 << 20
 
 
 def _final_metrics(info: RunInfo) -> dict[str, Any]:
-    metrics = {name: values.get("last") for name, values in
-               info.status.metrics.items() if isinstance(values, dict)}
+    # What the run computed; what the machine did (`sys/`) differs from run to run anyway.
+    metrics = {name: values.get("last") for name, values in info.status.metrics.items()
+               if isinstance(values, dict) and not is_system_metric(name)}
     metrics.update(info.summary())
     return metrics
 
