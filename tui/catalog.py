@@ -20,6 +20,7 @@ from typing import Any
 from dltui.manifest import Experiment, Manifest
 from dltui.store import rundir as rd
 from dltui.store.runs import RunInfo, RunStore, load_run
+from dltui.tracking.progress import progress_of_history
 from dltui.tracking.stream import MetricHistory, downsample, guess_mode, is_finite, is_number
 from dltui.tui.text import duration, number, params_label, state_label
 from dltui.tui.views import (
@@ -53,17 +54,9 @@ def digest_history(history: MetricHistory, info: RunInfo, *,
         metrics[name] = MetricDigest(name, series.last, series.best(mode), mode,
                                      len(series.values),
                                      tuple(downsample(series.values, CURVE_POINTS)))
-    total = history.total
-    if total is None and is_number(info.spec.params.get("epochs")):
-        total = info.spec.params["epochs"]
-    step = history.last_step
-    eta = None
-    started = info.started
-    if (not info.is_final and started and is_number(step) and is_number(total)
-            and 0 < step < total and history.last_time):
-        per_step = (history.last_time - started) / step
-        eta = max(0.0, per_step * (total - step) - ((now or time.time()) - history.last_time))
-    return RunDigest(metrics, step, total, eta)
+    progress = progress_of_history(history, params=info.spec.params, started=info.started,
+                                   is_final=info.is_final, now=now)
+    return RunDigest(metrics, progress.step, progress.total, progress.eta)
 
 
 def stored_numbers(info: RunInfo) -> tuple[str, float | None, float | None, str]:

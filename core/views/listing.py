@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from dltui.manifest import Manifest
 from dltui.store import rundir as rd
 from dltui.store.results import best_value
 from dltui.store.runs import RunInfo, RunStore
-from dltui.tracking.stream import MetricHistory, is_number
+from dltui.tracking.progress import progress_of_history
+from dltui.tracking.stream import MetricHistory
 
 
 def experiment_rows(*, manifest: Manifest, store: RunStore) -> list[dict[str, Any]]:
@@ -44,21 +44,11 @@ def progress_of(info: RunInfo, history: MetricHistory | None = None) -> dict[str
     if history is None:
         history = MetricHistory(info.dir.metrics_file)
         history.update()
-    total = history.total
-    if total is None:
-        epochs = info.spec.params.get("epochs")
-        total = epochs if is_number(epochs) else None
-    step = history.last_step
-    eta = None
-    started = info.started
-    if (not info.is_final and started and is_number(step) and is_number(total)
-            and step > 0 and total > step):
-        # Epochs are counted from 1 by most loops, from 0 by some: count what is done.
-        elapsed = (history.last_time or time.time()) - started
-        eta = max(0.0, elapsed / step * (total - step) - (time.time() - (history.last_time
-                                                                          or time.time())))
+    progress = progress_of_history(history, params=info.spec.params, started=info.started,
+                                   is_final=info.is_final)
     latest = {name: series.last for name, series in history.series.items()}
-    return {"step": step, "total": total, "eta": eta, "latest": latest}
+    return {"step": progress.step, "total": progress.total, "eta": progress.eta,
+            "latest": latest}
 
 
 def run_row(info: RunInfo, *, with_progress: bool = True) -> dict[str, Any]:
