@@ -1,16 +1,15 @@
 """The wrapper around one run's process: `python -m dltui.queue.runner RUN_DIR`.
 
-It starts the command with the run's environment, copies its output to
-output.log, turns `key: value` lines into metrics when the script does not use
-the tracking API, and records how the process ended. It runs in its own session
-and process group together with the command, so that a stop reaches both and a
-closed terminal reaches neither.
+It starts the command with the run's environment, lets it write its output to
+output.log, turns printed metrics into records when the script does not report
+them itself (`tracking.capture`), and records how the process ended. It runs in
+its own session and process group together with the command, so that a stop
+reaches both and a closed terminal reaches neither.
 """
 
 from __future__ import annotations
 
 import ctypes
-import json
 import os
 import re
 import signal
@@ -23,9 +22,8 @@ from typing import Any
 from dltui.procs import hostname, process_start_ticks
 from dltui.store import rundir as rd
 from dltui.store.active import unmark_active
-from dltui.tracking.replay import EarlierAttempts
+from dltui.tracking.capture import OutputCapture, StdoutMetrics
 from dltui.tracking.run import RUN_DIR_ENV, RUNS_DIR_ENV
-from dltui.tracking.stdout_metrics import parse_line
 from dltui.tracking.stream import MetricHistory, summarize
 
 _NEEDS_PLACEHOLDER = re.compile(r"\{needs\.([A-Za-z0-9_.+-]+)\}")
@@ -38,55 +36,6 @@ def _die_with_parent() -> None:
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except OSError:
         pass
-
-
-class StdoutMetrics:
-    """Metrics of an uninstrumented script, parsed from its output lines."""
-
-    def __init__(self, run: rd.RunDir) -> None:
-        self.run = run
-        self.step: int | None = None
-        self.count = 0
-        self._file: Any = None
-        self._events: Any = None
-        self._tracked = False
-        self._earlier = EarlierAttempts(run.metrics_file)
-
-    def feed(self, line: str) -> None:
-        parsed = parse_line(line)
-        if parsed.step is not None:
-            self.step = parsed.step
-        if not parsed.values and parsed.total is None:
-            return
-        # Once the script reports through the API, its prints are only prints (and the
-        # marker never goes away: one stat per metric line until then, none after).
-        self._tracked = self._tracked or (self.run.path / rd.TRACKED_FILE).exists()
-        if self._tracked:
-            return
-        step = self.step if self.step is not None else self.count
-        self.count += 1
-        values = self._earlier.new_values(step, parsed.values)
-        if not values and parsed.total is None:
-            return  # logged by an earlier attempt of this requeued run
-        record: dict[str, Any] = {"step": step, "time": round(time.time(), 3), **values}
-        if parsed.total is not None:
-            record["_total"] = parsed.total
-        if self._file is None:
-            self._file = open(self.run.metrics_file, "a", encoding="utf-8")  # noqa: SIM115
-        self._file.write(json.dumps(record) + "\n")
-        self._file.flush()
-        if values:
-            if self._events is None:
-                from dltui.tracking.tbwriter import EventWriter
-
-                self._events = EventWriter(self.run.tb_dir)
-            self._events.scalars(values, step)
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-        if self._events is not None:
-            self._events.close()
 
 
 def build_env(run: rd.RunDir, spec: rd.RunSpec, status: dict[str, Any]) -> dict[str, str]:
@@ -161,17 +110,19 @@ def run_wrapped(run: rd.RunDir) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, on_signal)
     parser: Any = StdoutMetrics(run)  # before the child can append to the metrics
-    log = open(run.log_file, "ab", buffering=0)  # noqa: SIM115
-    if log.tell() > 0:  # requeued in place: say where this attempt's output begins
-        log.write(restart_line(status).encode())
+    output = OutputCapture(run.log_file)
+    if output.had_output:  # requeued in place: say where this attempt's output begins
+        output.write(restart_line(status))
     try:
+        # The child writes into the log itself: printing never waits for this process.
         child = subprocess.Popen(argv, cwd=spec.cwd, env=env, stdin=subprocess.DEVNULL,
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 stdout=output.file, stderr=subprocess.STDOUT,
                                  preexec_fn=_die_with_parent)
     except OSError as err:
         message = f"cannot start {argv[0]!r}: {err.strerror or err}"
-        log.write(f"dltui: {message}\n".encode())
-        log.close()
+        output.write(f"dltui: {message}\n")
+        output.finish()
+        parser.close()
         run.write_status(state=rd.FAILED, exit_code=127, ended_at=time.time(), error=message)
         unmark_active(run.path.parent.parent, run.run_id)
         return 127
@@ -180,29 +131,10 @@ def run_wrapped(run: rd.RunDir) -> int:
         from dltui.backends.torchrun import RankZeroLines
 
         parser = RankZeroLines(parser)
-    assert child.stdout is not None
-    pending = b""
-    fd = child.stdout.fileno()
-    while True:
-        try:
-            chunk = os.read(fd, 65536)
-        except InterruptedError:
-            continue
-        if not chunk:
-            break
-        log.write(chunk)
-        pending += chunk
-        *lines, pending = re.split(rb"[\r\n]", pending)
-        for line in lines:
-            if line:
-                parser.feed(line.decode("utf-8", "replace"))
-        if len(pending) > 1 << 20:  # a megabyte with no line break is not a metrics line
-            pending = b""
-    if pending:
-        parser.feed(pending.decode("utf-8", "replace"))
+    output.start(parser.feed)
     exit_code = child.wait()
+    output.finish()
     parser.close()
-    log.close()
     stopped = bool(stop_signals) or run.stop_requested()
     state = final_state(exit_code, stopped)
     error = None
