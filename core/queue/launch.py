@@ -50,6 +50,7 @@ def make_spec(manifest: Manifest, exp: Experiment, params: dict[str, Any], *,
         needs={name: "" for name in exp.needs}, backend=backend or exp.backend,
         backend_options=dict(manifest.backends.get(backend or exp.backend, {})),
         git_commit=git.commit, git_dirty=git.dirty, manifest=str(manifest.path),
+        autolog=exp.autolog,
     )
     if spec.backend == "slurm":  # a bad [backends.slurm] fails here, not in the queue
         from dltui.backends.slurm import check_spec

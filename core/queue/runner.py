@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dltui.integrations.bootstrap_path import with_bootstrap
 from dltui.procs import hostname, process_start_ticks
 from dltui.store import rundir as rd
 from dltui.store.active import unmark_active
@@ -44,6 +45,8 @@ def build_env(run: rd.RunDir, spec: rd.RunSpec, status: dict[str, Any]) -> dict[
     env[RUN_DIR_ENV] = str(run.path)
     env[RUNS_DIR_ENV] = str(run.path.parent.parent)
     env["PYTHONUNBUFFERED"] = "1"
+    if spec.autolog:  # framework integrations attach in the script's interpreter
+        env["PYTHONPATH"] = with_bootstrap(env.get("PYTHONPATH"))
     gpu_ids = status.get("gpu_ids")
     if gpu_ids is not None:
         # An empty list hides every GPU: a CPU run must not grab one.

@@ -98,6 +98,7 @@ class RunSpec:
     needs: dict[str, str] = field(default_factory=dict)
     backend: str = "local"
     backend_options: dict[str, Any] = field(default_factory=dict)
+    autolog: bool = True
     git_commit: str | None = None
     git_dirty: bool | None = None
     manifest: str | None = None

@@ -58,9 +58,10 @@ _NEXT_WORD = re.compile(r"[ \t]+([A-Za-z_][\w.\-/]*)(.?)", re.ASCII)
 _NAME = re.compile(r"[A-Za-z_][\w.\-/]*", re.ASCII)
 
 # Words that may stand before a metric's name: `train loss`, `Average loss`.
+# Not "batch" nor "total": `Batch size = 16`, `Total optimization steps = 32` are config.
 _QUALIFIERS = frozenset({"train", "training", "val", "valid", "validation", "test", "testing",
                          "eval", "evaluation", "dev", "average", "avg", "mean", "running",
-                         "batch", "epoch", "top", "best", "final", "total"})
+                         "epoch", "top", "best", "final"})
 # Words that end a phrase without being part of it: log levels.
 _LEVELS = frozenset({"debug", "info", "warning", "warn", "error", "critical", "trace",
                      "success", "notice"})

@@ -10,12 +10,14 @@ Where a value belongs:
 - `Epoch 3/10` without a bar is step 3 (of 10);
 - a line that says nothing of where it is belongs to the current step, or to the end
   of the current epoch once bars have been seen (`Test set: ...` after an epoch's
-  bar lines is that epoch's last step).
+  bar lines is that epoch's last step); under a bar without epochs it takes the
+  position the bar shows next (a bar lags, and redraws below what was printed).
 
 A bar's redraws (`\\r`) collapse: one record per step, with the latest values, and a
 bar that shows the last validation value all through the next epoch does not record
 it again. A value never lands on a step its metric already has: it takes the next
-free step (a script printing `epoch 1 loss=...` twice gets two points).
+free step (a script printing `epoch 1 loss=...` twice gets two points), unless it is
+the same value again (a Trainer prints the epoch on its train and its eval line).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class _Pending:
     step: int
     values: dict[str, float] = field(default_factory=dict)
     total: int | None = None
+    awaits_bar: bool = False  # printed above a bar: takes the position the bar shows next
 
 
 class StdoutSteps:
@@ -54,12 +57,21 @@ class StdoutSteps:
 
     def feed(self, parsed: ParsedLine, *, redraw: bool = False) -> None:
         """One line; `redraw`: it ended in `\\r` (a progress bar's frame)."""
-        step, total = self._place(parsed)
+        step, total, from_bar = self._place(parsed)
         if step is not None:
             self.step = step
         at = step if step is not None else (self.step if self.step is not None
                                             else self._count)
-        if self._pending is not None and self._pending.step != at:
+        # A line with no place of its own under a bar without epochs (a Trainer's log
+        # above its bar): the bar's next frame shows where it was printed.
+        awaits = (step is None and not redraw and self._bar_total is not None
+                  and self._epoch is None and bool(parsed.values))
+        pending = self._pending
+        if pending is not None and pending.awaits_bar:
+            if from_bar and step is not None:
+                pending.step = max(pending.step, step)
+            self.flush()
+        elif pending is not None and (pending.step != at or awaits):
             self.flush()
         values = parsed.values
         if parsed.position is not None or redraw:
@@ -71,15 +83,16 @@ class StdoutSteps:
             total = None
         if values or total is not None:
             if self._pending is None:
-                self._pending = _Pending(at)
+                self._pending = _Pending(at, awaits_bar=awaits)
             self._pending.values.update(values)
             if total is not None:
                 self._pending.total = total
-        if not redraw:
+        if not redraw and not (self._pending is not None and self._pending.awaits_bar):
             self.flush()
 
-    def _place(self, parsed: ParsedLine) -> tuple[int | None, int | None]:
-        """The step a line's values belong to, and the run's total steps if it says."""
+    def _place(self, parsed: ParsedLine) -> tuple[int | None, int | None, bool]:
+        """The step a line's values belong to, the run's total steps if the line says,
+        and whether the step is a training bar's position."""
         if parsed.epoch is not None:
             if self._first_epoch is None:
                 self._first_epoch = parsed.epoch
@@ -87,29 +100,29 @@ class StdoutSteps:
             if parsed.epochs is not None:
                 self._epochs = parsed.epochs
         if parsed.explicit_step is not None:
-            return parsed.explicit_step, parsed.total if parsed.epoch is None else None
+            return parsed.explicit_step, parsed.total if parsed.epoch is None else None, False
         position = parsed.position
         if position is not None and (self._bar_total is None or position[1] >= self._bar_total):
             done, per_epoch = position
             self._bar_total = per_epoch
             if self._epoch is None or self._first_epoch is None:
-                return done, per_epoch
+                return done, per_epoch, True
             epochs_done = self._epoch - self._first_epoch
             total = None
             if self._epochs is not None:
                 # `Epoch 1/10` counts from 1 to 10; `Epoch 0/9` (rich) from 0 to 9.
                 count = self._epochs if self._first_epoch >= 1 else self._epochs + 1
                 total = count * per_epoch
-            return epochs_done * per_epoch + done, total
+            return epochs_done * per_epoch + done, total, True
         if self._bar_total is not None:
             if ((parsed.epoch is not None or parsed.position is None)
                     and self._epoch is not None and self._first_epoch is not None):
                 # The end of the epoch the line is about (or the current one).
-                return (self._epoch - self._first_epoch + 1) * self._bar_total, None
-            return None, None
+                return (self._epoch - self._first_epoch + 1) * self._bar_total, None, False
+            return None, None, False
         if parsed.epoch is not None:
-            return parsed.epoch, parsed.epochs
-        return None, None
+            return parsed.epoch, parsed.epochs, False
+        return None, None, False
 
     def flush(self) -> None:
         """Write the record held for the current step (a bar's last frame)."""
@@ -117,6 +130,13 @@ class StdoutSteps:
         if pending is None:
             return
         step = pending.step
+        # The same value again at the same step (a Trainer's epoch on its train and its
+        # eval line) is not a second value.
+        values = {k: v for k, v in pending.values.items()
+                  if not (self._last_step.get(k) == step and self._last_value.get(k) == v)}
+        if not values and pending.total is None:
+            return
+        pending.values = values
         taken = [self._last_step[k] for k in pending.values if k in self._last_step]
         if taken and max(taken) >= step:
             step = max(taken) + 1  # never two values of one metric at one step
