@@ -53,6 +53,7 @@ class StdoutSteps:
         self._pending: _Pending | None = None
         self._last_step: dict[str, int] = {}
         self._last_value: dict[str, float] = {}
+        self._carried: set[str] = set()
         self._total_sent: int | None = None
 
     def feed(self, parsed: ParsedLine, *, redraw: bool = False) -> None:
@@ -74,11 +75,8 @@ class StdoutSteps:
         elif pending is not None and (pending.step != at or awaits):
             self.flush()
         values = parsed.values
-        if parsed.position is not None or redraw:
-            # A bar repeats its last values until they change: not new values.
-            held = self._pending.values if self._pending is not None else {}
-            values = {k: v for k, v in values.items()
-                      if self._last_value.get(k) != v or k in held}
+        if redraw or parsed.position is not None:
+            values = self._fresh(values, redraw)
         if total is not None and total == self._total_sent:
             total = None
         if values or total is not None:
@@ -89,6 +87,21 @@ class StdoutSteps:
                 self._pending.total = total
         if not redraw and not (self._pending is not None and self._pending.awaits_bar):
             self.flush()
+
+    def _fresh(self, values: dict[str, float], redraw: bool) -> dict[str, float]:
+        """A bar's values without those it only carries along: a bar shows the last
+        validation value all through the next epoch. A value equal to the last one
+        recorded is carried when it is a redraw or was carried before."""
+        held = self._pending.values if self._pending is not None else {}
+        fresh = {}
+        for name, value in values.items():
+            if name in held or self._last_value.get(name) != value:
+                fresh[name] = value
+            elif redraw or name in self._carried:
+                self._carried.add(name)
+            else:
+                fresh[name] = value  # the same value again at a new step (Keras' epochs)
+        return fresh
 
     def _place(self, parsed: ParsedLine) -> tuple[int | None, int | None, bool]:
         """The step a line's values belong to, the run's total steps if the line says,
@@ -143,6 +156,7 @@ class StdoutSteps:
         for name, value in pending.values.items():
             self._last_step[name] = step
             self._last_value[name] = value
+            self._carried.discard(name)
         if pending.total is not None:
             self._total_sent = pending.total
         self._count += 1
