@@ -71,7 +71,8 @@ _UNITS = frozenset({"s", "ms", "us", "sec", "secs", "seconds", "min", "mins", "h
                     "tokens", "x"})
 _STEP_WORDS = frozenset({"epoch", "step", "iter", "iteration", "global_step", "epochs", "steps",
                          "iters", "iterations"})
-_NOT_METRICS = frozenset({"v_num"})  # Lightning's logger version in its bar
+# Lightning's logger version in its bar; `time` names a record's own time in the stream.
+_NOT_METRICS = frozenset({"v_num", "time"})
 _LONGEST_NAME = 80
 
 
