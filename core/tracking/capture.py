@@ -6,7 +6,8 @@ for dltui. A thread reads the file as it grows, a megabyte at a time, and feeds
 its lines to the metrics parser. Parsing costs a bounded time per line (a line
 longer than `LONGEST_PARSED_LINE` is left in the log, unread), and when the
 reader falls more than `MOST_BEHIND` bytes behind the writer it skips ahead:
-lines go unparsed, never uncopied.
+lines go unparsed, never uncopied. The thread runs at the lowest CPU priority, so
+on a busy machine the parsing waits, not the training.
 """
 
 from __future__ import annotations
@@ -95,6 +96,10 @@ class OutputCapture:
         self.file.close()
 
     def _read(self, offset: int, feed: Callable[[str], Any]) -> None:
+        try:  # Linux schedules threads apart: the training process goes first
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        except (AttributeError, OSError):
+            pass
         with open(self.path, "rb") as src:
             src.seek(offset)
             carry = b""

@@ -150,8 +150,14 @@ def parse_line(raw: str) -> ParsedLine:
 
 def _pair_at(line: str, at: int) -> re.Match[str] | None:
     """The name before the separator at `line[at]` when a number follows it."""
-    if at == 0 or not (line[at - 1].isalnum() or line[at - 1] in " \t_") or (
-            _VALUE.match(line, at + 1) is None):
+    if at == 0 or not (line[at - 1].isalnum() or line[at - 1] in " \t_"):
+        return None
+    start = at - 1
+    while start >= 0 and line[start].isdigit():
+        start -= 1
+    if start < at - 1 and (start < 0 or not (line[start].isalpha() or line[start] in "_.-/")):
+        return None  # `12:00`, `2024-05-01 10:00`: a number before, not a name
+    if _VALUE.match(line, at + 1) is None:
         return None
     return _KEY_BEFORE.search(line, max(0, at - _LONGEST_NAME - 8), at)
 
