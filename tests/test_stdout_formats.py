@@ -152,3 +152,20 @@ def test_binary_noise_is_never_metrics(tmp_path: Path) -> None:
 def test_names_and_values(tmp_path: Path, line: str, expected: dict[str, float]) -> None:
     (record,) = values(captured(tmp_path, line + "\n"))
     assert record[1] == pytest.approx(expected)
+
+
+def test_output_written_before_the_reader_starts_is_read(tmp_path: Path) -> None:
+    """The child shares the log's offset and may print before the reader thread starts."""
+    spec = rd.RunSpec(run_id="r1", experiment="e", argv=[], params={}, cwd=str(tmp_path))
+    run = rd.create_run_dir(tmp_path / "runs", spec, state=rd.RUNNING)
+    run.log_file.write_text("an earlier attempt: loss=9\n")
+    metrics = StdoutMetrics(run)
+    capture = OutputCapture(run.log_file)
+    capture.write("dltui: the run starts again\n")
+    capture.file.write(b"epoch 1 loss=0.5\n")  # as the child, before start()
+    capture.start(metrics.feed)
+    capture.file.write(b"epoch 2 loss=0.25\n")
+    capture.finish()
+    metrics.close()
+    rows = [json.loads(x) for x in run.metrics_file.read_text().splitlines()]
+    assert [(r["step"], r["loss"]) for r in rows] == [(1, 0.5), (2, 0.25)]

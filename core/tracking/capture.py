@@ -72,6 +72,9 @@ class OutputCapture:
         self.path = log_file
         self.file: BinaryIO = open(log_file, "ab", buffering=0)  # noqa: SIM115
         self.had_output = self.file.tell() > 0
+        # Where the child's output begins: taken before the child shares this file (and
+        # its offset) and writes.
+        self._offset = self.file.tell()
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
         self.skipped_bytes = 0
@@ -80,11 +83,12 @@ class OutputCapture:
     def write(self, text: str) -> None:
         """A line of dltui's own in the log (where an attempt begins, why it failed)."""
         self.file.write(text.encode())
+        self._offset = self.file.tell()
 
     def start(self, feed: Callable[[str], Any]) -> None:
-        """Read what the child writes from here on, feeding each line to `feed`."""
-        offset = self.file.tell()
-        self._thread = threading.Thread(target=self._read, args=(offset, feed),
+        """Read what the child writes, feeding each line to `feed` (call it once the child
+        is started: its output since then is read too)."""
+        self._thread = threading.Thread(target=self._read, args=(self._offset, feed),
                                         name="dltui-output", daemon=True)
         self._thread.start()
 
