@@ -11,14 +11,15 @@ the run's log gets one line saying so.
 from __future__ import annotations
 
 import functools
-import importlib.abc
-import importlib.machinery
 import importlib.util
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from importlib.machinery import ModuleSpec
 
 PATCHED = "__dltui_patched__"
 
@@ -78,14 +79,16 @@ def version_supported(version: str, lowest: Sequence[int], below: Sequence[int])
     return tuple(lowest) <= tuple(numbers) < tuple(below)
 
 
-class _Loader(importlib.abc.Loader):
+# Plain classes, not importlib.abc's: these load at every run's start-up, and the import
+# system needs only the methods.
+class _Loader:
     """The module's own loader, then the patch."""
 
     def __init__(self, loader: Any, after: Callable[[ModuleType], None]) -> None:
         self._loader = loader
         self._after = after
 
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
         return self._loader.create_module(spec)
 
     def exec_module(self, module: ModuleType) -> None:
@@ -96,13 +99,13 @@ class _Loader(importlib.abc.Loader):
         return getattr(self._loader, name)
 
 
-class _WatchImports(importlib.abc.MetaPathFinder):
+class _WatchImports:
     def __init__(self) -> None:
         self.hooks: dict[str, Callable[[ModuleType], None]] = {}
         self._finding: set[str] = set()
 
     def find_spec(self, fullname: str, path: Any, target: Any = None,
-                  ) -> importlib.machinery.ModuleSpec | None:
+                  ) -> ModuleSpec | None:
         hook = self.hooks.get(fullname)
         if hook is None or fullname in self._finding:
             return None
@@ -115,7 +118,7 @@ class _WatchImports(importlib.abc.MetaPathFinder):
             self._finding.discard(fullname)
         if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return None
-        spec.loader = _Loader(spec.loader, hook)
+        spec.loader = _Loader(spec.loader, hook)  # type: ignore[assignment]
         return spec
 
 

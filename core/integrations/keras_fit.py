@@ -7,7 +7,6 @@ to the call's `callbacks`.
 
 from __future__ import annotations
 
-from importlib import metadata
 from types import ModuleType
 from typing import Any
 
@@ -59,6 +58,7 @@ def _with_callback(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 def patch(module: ModuleType) -> None:
     """Patch `keras.Model.fit` (keras just imported)."""
+    from importlib import metadata  # at patch time: 30 ms a start otherwise
     version = metadata.version("keras")
     if not hooks.version_supported(version, *SUPPORTED):
         hooks.warn_once(FRAMEWORK, f"keras {version} is not one dltui knows (3.x); "

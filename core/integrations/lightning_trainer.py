@@ -9,7 +9,6 @@ script's checkpoints or loggers use.
 
 from __future__ import annotations
 
-from importlib import metadata
 from types import ModuleType
 from typing import Any
 
@@ -52,6 +51,7 @@ _totals: dict[int, int] = {}  # the total steps last said, by trainer
 def patcher(framework: str) -> Any:
     def patch(module: ModuleType) -> None:
         """Patch `_LoggerConnector.log_metrics` of `framework` (the module just imported)."""
+        from importlib import metadata  # at patch time: 30 ms a start otherwise
         version = metadata.version(framework)
         if not hooks.version_supported(version, *SUPPORTED):
             hooks.warn_once(framework, f"{framework} {version} is not one dltui knows (2.x); "
