@@ -53,9 +53,10 @@ def _attach(trainer: Any) -> None:
     handler = trainer.callback_handler
     if any(type(cb).__name__ == "DltuiCallback" for cb in handler.callbacks):
         return  # added by hand
-    sink.current_run()  # the wrapper reads no more metrics from the output
-    sink.framework_loops.add(FRAMEWORK)
     handler.callbacks.insert(0, callback_class()())
+    # Attached: the wrapper reads no more metrics from the output.
+    sink.current_run()
+    sink.framework_loops.add(FRAMEWORK)
 
 
 def patch(module: ModuleType) -> None:

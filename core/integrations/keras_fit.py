@@ -14,6 +14,7 @@ from dltui.integrations import hooks, sink
 
 FRAMEWORK = "keras"
 SUPPORTED = ((3, 0), (4,))
+_CALLBACKS_AT = 5  # fit(x, y, batch_size, epochs, verbose, callbacks, ...)
 
 
 def callback_class() -> type:
@@ -50,9 +51,10 @@ def _with_callback(kwargs: dict[str, Any]) -> dict[str, Any]:
     given = kwargs.get("callbacks")
     callbacks = list(given) if given is not None else []
     if not any(type(cb).__name__ == "DltuiCallback" for cb in callbacks):
-        sink.current_run()  # the wrapper reads no more metrics from the output
-        sink.framework_loops.add(FRAMEWORK)
         callbacks.append(callback_class()())
+        # Attached: the wrapper reads no more metrics from the output.
+        sink.current_run()
+        sink.framework_loops.add(FRAMEWORK)
     return {**kwargs, "callbacks": callbacks}
 
 
@@ -67,7 +69,7 @@ def patch(module: ModuleType) -> None:
 
     def wrap(original: Any) -> Any:
         def fit(self: Any, *args: Any, **kwargs: Any) -> Any:
-            if len(args) < 8:  # `callbacks` is fit's eighth parameter after self
+            if len(args) < _CALLBACKS_AT:  # else the script gave `callbacks` positionally
                 kwargs = hooks.guarded(FRAMEWORK, _with_callback, kwargs) or kwargs
             return original(self, *args, **kwargs)
 

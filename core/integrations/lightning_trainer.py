@@ -57,9 +57,6 @@ def patcher(framework: str) -> Any:
             hooks.warn_once(framework, f"{framework} {version} is not one dltui knows (2.x); "
                                        "its values are read from the output")
             return
-        sink.current_run()  # the wrapper reads no more metrics from the output
-        sink.framework_loops.add(framework)
-
         def wrap(original: Any) -> Any:
             def log_metrics(self: Any, metrics: Any, step: int | None = None) -> None:
                 hooks.guarded(framework, _record, framework, module, self, metrics, step)
@@ -68,5 +65,8 @@ def patcher(framework: str) -> Any:
             return log_metrics
 
         hooks.patch_method(module._LoggerConnector, "log_metrics", wrap)
+        # Attached: the wrapper reads no more metrics from the output.
+        sink.current_run()
+        sink.framework_loops.add(framework)
 
     return patch
