@@ -37,7 +37,8 @@ TOP_KEYS = ("settings", "defaults", "experiments", "backends", "models")
 SETTING_KEYS = ("runs_dir", "max_parallel", "runs_per_gpu", "stop_grace", "notify",
                 "snapshot_limit_mb", "snapshot_file_limit_mb")
 EXPERIMENT_KEYS = ("task", "command", "params", "sweep", "group", "tags", "description",
-                   "metric", "mode", "needs", "gpus", "labels", "env", "backend", "snapshot")
+                   "metric", "mode", "needs", "gpus", "labels", "env", "backend", "snapshot",
+                   "autolog")
 BACKENDS = backend_names()
 _HEADER_KEY = re.compile(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([A-Za-z0-9_-]+)')
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.\-]*)\}")
@@ -75,6 +76,7 @@ class Experiment:
     env: dict[str, str] = field(default_factory=dict)
     backend: str = "local"
     snapshot: bool = True  # copy the code at queue time and run the copy
+    autolog: bool = True  # framework integrations attach under `dltui run`
     line: int | None = None
 
     def run_count(self, overrides: Mapping[str, list[Any]] | None = None) -> int:
@@ -405,6 +407,11 @@ def _experiment(check: _Checker, name: str, body: Any, defaults: dict[str, Any])
                      f"experiment {name!r}: mode must be \"min\" or \"max\", not {body['mode']!r}",
                      'write mode = "max" when larger is better', at("mode"))
         exp.mode = body["mode"]
+    if "autolog" in body:
+        check.expect(isinstance(body["autolog"], bool),
+                     f"experiment {name!r}: autolog must be true or false, not {body['autolog']!r}",
+                     "write autolog = false to watch the script's output only", at("autolog"))
+        exp.autolog = body["autolog"]
     if "gpus" in body:
         check.expect(_is_int(body["gpus"]) and body["gpus"] >= 0,
                      f"experiment {name!r}: gpus must be an integer >= 0, not {body['gpus']!r}",

@@ -56,3 +56,24 @@ def test_guess_mode() -> None:
     assert guess_mode("test_bleu4") == "max"
     assert guess_mode("i_r1") == "max"
     assert guess_mode("median_rank") == "min"
+
+
+def test_one_progress_and_eta_rule(tmp_path: Path) -> None:
+    from dltui.tracking.progress import progress_of_history
+
+    path = tmp_path / "metrics.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in [
+        {"step": 0, "time": 100.0, "_total": 10}, {"step": 2, "time": 120.0, "loss": 1.0}]))
+    history = MetricHistory(path)
+    history.update()
+    live = progress_of_history(history, params={}, started=100.0, is_final=False, now=125.0)
+    # 10 s a step so far, 8 steps left, 5 s of them gone since the last record.
+    assert (live.step, live.total, live.eta) == (2, 10, 75.0)
+    done = progress_of_history(history, params={}, started=100.0, is_final=True, now=125.0)
+    assert done.eta is None and done.total == 10
+    path.write_text('{"step": 1, "time": 110.0, "loss": 2.0}\n')
+    by_epochs = MetricHistory(path)
+    by_epochs.update()
+    guess = progress_of_history(by_epochs, params={"epochs": 3}, started=100.0,
+                                is_final=False, now=110.0)
+    assert (guess.total, guess.eta) == (3, 20.0)  # the epochs param when the stream has none

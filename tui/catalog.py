@@ -22,7 +22,7 @@ from dltui.store import rundir as rd
 from dltui.store.annotations import annotations_label, has_annotations
 from dltui.store.runs import RunInfo, RunStore, load_run
 from dltui.system.figures import first_training_metric
-from dltui.tracking.progress import eta_seconds
+from dltui.tracking.progress import progress_of_history
 from dltui.tracking.stream import MetricHistory, downsample, guess_mode, is_finite, is_number
 from dltui.tui.text import duration, number, params_label, state_label
 from dltui.tui.views import (
@@ -56,13 +56,9 @@ def digest_history(history: MetricHistory, info: RunInfo, *,
         metrics[name] = MetricDigest(name, series.last, series.best(mode), mode,
                                      len(series.values),
                                      tuple(downsample(series.values, CURVE_POINTS)))
-    total = history.total
-    if total is None and is_number(info.spec.params.get("epochs")):
-        total = info.spec.params["epochs"]
-    step = history.last_step
-    eta = None if info.is_final else eta_seconds(
-        started=info.started, step=step, total=total, last_time=history.last_time, now=now)
-    return RunDigest(metrics, step, total, eta)
+    progress = progress_of_history(history, params=info.spec.params, started=info.started,
+                                   is_final=info.is_final, now=now)
+    return RunDigest(metrics, progress.step, progress.total, progress.eta)
 
 
 def stored_numbers(info: RunInfo) -> tuple[str, float | None, float | None, str]:

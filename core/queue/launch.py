@@ -55,6 +55,7 @@ def make_spec(manifest: Manifest, exp: Experiment, params: dict[str, Any], *,
         backend_options=dict(manifest.backends.get(backend or exp.backend, {})),
         git_commit=git.commit, git_dirty=git.dirty, manifest=str(manifest.path),
         snapshot=snapshots.id_for(exp, exp.argv(params)) if snapshots else None,
+        autolog=exp.autolog,
     )
     get_backend(spec.backend).check_spec(spec)  # a bad [backends.X] fails here, not queued
     return spec

@@ -10,7 +10,6 @@ closed terminal reaches neither.
 from __future__ import annotations
 
 import ctypes
-import json
 import os
 import re
 import signal
@@ -21,15 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from dltui.backends import Backend, get_backend
+from dltui.integrations.bootstrap_path import with_bootstrap
 from dltui.notify.events import NonFiniteWatch, notify_run_ended
 from dltui.procs import hostname, process_start_ticks
 from dltui.snapshots.execute import SnapshotError, prepare_child
 from dltui.store import rundir as rd
 from dltui.store.status import RunStatus
 from dltui.system.sampler import start_sampler
-from dltui.tracking.replay import EarlierAttempts
+from dltui.tracking.capture import OutputCapture, StdoutMetrics
 from dltui.tracking.run import RUN_DIR_ENV, RUNS_DIR_ENV
-from dltui.tracking.stdout_metrics import parse_line
 from dltui.tracking.stream import MetricHistory, summarize
 
 _NEEDS_PLACEHOLDER = re.compile(r"\{needs\.([A-Za-z0-9_.+-]+)\}")
@@ -44,61 +43,14 @@ def _die_with_parent() -> None:
         pass
 
 
-class StdoutMetrics:
-    """Metrics of an uninstrumented script, parsed from its output lines."""
-
-    def __init__(self, run: rd.RunDir) -> None:
-        self.run = run
-        self.step: int | None = None
-        self.count = 0
-        self._file: Any = None
-        self._events: Any = None
-        self._tracked = False
-        self._earlier = EarlierAttempts(run.metrics_file)
-
-    def feed(self, line: str) -> None:
-        parsed = parse_line(line)
-        if parsed.step is not None:
-            self.step = parsed.step
-        if not parsed.values and parsed.total is None:
-            return
-        # Once the script reports through the API, its prints are only prints (and the
-        # marker never goes away: one stat per metric line until then, none after).
-        self._tracked = self._tracked or (self.run.path / rd.TRACKED_FILE).exists()
-        if self._tracked:
-            return
-        step = self.step if self.step is not None else self.count
-        self.count += 1
-        values = self._earlier.new_values(step, parsed.values)
-        if not values and parsed.total is None:
-            return  # logged by an earlier attempt of this requeued run
-        record: dict[str, Any] = {"step": step, "time": round(time.time(), 3), **values}
-        if parsed.total is not None:
-            record["_total"] = parsed.total
-        if self._file is None:
-            self._file = open(self.run.metrics_file, "a", encoding="utf-8")  # noqa: SIM115
-        self._file.write(json.dumps(record) + "\n")
-        self._file.flush()
-        if values:
-            if self._events is None:
-                from dltui.tracking.tbwriter import EventWriter
-
-                self._events = EventWriter(self.run.tb_dir)
-            self._events.scalars(values, step)
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-        if self._events is not None:
-            self._events.close()
-
-
 def build_env(run: rd.RunDir, spec: rd.RunSpec, status: RunStatus) -> dict[str, str]:
     env = dict(os.environ)
     env.update(spec.env)
     env[RUN_DIR_ENV] = str(run.path)
     env[RUNS_DIR_ENV] = str(run.runs_root)
     env["PYTHONUNBUFFERED"] = "1"
+    if spec.autolog:  # framework integrations attach in the script's interpreter
+        env["PYTHONPATH"] = with_bootstrap(env.get("PYTHONPATH"))
     gpu_ids = status.gpu_ids
     if gpu_ids is not None:
         # An empty list hides every GPU: a CPU run must not grab one.
@@ -173,17 +125,19 @@ def run_wrapped(run: rd.RunDir) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, on_signal)
     parser: Any = StdoutMetrics(run)  # before the child can append to the metrics
-    log = open(run.log_file, "ab", buffering=0)  # noqa: SIM115
-    if log.tell() > 0:  # requeued in place: say where this attempt's output begins
-        log.write(restart_line(status, backend).encode())
+    output = OutputCapture(run.log_file)
+    if output.had_output:  # requeued in place: say where this attempt's output begins
+        output.write(restart_line(status, backend))
     try:
+        # The child writes into the log itself: printing never waits for this process.
         child = subprocess.Popen(argv, cwd=spec.cwd, env=env, stdin=subprocess.DEVNULL,
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 stdout=output.file, stderr=subprocess.STDOUT,
                                  preexec_fn=_die_with_parent)
     except OSError as err:
         message = f"cannot start {argv[0]!r}: {err.strerror or err}"
-        log.write(f"dltui: {message}\n".encode())
-        log.close()
+        output.write(f"dltui: {message}\n")
+        output.finish()
+        parser.close()
         run.end(rd.FAILED, exit_code=127, error=message)
         notify_run_ended(run)
         return 127
@@ -193,52 +147,23 @@ def run_wrapped(run: rd.RunDir) -> int:
     sampler = start_sampler(run.metrics_file, child.pid, gpu_ids=status.gpu_ids,
                             on_nonfinite=NonFiniteWatch(run, spec))
     parser = backend.output_lines(parser)  # torchrun: rank 0's lines are the run's metrics
-    assert child.stdout is not None
-    pending = b""
-    disk_full: OSError | None = None
-    fd = child.stdout.fileno()
-    while True:
-        try:
-            chunk = os.read(fd, 65536)
-        except InterruptedError:
-            continue
-        if not chunk:
-            break
-        if disk_full is not None:
-            continue  # nothing can be saved: keep reading, so that the command never blocks
-        try:
-            log.write(chunk)
-            pending += chunk
-            *lines, pending = re.split(rb"[\r\n]", pending)
-            for line in lines:
-                if line:
-                    parser.feed(line.decode("utf-8", "replace"))
-            if len(pending) > 1 << 20:  # a megabyte with no line break is not a metrics line
-                pending = b""
-        except OSError as err:
-            disk_full = err
-    try:
-        if pending and disk_full is None:
-            parser.feed(pending.decode("utf-8", "replace"))
-    except OSError as err:
-        disk_full = err
+    output.start(parser.feed)
     exit_code = child.wait()
     sys_peaks = sampler.stop()
+    output.finish()
     try:
         parser.close()
-        log.close()
-    except OSError as err:
-        disk_full = disk_full or err
+    except OSError:
+        pass  # a full disk: said below
     stopped = bool(stop_signals) or run.stop_requested()
     state = final_state(exit_code, stopped)
     error = None
     if state == rd.FAILED:
         error = (f"killed by signal {signal.Signals(-exit_code).name}" if exit_code < 0
                  else f"exited with code {exit_code}")
-    if disk_full is not None or _disk_is_full(run.path):
-        why = disk_full.strerror if disk_full is not None else "No space left on device"
-        error = (f"{error + '; ' if error else ''}the disk holding {run.path} is full ({why}); "
-                 "the end of its output was not saved")
+    if _disk_is_full(run.path):
+        error = (f"{error + '; ' if error else ''}the disk holding {run.path} is full (No space "
+                 "left on device); the end of its output may not have been saved")
     run.end(state, exit_code=exit_code, error=error, sys_peaks=sys_peaks,
             **metric_summary(run, spec))
     notify_run_ended(run)
@@ -246,10 +171,12 @@ def run_wrapped(run: rd.RunDir) -> int:
 
 
 def _disk_is_full(path: Path) -> bool:
+    """Less than a megabyte left where the run writes: its files cannot grow."""
     try:
-        return os.statvfs(path).f_bavail == 0
+        disk = os.statvfs(path)
     except OSError:
         return False
+    return disk.f_bavail * disk.f_frsize < 1 << 20
 
 
 def main() -> None:

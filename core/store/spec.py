@@ -32,6 +32,7 @@ class RunSpec:
     needs: dict[str, str] = field(default_factory=dict)
     backend: str = "local"
     backend_options: dict[str, Any] = field(default_factory=dict)
+    autolog: bool = True  # framework integrations attach under `dltui run`
     git_commit: str | None = None
     git_dirty: bool | None = None
     manifest: str | None = None
@@ -43,7 +44,7 @@ class RunSpec:
         "run_id": "str", "experiment": "str", "argv": "list[str]", "params": "dict",
         "cwd": "str", "env": "dict[str]", "gpus": "int", "metric": "str?", "mode": "str",
         "group": "str?", "tags": "list[str]", "task": "str?", "needs": "dict[str]",
-        "backend": "str", "backend_options": "dict", "git_commit": "str?",
+        "backend": "str", "backend_options": "dict", "autolog": "bool", "git_commit": "str?",
         "git_dirty": "bool?", "manifest": "str?", "created": "number", "snapshot": "str?",
         "reproduces": "str?",
     }

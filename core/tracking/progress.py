@@ -1,19 +1,38 @@
-"""How far along a run is, and when it will end: one rule for the CLI and the dashboard."""
+"""How far along a run is and when it should end: one rule for the CLI and the dashboard."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from dltui.tracking.stream import MetricHistory, is_number
 
 
-def eta_seconds(*, started: float | None, step: float | None, total: float | None,
-                last_time: float | None, now: float | None = None) -> float | None:
-    """Seconds until `total` steps at the pace so far, less the time since the last record;
-    None before the first step or once `total` is reached.
+@dataclass(frozen=True)
+class Progress:
+    step: float | None
+    total: float | None
+    eta: float | None  # seconds left; None when it cannot be told
 
-    Epochs are counted from 1 by most loops and from 0 by some: `step` counts what is done."""
-    if started is None or step is None or total is None or last_time is None:
-        return None
-    if not 0 < step < total:
-        return None
-    per_step = (last_time - started) / step
-    return max(0.0, per_step * (total - step) - ((now or time.time()) - last_time))
+
+def progress_of_history(history: MetricHistory, *, params: Mapping[str, Any],
+                        started: float | None, is_final: bool,
+                        now: float | None = None) -> Progress:
+    """Step and total from the metrics stream (the run's `epochs` param when the stream
+    gives no total) and the ETA: the pace so far over the steps left, less the time
+    since the last record. No ETA for a finished run, nor before the first step."""
+    total = history.total
+    if total is None and is_number(params.get("epochs")):
+        total = params["epochs"]
+    step = history.last_step
+    eta = None
+    if (not is_final and started and step is not None and total is not None
+            and 0 < step < total):
+        now = time.time() if now is None else now
+        last = history.last_time or now
+        # Epochs are counted from 1 by most loops, from 0 by some: count what is done.
+        per_step = (last - started) / step
+        eta = max(0.0, per_step * (total - step) - (now - last))
+    return Progress(step, total, eta)

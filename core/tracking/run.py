@@ -12,7 +12,6 @@ TensorBoard's writer thread, flushed every couple of seconds.
 from __future__ import annotations
 
 import atexit
-import json
 import os
 import sys
 import time
@@ -24,7 +23,7 @@ from dltui.procs import hostname, process_start_ticks
 from dltui.store import rundir as rd
 from dltui.store.active import mark_active
 from dltui.store.names import check_experiment_name, new_run_id
-from dltui.tracking.replay import EarlierAttempts
+from dltui.tracking.writer import MetricsWriter
 
 RUN_DIR_ENV = "DLTUI_RUN_DIR"
 RUNS_DIR_ENV = "DLTUI_RUNS_DIR"
@@ -63,11 +62,10 @@ class Run:
         status = run_dir.status()
         self.needs: dict[str, Path] = {k: Path(v) for k, v in status.needs.items()}
         self.summary = Summary(run_dir.summary_file, run_dir.summary())
-        # Read before this attempt appends; other torchrun ranks write nothing.
-        self._earlier = EarlierAttempts(run_dir.metrics_file if self.writes_metrics else None)
-        self._metrics = open(run_dir.metrics_file, "a", encoding="utf-8")  # noqa: SIM115
+        # Made before this attempt appends; other torchrun ranks write nothing.
+        self._writer = MetricsWriter(run_dir, tensorboard=tensorboard,
+                                     replays=self.writes_metrics)
         self._owns_status = owns_status
-        self._events: Any = None
         self._tensorboard = tensorboard
         self._finished = False
         self._last_step = -1
@@ -82,11 +80,7 @@ class Run:
         return self.dir.artifacts_dir
 
     def _event_writer(self) -> Any:
-        if self._events is None:
-            from dltui.tracking.tbwriter import EventWriter
-
-            self._events = EventWriter(self.dir.tb_dir)
-        return self._events
+        return self._writer.events()
 
     def _step(self, step: int | None) -> int:
         self._last_step = self._last_step + 1 if step is None else int(step)
@@ -95,24 +89,13 @@ class Run:
     def log(self, values: Mapping[str, Any], step: int | None = None) -> None:
         """Record metric values at `step` (the next step if None)."""
         at = self._step(step)
-        when = time.time()
-        clean = self._earlier.new_values(at, {str(k): _plain(v) for k, v in values.items()})
-        if not clean:
-            return  # all logged by an earlier attempt of this requeued run
-        self._metrics.write(json.dumps({"step": at, "time": round(when, 3), **clean},
-                                       allow_nan=True) + "\n")
-        self._metrics.flush()
-        if self._tensorboard:
-            numbers = {k: v for k, v in clean.items() if isinstance(v, (int, float))
-                       and not isinstance(v, bool)}
-            if numbers:
-                self._event_writer().scalars(numbers, at, when)
+        plain = {str(k): _plain(v) for k, v in values.items()}
+        if plain:
+            self._writer.log(at, plain)
 
     def progress(self, done: int, total: int) -> None:
         """Say how far along the run is (`done` of `total` steps or epochs), for the ETA."""
-        self._metrics.write(json.dumps({"step": done, "time": round(time.time(), 3),
-                                        "_total": total}) + "\n")
-        self._metrics.flush()
+        self._writer.progress(done, total)
 
     def log_image(self, name: str, pixels: Any, step: int | None = None,
                   save: bool = True) -> Path | None:
@@ -151,9 +134,7 @@ class Run:
         if self._finished:
             return
         self._finished = True
-        if self._events is not None:
-            self._events.close()
-        self._metrics.close()
+        self._writer.close()
         if self._owns_status:
             self.dir.end(rd.SUCCEEDED if exit_code == 0 else rd.FAILED, exit_code=exit_code)
 
@@ -172,7 +153,6 @@ class OtherRankRun(Run):
 
     def __init__(self, run_dir: rd.RunDir) -> None:
         super().__init__(run_dir, owns_status=False, tensorboard=False)
-        self._metrics.close()
         self.summary = Summary(None, self.summary)
 
     def log(self, values: Mapping[str, Any], step: int | None = None) -> None:

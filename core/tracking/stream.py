@@ -16,6 +16,9 @@ from typing import Any
 
 # Keys that describe a record rather than measure something.
 RECORD_KEYS = frozenset({"step", "time"})
+# How many steps the run will take, for progress and the ETA (keys starting with `_`
+# are never metrics).
+TOTAL_KEY = "_total"
 
 
 @dataclass
@@ -104,8 +107,8 @@ class MetricHistory:
             self.last_time = when
             if self.first_time is None:
                 self.first_time = when
-        if "_total" in record and is_number(record["_total"]):
-            self.total = record["_total"]
+        if TOTAL_KEY in record and is_number(record[TOTAL_KEY]):
+            self.total = record[TOTAL_KEY]
         if is_number(step):
             self.last_step = step
         for key, value in record.items():

@@ -12,8 +12,8 @@ from dltui.store.annotations import read_annotations
 from dltui.store.results import best_value
 from dltui.store.runs import RunInfo, RunStore
 from dltui.system.figures import split_system
-from dltui.tracking.progress import eta_seconds
-from dltui.tracking.stream import MetricHistory, is_number
+from dltui.tracking.progress import progress_of_history
+from dltui.tracking.stream import MetricHistory
 
 
 def experiment_rows(*, manifest: Manifest, store: RunStore) -> list[dict[str, Any]]:
@@ -48,15 +48,11 @@ def progress_of(info: RunInfo, history: MetricHistory | None = None) -> dict[str
     if history is None:
         history = MetricHistory(info.dir.metrics_file)
         history.update()
-    total = history.total
-    if total is None:
-        epochs = info.spec.params.get("epochs")
-        total = epochs if is_number(epochs) else None
-    step = history.last_step
-    eta = None if info.is_final else eta_seconds(
-        started=info.started, step=step, total=total, last_time=history.last_time)
+    progress = progress_of_history(history, params=info.spec.params, started=info.started,
+                                   is_final=info.is_final)
     latest, use = split_system({name: series.last for name, series in history.series.items()})
-    return {"step": step, "total": total, "eta": eta, "latest": latest, "use": use}
+    return {"step": progress.step, "total": progress.total, "eta": progress.eta,
+            "latest": latest, "use": use}
 
 
 def run_row(info: RunInfo, *, with_progress: bool = True) -> dict[str, Any]:
