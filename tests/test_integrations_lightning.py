@@ -28,7 +28,7 @@ def records(run: Path) -> list[dict]:
 
 def points(rows: list[dict]) -> set[tuple[int, str, float]]:
     return {(row["step"], key, value) for row in rows for key, value in row.items()
-            if key not in ("step", "time") and not key.startswith("_")}
+            if key not in ("step", "time") and not key.startswith(("_", "sys/"))}
 
 
 def run_fit(project: Project, autolog: bool, bar: str = "default") -> Path:

@@ -30,7 +30,7 @@ def records(run: Path) -> list[dict]:
 def points(rows: list[dict]) -> list[tuple[int, str, float]]:
     """(step, name, value) of every value, in order."""
     return [(row["step"], key, value) for row in rows for key, value in row.items()
-            if key not in ("step", "time") and not key.startswith("_")]
+            if key not in ("step", "time") and not key.startswith(("_", "sys/"))]
 
 
 def run_hf(project: Project, autolog: bool) -> tuple[Path, list[dict]]:
