@@ -403,7 +403,7 @@ def trained_two_epochs(project: Project, partition: str) -> Path:
     (path,) = project.run_paths("cnn")
     wait_for(lambda: (path / "metrics.jsonl").exists() and sum(
         "val_acc" in line for line in (path / "metrics.jsonl").read_text().splitlines()) >= 2,
-        timeout=180, poll=0.2, what="two epochs on the cluster")
+        timeout=300, poll=0.2, what="two epochs on the cluster")
     return path
 
 
@@ -431,7 +431,7 @@ def test_a_preempted_run_says_so_and_resumes_when_requeued(
     assert (path / "artifacts" / "checkpoint.pt").exists()
     said = project.cli("requeue", path.name, check=True).stdout
     assert "requeued as Slurm job" in said and "resumes from its checkpoint" in said
-    wait_for(lambda: project.status_of(path).get("state") == "succeeded", timeout=240,
+    wait_for(lambda: project.status_of(path).get("state") == "succeeded", timeout=280,
              poll=0.5, what="the requeued run to finish")
     status = project.status_of(path)
     assert status["attempt"] == 2 and status["slurm_jobs"] == [first_job]
