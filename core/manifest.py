@@ -9,6 +9,9 @@
     metric = "val_acc"
     mode = "max"
     needs = ["pretrain"]        # experiments whose finished run this one consumes
+    seeds = 3                   # each configuration with seed = 0, 1, 2 (mean ± std)
+    search = { method = "tpe", trials = 12, pruner = "median" }    # see dltui.search
+    space = { lr = { log_uniform = [1e-4, 0.3] } }
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 
 from dltui.errors import ManifestError, UserError
 from dltui.literals import parse_value
+from dltui.search.spaces import SearchSpec, SpaceProblem, parse_search
 from dltui.store.names import check_experiment_name
 from dltui.tasks import BUILTIN_TASKS
 
@@ -36,7 +40,8 @@ else:  # pragma: no cover
 TOP_KEYS = ("settings", "defaults", "experiments", "backends", "models")
 SETTING_KEYS = ("runs_dir", "max_parallel", "runs_per_gpu", "stop_grace")
 EXPERIMENT_KEYS = ("task", "command", "params", "sweep", "group", "tags", "description",
-                   "metric", "mode", "needs", "gpus", "labels", "env", "backend")
+                   "metric", "mode", "needs", "gpus", "labels", "env", "backend", "seeds",
+                   "search", "space")
 BACKENDS = ("local", "torchrun", "slurm")
 _HEADER_KEY = re.compile(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([A-Za-z0-9_-]+)')
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.\-]*)\}")
@@ -67,13 +72,20 @@ class Experiment:
     labels: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     backend: str = "local"
+    seeds: int | None = None
+    search: SearchSpec | None = None
     line: int | None = None
 
-    def param_sets(self, overrides: Mapping[str, list[Any]] | None = None) -> list[dict[str, Any]]:
-        """One params dict per run: params, then the sweep's grid, then overrides."""
+    def param_sets(self, overrides: Mapping[str, list[Any]] | None = None, *,
+                   seeds: int | None = None) -> list[dict[str, Any]]:
+        """One params dict per run: params, then the sweep's grid, then overrides; with
+        seeds (given here or in the manifest), each of those once per seed 0..n-1."""
         grid: dict[str, list[Any]] = dict(self.sweep)
         for key, values in (overrides or {}).items():
             grid[key] = list(values)
+        count = seeds or self.seeds
+        if count and "seed" not in (overrides or {}):  # a run's own seed, given, wins
+            grid["seed"] = list(range(count))
         base = {k: v for k, v in self.params.items() if k not in grid}
         keys = list(grid)
         return [{**base, **dict(zip(keys, combo, strict=True))}
@@ -368,7 +380,10 @@ def _experiment(check: _Checker, name: str, body: Any, defaults: dict[str, Any])
                      _did_you_mean(str(body["backend"]), BACKENDS)
                      or f"backends are {', '.join(BACKENDS)}", at("backend"))
         exp.backend = body["backend"]
-    known = set(exp.params) | set(exp.sweep)
+    _seeds_and_search(check, exp, body, at)
+    known = set(exp.params) | set(exp.sweep) | set(exp.search.space if exp.search else ())
+    if exp.seeds:
+        known.add("seed")
     for arg in exp.command:
         for key in _PLACEHOLDER.findall(arg):
             if key.startswith("needs."):
@@ -381,6 +396,36 @@ def _experiment(check: _Checker, name: str, body: Any, defaults: dict[str, Any])
                          _did_you_mean(key, known) or f"add params = {{ {key} = ... }}",
                          at("command"))
     return exp
+
+
+def _seeds_and_search(check: _Checker, exp: Experiment, body: dict[str, Any],
+                      at: Any) -> None:
+    name = exp.name
+    if "seeds" in body:
+        seeds = body["seeds"]
+        check.expect(_is_int(seeds) and seeds >= 1,
+                     f"experiment {name!r}: seeds must be an integer >= 1, not {seeds!r}",
+                     "write seeds = 3 (runs each configuration with seed 0, 1, 2), or remove "
+                     "it for one run", at("seeds"))
+        check.expect("seed" not in exp.sweep, f"experiment {name!r}: seeds and sweep.seed "
+                     "both choose the seed", "keep one of them", at("seeds"))
+        exp.seeds = seeds
+    if "space" in body and "search" not in body:
+        raise check.fail(f"experiment {name!r}: a space with no search",
+                         'add search = { method = "tpe", trials = 12 }', at("space"))
+    if "search" not in body:
+        return
+    try:
+        exp.search = parse_search(body["search"], body.get("space"), metric=exp.metric)
+    except SpaceProblem as err:
+        raise check.fail(f"experiment {name!r}: {err.problem}", err.fix, at(err.key)) from None
+    both = sorted(set(exp.search.space) & set(exp.sweep))
+    check.expect(not both, f"experiment {name!r}: {both[0] if both else ''!r} is both searched "
+                 "and swept", f"remove {both[0] if both else ''!r} from sweep or from space",
+                 at("sweep"))
+    check.expect(exp.seeds is None, f"experiment {name!r}: seeds and search together are not "
+                 "supported", "search first, then run the best params with seeds in an "
+                 "experiment of its own", at("seeds"))
 
 
 def _check_cycles(check: _Checker, experiments: dict[str, Experiment]) -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from dltui.tui.report_command import register as _register_report
+from dltui.tui.search_commands import register as _register_search
 
 if TYPE_CHECKING:
     from dltui.manifest import Manifest
@@ -132,13 +133,17 @@ def run_command(
         "--detach", "-d", help="Queue and return; the runs go on after you log out.")] = False,
     backend: Annotated[str | None, typer.Option(
         help="Where runs execute: local, torchrun or slurm (default: the manifest's).")] = None,
+    seeds: Annotated[int | None, typer.Option(
+        help="Run each configuration N times, with seed = 0..N-1.")] = None,
     manifest: ManifestOpt = DEFAULT_MANIFEST,
     runs: RunsOpt = None,
 ) -> None:
-    """Run experiments: queued one per GPU (or on the CPU), followed until they end."""
+    """Run experiments: queued one per GPU (or on the CPU), followed until they end.
+    A search experiment's trials are asked, queued and followed the same way."""
     from dltui.manifest import parse_overrides
     from dltui.queue.launch import launch
     from dltui.queue.scheduler import ensure_supervisor
+    from dltui.tui.search_commands import follow_searches
     from dltui.views.follow import follow_runs
 
     loaded = _manifest(manifest)
@@ -148,16 +153,19 @@ def run_command(
 
         raise UserError(f"unknown backend {backend!r}", fix="use local, torchrun or slurm")
     queued = launch(manifest=loaded, names=names, overrides=parse_overrides(set_ or []),
-                    runs_dir=store.root, backend=backend)
+                    runs_dir=store.root, backend=backend, seeds=seeds)
     ensure_supervisor(store.root)
     if detach:
         for run in queued:
             typer.echo(f"queued {run.experiment}/{run.run_id}")
-        typer.echo(f"{len(queued)} run(s) queued; follow with `dltui ps` or "
-                   f"`dltui logs RUN -f`")
+        if queued:
+            typer.echo(f"{len(queued)} run(s) queued; follow with `dltui ps` or "
+                       f"`dltui logs RUN -f`")
+        follow_searches(manifest=loaded, names=names, store=store, detach=True)
         return
     failed = follow_runs(queued, store=store, out=sys.stdout, stop_grace=loaded.settings
-                         .stop_grace)
+                         .stop_grace) if queued else 0
+    failed += follow_searches(manifest=loaded, names=names, store=store, detach=False)
     raise typer.Exit(1 if failed else 0)
 
 
@@ -335,6 +343,7 @@ def tb_command(
 
 
 _register_report(app)
+_register_search(app)
 
 
 def main() -> None:

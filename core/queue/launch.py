@@ -73,9 +73,13 @@ def _check_overrides(exp: Experiment, overrides: Mapping[str, list[Any]]) -> Non
 def launch(*, manifest: Manifest, names: Iterable[str],
            overrides: Mapping[str, list[Any]] | None = None,
            runs_dir: Path | None = None, backend: str | None = None,
-           queue_order: float | None = None) -> list[rd.RunDir]:
-    """Queue the runs of `names` (with overrides); run needed experiments first when no
-    finished run of them exists. Returns the queued runs of `names` themselves."""
+           queue_order: float | None = None, seeds: int | None = None) -> list[rd.RunDir]:
+    """Queue the runs of `names` (with overrides, each `seeds` times when given); run
+    needed experiments first when no finished run of them exists. Returns the queued runs
+    of `names` themselves; a search experiment's trials are queued by its study's driver
+    (`dltui.search.driver.start_study`), started here."""
+    if seeds is not None and seeds < 1:
+        raise UserError(f"--seeds {seeds} runs nothing", fix="give --seeds 1 or more")
     root = (runs_dir or manifest.runs_dir).resolve()
     requested = list(dict.fromkeys(names))
     experiments = [manifest.experiment(name) for name in requested]
@@ -93,8 +97,13 @@ def launch(*, manifest: Manifest, names: Iterable[str],
         if name not in requested:
             provided[name] = _runs_for_need(store, manifest, exp, git, batch, order, root)
             continue
+        if exp.search is not None:
+            from dltui.search.driver import start_study
+
+            start_study(manifest=manifest, experiment=name, runs_dir=root)
+            continue
         waits = [rel for need in exp.needs for rel in provided.get(need, [])]
-        for params in exp.param_sets(overrides):
+        for params in exp.param_sets(overrides, seeds=seeds):
             spec = make_spec(manifest, exp, params, git=git, backend=backend)
             queued.append(_enqueue(root, spec, waits, order, batch))
         provided[name] = [f"{q.experiment}/{q.run_id}" for q in queued if q.experiment == name]

@@ -1,0 +1,236 @@
+"""Search: a real Optuna study through the real queue, on a toy script whose score is a
+known function of lr (best at lr = 0.01, falling with the square of the distance in
+decades), plus the checks that refuse a bad search before anything is queued."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import statistics
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import Project, script, wait_for
+from dltui.manifest import load_manifest
+from dltui.search.plots import best_curve, scatter
+from dltui.search.spaces import SpaceProblem, parse_search
+from dltui.search.study import open_study
+from dltui.store import rundir as rd
+
+optuna = pytest.importorskip("optuna")
+
+
+def toy_manifest(*, trials: int, parallel: int = 1, pruner: str = "median",
+                 extra_params: str = "", low: float = 1e-4) -> str:
+    search = (f'search = {{ method = "tpe", trials = {trials}, parallel = {parallel}, '
+              f'pruner = "{pruner}", seed = 3, startup_trials = 3 }}')
+    return f"""
+[settings]
+max_parallel = {parallel}
+stop_grace = 2
+
+[experiments.toy]
+command = ["{sys.executable}", "{script('search_toy.py')}", "--lr={{lr}}"]
+params = {{ epochs = 4, delay = 0.3{extra_params} }}
+metric = "score"
+mode = "max"
+{search}
+space = {{ lr = {{ log_uniform = [{low}, 1.0] }} }}
+"""
+
+
+def score(lr: float) -> float:
+    return 1.0 - (math.log10(lr) + 2.0) ** 2 / 4.0
+
+
+def trial_statuses(project: Project) -> dict[int, tuple[Path, dict[str, object]]]:
+    found = {}
+    for path in project.run_paths("toy"):
+        status = project.status_of(path)
+        assert isinstance(status.get("trial"), int), status
+        assert status["trial"] not in found, f"trial {status['trial']} has two runs"
+        found[int(status["trial"])] = (path, status)  # type: ignore[arg-type]
+    return found
+
+
+def study_of(project: Project):  # type: ignore[no-untyped-def]
+    exp = load_manifest(project.manifest).experiment("toy")
+    assert exp.search is not None
+    return open_study(project.runs, "toy", exp.search, exp.mode)
+
+
+def lr_of(path: Path) -> float:
+    return float(json.loads((path / "run.json").read_text())["params"]["lr"])
+
+
+def test_tpe_study_finds_the_best_region_and_prunes_the_bad_trials(project: Project) -> None:
+    project.write(toy_manifest(trials=12))
+    done = project.cli("run", "toy", timeout=240, check=True)
+    assert "study toy done: 12 trials" in done.stdout
+    runs = trial_statuses(project)
+    assert sorted(runs) == list(range(12))
+    study = study_of(project)
+    trials = study.get_trials()
+    assert [t.number for t in trials] == list(range(12))
+    State = optuna.trial.TrialState
+    # The {lr} placeholder carried the trial's own value to the script.
+    for trial in trials:
+        path, status = runs[trial.number]
+        assert lr_of(path) == pytest.approx(trial.params["lr"])
+        expected = rd.PRUNED if trial.state == State.PRUNED else rd.SUCCEEDED
+        assert status["state"] == expected, (trial.number, status)
+        if trial.state == State.COMPLETE:
+            assert trial.value == pytest.approx(score(trial.params["lr"]))
+    # With one trial at a time and curves that keep their order from step to step, the
+    # median pruner stops a trial exactly when its score is below the median of the
+    # trials completed before it (once 3 have completed).
+    completed: list[float] = []
+    predicted = []
+    for trial in trials:
+        mine = score(trial.params["lr"])
+        if len(completed) >= 3 and mine < statistics.median(completed):
+            predicted.append(trial.number)
+        else:
+            completed.append(mine)
+    pruned = [t.number for t in trials if t.state == State.PRUNED]
+    assert pruned == predicted and pruned, (pruned, predicted)
+    assert sum(t.state == State.COMPLETE for t in trials) == 12 - len(pruned)
+    # TPE's best lands within half a decade of the optimum.
+    assert abs(math.log10(study.best_trial.params["lr"]) + 2.0) < 0.5
+
+    shown = json.loads(project.cli("search", "toy", "--format", "json", check=True).stdout)
+    assert shown["counts"] == {"pruned": len(pruned), "succeeded": 12 - len(pruned)}
+    assert shown["best"]["number"] == study.best_trial.number
+    assert shown["best"]["value"] == pytest.approx(study.best_value)
+    text = project.cli("search", "toy", check=True).stdout
+    assert f"best: trial {study.best_trial.number}" in text and "score against lr" in text
+    md = project.cli("search", "toy", "--format", "md", check=True).stdout
+    assert md.startswith("| Trial | State | lr | score | Best so far |")
+
+    # A pruned trial continues with `dltui requeue`; the study is not counted again.
+    again = runs[pruned[0]][0]
+    project.cli("requeue", again.name, check=True)
+    wait_for(lambda: project.status_of(again).get("state") == rd.SUCCEEDED, timeout=60,
+             what="the requeued trial to finish")
+    assert len(study_of(project).get_trials()) == 12
+    assert study_of(project).trials[pruned[0]].state == State.PRUNED
+    assert "study toy done: 12 trials" in project.cli("run", "toy", check=True).stdout
+
+
+def _driver_pid(project: Project) -> int | None:
+    text = (project.runs / ".search" / "toy.lock").read_text().strip() if (
+        project.runs / ".search" / "toy.lock").exists() else ""
+    return int(text) if text.isdigit() else None
+
+
+def _supervisor_pid(project: Project) -> int | None:
+    path = project.runs / ".supervisor.lock"
+    text = path.read_text().strip() if path.exists() else ""
+    return int(text) if text.isdigit() else None
+
+
+def _ended(project: Project) -> int:
+    return sum(project.status_of(p).get("state") in rd.FINAL_STATES
+               for p in project.run_paths("toy"))
+
+
+def test_killed_supervisor_and_driver_lose_no_trial_and_count_none_twice(
+        project: Project) -> None:
+    trials = 8
+    # Trials above lr 0.1 fail: they count as failed trials and the study goes on.
+    project.write(toy_manifest(trials=trials, parallel=2, pruner="none",
+                               extra_params=", fail_above = 0.1", low=1e-3))
+    project.cli("run", "toy", "--detach", check=True)
+    wait_for(lambda: _ended(project) >= 2, timeout=60, what="two trials to end")
+    supervisor = _supervisor_pid(project)
+    assert supervisor
+    os.kill(supervisor, signal.SIGKILL)
+    wait_for(lambda: _ended(project) >= 4, timeout=60,
+             what="trials to go on after the supervisor was killed")
+    driver = _driver_pid(project)
+    assert driver
+    os.kill(driver, signal.SIGKILL)
+    asked_before = len(study_of(project).get_trials())
+    assert asked_before < trials, "the study ended before the driver could be killed"
+    done = project.cli("run", "toy", timeout=240, check=True)
+    assert f"study toy done: {trials} trials" in done.stdout
+    runs = trial_statuses(project)
+    assert sorted(runs) == list(range(trials))
+    study = study_of(project).get_trials()
+    assert [t.number for t in study] == list(range(trials))
+    State = optuna.trial.TrialState
+    for trial in study:
+        path, status = runs[trial.number]
+        assert lr_of(path) == pytest.approx(trial.params["lr"])
+        if trial.params["lr"] > 0.1:
+            assert (trial.state, status["state"]) == (State.FAIL, rd.FAILED)
+        else:
+            assert (trial.state, status["state"]) == (State.COMPLETE, rd.SUCCEEDED)
+            assert trial.value == pytest.approx(score(trial.params["lr"]))
+
+
+@pytest.mark.parametrize(("body", "problem"), [
+    ('search = { trials = 3 }\nspace = { lr = { log_uniform = [] } }',
+     "log_uniform needs bounds [low, high]"),
+    ('search = { trials = 3 }\nspace = { lr = {} }', "space.lr must name one of"),
+    ('search = { trials = 3 }\nspace = { lr = 0.1 }', "space.lr must name one of"),
+    ('search = { trials = 3 }\nspace = { lr = { log_uniform = [0, 0.3] } }',
+     "log_uniform bounds must be > 0"),
+    ('search = { trials = 3 }\nspace = { lr = { uniform = [0.3, 0.1] } }',
+     "low 0.3 is not below high 0.1"),
+    ('search = { trials = 3 }', "search has no space"),
+    ('space = { lr = { uniform = [0.1, 0.3] } }', "a space with no search"),
+    ('search = { method = "grid" }\nspace = { lr = { uniform = [0.1, 0.3] } }',
+     "a grid search cannot enumerate space.lr"),
+    ('search = { method = "bayes" }\nspace = { lr = { uniform = [0.1, 0.3] } }',
+     "search.method 'bayes' is not known"),
+    ('search = { trials = 3 }\nspace = { lr = { uniform = [0.1, 0.3] } }\n'
+     'sweep = { lr = [0.1, 0.2] }', "'lr' is both searched and swept"),
+    ('seeds = 0', "seeds must be an integer >= 1"),
+])
+def test_a_bad_search_exits_2_with_the_fix_before_anything_is_queued(
+        project: Project, body: str, problem: str) -> None:
+    metric = "" if "no_metric" in body else 'metric = "score"\nmode = "max"\n'
+    project.write(f'[experiments.toy]\ncommand = ["true", "{{lr}}"]\nparams = {{ lr = 0.1 }}\n'
+                  f'{metric}{body}\n')
+    done = project.cli("run", "toy")
+    assert done.returncode == 2, done.stderr
+    assert problem in done.stderr and "fix:" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not project.runs.exists() or not any(project.runs.rglob("run.json"))
+
+
+def test_a_pruner_without_a_metric_is_refused(project: Project) -> None:
+    project.write('[experiments.toy]\ncommand = ["true"]\n'
+                  'search = { trials = 3, pruner = "median" }\n'
+                  'space = { lr = { uniform = [0.1, 0.3] } }\n')
+    done = project.cli("run", "toy")
+    assert done.returncode == 2
+    assert "a search needs the metric it optimises (and pruner 'median' reads it)" in done.stderr
+    assert 'add metric = "val_acc"' in done.stderr
+    assert not project.runs.exists()
+
+
+def test_grid_search_takes_its_size_and_the_space_kinds_parse() -> None:
+    spec = parse_search({"method": "grid"},
+                        {"batch_size": {"choice": [8, 32, 64]}, "layers": {"int": [1, 3]}},
+                        metric="val_acc")
+    assert (spec.trials, spec.grid_size()) == (9, 9)
+    assert spec.space["layers"].grid_values() == [1, 2, 3]
+    with pytest.raises(SpaceProblem, match="int bounds must be integers"):
+        parse_search({}, {"layers": {"int": [1, 2.5]}}, metric="val_acc")
+
+
+def test_the_text_plots_put_the_points_where_they_belong() -> None:
+    curve = best_curve([(0, 0.5), (1, 0.7), (3, 0.9)], width=7, height=3).splitlines()
+    assert curve[0] == "0.9 │      ●"
+    assert curve[1] == "    │  ●───"  # x = 1 of 0..3 is column 2 of 0..6
+    assert curve[2] == "0.5 │●─"
+    dots = scatter([(1e-4, 0.0), (1e-2, 1.0), (1.0, 0.0)], width=5, height=2,
+                   log_x=True).splitlines()
+    assert dots[0] == "1 │  •"  # the middle decade sits in the middle column
+    assert dots[1] == "0 │•   •"
