@@ -4,6 +4,7 @@ decades), plus the checks that refuse a bad search before anything is queued."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
@@ -119,6 +120,27 @@ def test_tpe_study_finds_the_best_region_and_prunes_the_bad_trials(project: Proj
     assert len(study_of(project).get_trials()) == 12
     assert study_of(project).trials[pruned[0]].state == State.PRUNED
     assert "study toy done: 12 trials" in project.cli("run", "toy", check=True).stdout
+    shown_in_dashboard = asyncio.run(asyncio.wait_for(search_screen_text(project), 60))
+    assert f"best: trial {study.best_trial.number}" in shown_in_dashboard
+    assert "12/12 trials" in shown_in_dashboard and "score against lr" in shown_in_dashboard
+
+
+async def search_screen_text(project: Project) -> str:
+    """What the dashboard's Search screen (key 5) shows once it has read the study."""
+    from dltui.tui.app import make_app
+    from dltui.tui.screens.search import SearchScreen
+
+    app = make_app(manifest=load_manifest(project.manifest), runs_dir=project.runs,
+                   cursor_blink=False, query_gpus=lambda: [])
+    async with app.run_test(size=(120, 60)) as pilot:
+        await pilot.press("5")
+        for _ in range(200):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, SearchScreen):
+                text = str(app.screen.query_one("#study").render())
+                if "best: trial" in text:
+                    return text
+    raise AssertionError("the Search screen never showed the study")
 
 
 def _driver_pid(project: Project) -> int | None:
