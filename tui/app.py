@@ -66,7 +66,8 @@ class DltuiApp(App[None]):
         Binding("2", "switch_mode('runs')", "Runs", id="runs"),
         Binding("3", "switch_mode('queue')", "Queue", id="queue"),
         Binding("4", "switch_mode('params')", "Params", id="params"),
-        Binding("5", "switch_mode('search')", "Search", id="search"),
+        # Out of the footer, which is full at 80 columns; the command palette lists it.
+        Binding("5", "switch_mode('search')", "Search", id="search", show=False),
         Binding("ctrl+r", "rescan", "Rescan", show=False),
         Binding("q", "quit", "Quit"),
     ]
