@@ -35,7 +35,7 @@ from dltui.search.study import distributions, open_study, optuna_module, study_d
 from dltui.store import rundir as rd
 from dltui.store.active import mark_active
 from dltui.store.results import best_value
-from dltui.store.runs import RunInfo, RunStore
+from dltui.store.runs import RunInfo, RunStore, load_run
 from dltui.tracking.stream import MetricTail, is_finite
 
 # Runs cut short by the machine or a cluster are requeued in place this many times.
@@ -144,21 +144,28 @@ class StudyDriver:
         self.tails: dict[str, MetricTail] = {}
         self.reported: dict[int, set[int]] = {}
         self.stopping: dict[str, threading.Thread] = {}
+        self.run_paths: dict[int, Path] = {n: i.dir.path for n, i in
+                                           trial_runs(self.store, self.exp.name).items()}
+        self.settled: set[int] = set()  # told, and their runs need nothing more
         self.grace = manifest.settings.stop_grace if stop_grace is None else stop_grace
 
     def step(self) -> bool:
         trials = self.study.get_trials(deepcopy=False)
-        runs = trial_runs(self.store, self.exp.name)
         unsettled = 0
         for trial in trials:
-            info = runs.get(trial.number)
+            if trial.number in self.settled:
+                continue
+            path = self.run_paths.get(trial.number)
+            info = load_run(path) if path is not None else None
             if trial.state == self.state.RUNNING:
                 if info is None:
                     self._queue(trial.number, trial.params)  # asked, then the driver died
                 else:
                     self._follow(trial, info)
-            elif info is not None and pruned_pending(info):
-                unsettled += not self._finish_pruning(info)
+            elif info is not None and pruned_pending(info) and not self._finish_pruning(info):
+                unsettled += 1
+            else:
+                self.settled.add(trial.number)
         running = sum(t.state == self.state.RUNNING for t in trials)
         asked = len(trials)
         while asked < self.search.trials and running < self.search.parallel:
@@ -177,6 +184,7 @@ class StudyDriver:
                                 queue_order=now, waits_for=[], batch=f"study-{self.exp.name}",
                                 backend=spec.backend, trial=number, study=self.exp.name)
         mark_active(self.root, run.path)
+        self.run_paths[number] = run.path
         _say(f"trial {number} queued as {run.experiment}/{run.run_id}: {trial_params}")
         return run
 
