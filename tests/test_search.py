@@ -10,6 +10,7 @@ import math
 import os
 import signal
 import statistics
+import subprocess
 import sys
 from pathlib import Path
 
@@ -256,3 +257,67 @@ def test_the_text_plots_put_the_points_where_they_belong() -> None:
                    log_x=True).splitlines()
     assert dots[0] == "1 │  •"  # the middle decade sits in the middle column
     assert dots[1] == "0 │•   •"
+
+
+def test_a_grid_search_with_asha_runs_each_point_once(project: Project) -> None:
+    project.write(f"""
+[settings]
+max_parallel = 2
+
+[experiments.toy]
+command = ["{sys.executable}", "{script('search_toy.py')}", "--lr={{lr}}"]
+params = {{ epochs = 3, delay = 0.05 }}
+metric = "score"
+mode = "max"
+search = {{ method = "grid", parallel = 2, pruner = "asha" }}
+space = {{ lr = {{ choice = [0.001, 0.01, 0.1] }} }}
+""")
+    done = project.cli("run", "toy", timeout=120, check=True)
+    assert "study toy done: 3 trials" in done.stdout
+    lrs = sorted(lr_of(path) for path, _ in trial_statuses(project).values())
+    assert lrs == [0.001, 0.01, 0.1]
+    best = json.loads(project.cli("search", "toy", "-f", "json", check=True).stdout)["best"]
+    assert best["params"] == {"lr": 0.01}
+
+
+def test_without_optuna_a_search_is_one_line_and_exit_2(project: Project) -> None:
+    project.write(toy_manifest(trials=2))
+    code = ("import sys; sys.modules['optuna'] = None\n"
+            "from dltui.tui.cli import main\n"
+            "sys.argv = ['dltui', 'run', 'toy']\nmain()\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=project.root, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "error: a search needs Optuna, which is not installed",
+        "  fix: pip install 'dltui[search]' (or pip install optuna)"]
+    assert not project.runs.joinpath("toy").exists()
+
+
+def test_a_trial_stopped_by_hand_pauses_the_study_and_run_continues_it(
+        project: Project) -> None:
+    project.write(toy_manifest(trials=3, pruner="none"))
+    project.cli("run", "toy", "--detach", check=True)
+    first = wait_for(lambda: [p for p in project.run_paths("toy")
+                              if project.status_of(p).get("state") == rd.RUNNING],
+                     timeout=60, what="the first trial to run")[0]  # type: ignore[index]
+    project.cli("stop", first.name, check=True)
+    wait_for(lambda: _driver_pid(project) is None or not _alive(_driver_pid(project)),
+             timeout=30, what="the driver to pause")
+    assert project.status_of(first)["state"] == rd.KILLED
+    assert [t.state.name for t in study_of(project).get_trials()] == ["RUNNING"]
+    done = project.cli("run", "toy", timeout=120, check=True)
+    assert "study toy done: 3 trials" in done.stdout
+    status = project.status_of(first)
+    assert (status["state"], status["attempt"], status["trial"]) == (rd.SUCCEEDED, 2, 0)
+    assert sorted(trial_statuses(project)) == [0, 1, 2]
+
+
+def _alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

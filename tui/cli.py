@@ -120,7 +120,8 @@ def list_command(manifest: ManifestOpt = DEFAULT_MANIFEST, runs: RunsOpt = None,
 def validate_command(manifest: ManifestOpt = DEFAULT_MANIFEST) -> None:
     """Check the manifest without running anything."""
     loaded = _manifest(manifest)
-    count = sum(len(e.param_sets()) for e in loaded.experiments.values())
+    count = sum(e.search.trials if e.search else len(e.param_sets())
+                for e in loaded.experiments.values())
     typer.echo(f"{loaded.path}: ok, {len(loaded.experiments)} experiments, {count} runs")
 
 

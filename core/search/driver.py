@@ -118,6 +118,11 @@ def trial_runs(store: RunStore, experiment: str) -> dict[int, RunInfo]:
     return found
 
 
+def _ended(path: Path) -> bool:
+    info = load_run(path)
+    return info is None or info.is_final
+
+
 def pruned_pending(info: RunInfo) -> bool:
     """Pruned by the driver and not requeued by the user since."""
     pruned_at = info.status.get("pruned_at")
@@ -147,6 +152,8 @@ class StudyDriver:
         self.run_paths: dict[int, Path] = {n: i.dir.path for n, i in
                                            trial_runs(self.store, self.exp.name).items()}
         self.settled: set[int] = set()  # told, and their runs need nothing more
+        self.started_at = time.time()
+        self.halted = False  # a trial was stopped by hand: ask no more, leave when idle
         self.grace = manifest.settings.stop_grace if stop_grace is None else stop_grace
 
     def step(self) -> bool:
@@ -168,6 +175,10 @@ class StudyDriver:
                 self.settled.add(trial.number)
         running = sum(t.state == self.state.RUNNING for t in trials)
         asked = len(trials)
+        if self.halted:
+            going = [n for n, path in self.run_paths.items()
+                     if n not in self.settled and not _ended(path)]
+            return not going and not unsettled
         while asked < self.search.trials and running < self.search.parallel:
             trial = self.study.ask(fixed_distributions=self.dists)
             self._queue(trial.number, trial.params)
@@ -228,6 +239,16 @@ class StudyDriver:
             from dltui.queue.requeue import requeue
 
             _say(requeue(run=info.dir))
+            return
+        if state == rd.KILLED:  # stopped by hand (`dltui stop`): the study pauses there
+            if float(info.status.get("ended_at") or 0) < self.started_at:
+                from dltui.queue.requeue import requeue
+
+                _say(requeue(run=info.dir))  # stopped before this `dltui run`: go on
+            elif not self.halted:
+                self.halted = True
+                _say(f"trial {trial.number} was stopped: the study pauses; `dltui run "
+                     f"{self.exp.name}` continues it")
             return
         value = best_value(info) if state == rd.SUCCEEDED else None
         if value is not None:

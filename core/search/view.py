@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from dltui.manifest import Experiment
+from dltui.search.driver import driver_pid, pruned_pending, trial_runs
 from dltui.search.plots import best_curve, scatter
 from dltui.store import rundir as rd
 from dltui.store.results import run_metrics
@@ -63,8 +64,6 @@ class StudyView:
 
 
 def _row(number: int, info: RunInfo, metric: str, keys: list[str]) -> TrialRow:
-    from dltui.search.driver import pruned_pending
-
     found = run_metrics(info).get(metric, {})
     value = found.get("best")
     state = info.state
@@ -78,8 +77,6 @@ def _row(number: int, info: RunInfo, metric: str, keys: list[str]) -> TrialRow:
 
 def study_view(*, store: RunStore, experiment: Experiment) -> StudyView:
     """The study of a search experiment as its runs stand now."""
-    from dltui.search.driver import driver_pid, trial_runs
-
     search = experiment.search
     assert search is not None
     keys = list(search.space)

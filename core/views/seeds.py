@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dltui.store.runs import RunInfo
+from dltui.views.numbers import format_value
 
 SEED_PARAM = "seed"
 
@@ -34,8 +35,8 @@ class MeanStd:
     def __str__(self) -> str:
         if self.n < 2 or not math.isfinite(self.std):
             return f"{self.mean:.4g}"
-        if self.std == 0:
-            return f"{self.mean:.4g} ± 0"
+        if self.std == 0:  # the same in every run (a parameter count): just the value
+            return format_value(self.mean)
         # The std to one significant digit (two when it starts with a 1), the mean to match.
         exponent = math.floor(math.log10(self.std))
         digits = -exponent + (1 if f"{self.std:e}".startswith("1") else 0)
