@@ -37,7 +37,7 @@ stop_grace = 2
 
 [experiments.toy]
 command = ["{sys.executable}", "{script('search_toy.py')}", "--lr={{lr}}"]
-params = {{ epochs = 4, delay = 0.3{extra_params} }}
+params = {{ epochs = 4, delay = 0.4{extra_params} }}
 metric = "score"
 mode = "max"
 {search}

@@ -147,6 +147,7 @@ class StudyDriver:
         self.store = RunStore(runs_dir)
         self.git = git_state(manifest.path.parent)
         self.tails: dict[str, MetricTail] = {}
+        self.totals: dict[str, int] = {}  # run id -> the steps it says it will log
         self.reported: dict[int, set[int]] = {}
         self.stopping: dict[str, threading.Thread] = {}
         self.run_paths: dict[int, Path] = {n: i.dir.path for n, i in
@@ -209,16 +210,24 @@ class StudyDriver:
         if info.is_final:
             self._tell(trial, info)
         # FrozenTrial keeps its storage id in `_trial_id`, which Trial() needs.
-        elif fresh and self.optuna.trial.Trial(self.study, trial._trial_id).should_prune():
+        elif fresh and not self._at_last_step(info, reported) and self.optuna.trial.Trial(
+                self.study, trial._trial_id).should_prune():
             info.dir.write_status(pruned_at=time.time(), pruned_step=max(reported))
             self.study.tell(trial.number, state=self.state.PRUNED, skip_if_finished=True)
             _say(f"trial {trial.number} pruned at step {max(reported)}")
             self._finish_pruning(info)
 
+    def _at_last_step(self, info: RunInfo, reported: set[int]) -> bool:
+        """Its last epoch is in: stopping it now would save nothing."""
+        total = self.totals.get(info.run_id)
+        return total is not None and max(reported) >= total
+
     def _report(self, trial: Any, info: RunInfo, reported: set[int]) -> bool:
         tail = self.tails.setdefault(info.run_id, MetricTail(info.dir.metrics_file))
         handle = None
         for index, record in enumerate(tail.read_new()):
+            if is_finite(record.get("_total")):  # the run's own progress: `done` of `_total`
+                self.totals[info.run_id] = int(record["_total"])
             value = record.get(self.metric)
             if not is_finite(value):
                 continue
