@@ -227,6 +227,14 @@ def test_a_bad_search_exits_2_with_the_fix_before_anything_is_queued(
     assert not project.runs.exists() or not any(project.runs.rglob("run.json"))
 
 
+def test_a_search_refuses_set_and_seeds(project: Project) -> None:
+    project.write(toy_manifest(trials=2))
+    for flags in (["--set", "epochs=2"], ["--seeds", "2"]):
+        done = project.cli("run", "toy", *flags)
+        assert done.returncode == 2 and "is a search" in done.stderr, done.stderr
+    assert not project.runs.joinpath("toy").exists()
+
+
 def test_a_pruner_without_a_metric_is_refused(project: Project) -> None:
     project.write('[experiments.toy]\ncommand = ["true"]\n'
                   'search = { trials = 3, pruner = "median" }\n'

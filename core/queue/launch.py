@@ -85,6 +85,10 @@ def launch(*, manifest: Manifest, names: Iterable[str],
     experiments = [manifest.experiment(name) for name in requested]
     for exp in experiments:
         _check_overrides(exp, overrides or {})
+        if exp.search is not None and (overrides or seeds):
+            raise UserError(f"experiment {exp.name!r} is a search: its trials take their "
+                            "params from the manifest, not from --set or --seeds",
+                            fix=f"change params or space in [experiments.{exp.name}]")
     store = RunStore(root)
     QueueSettings(manifest.settings.max_parallel, manifest.settings.runs_per_gpu).write(root)
     git = git_state(manifest.path.parent)
