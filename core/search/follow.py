@@ -48,8 +48,11 @@ def follow_study(*, store: RunStore, experiment: Experiment, out: TextIO,
                 # means it died (killed, the machine restarted).
                 gone_since = gone_since or time.monotonic()
                 if time.monotonic() - gone_since > driver_grace:
-                    out.write(f"the driver of study {view.experiment} stopped; "
-                              f"`dltui run {view.experiment}` continues it\n")
+                    stopped = [t.number for t in view.trials if t.state == rd.KILLED]
+                    why = (f"paused: trial {stopped[0]} was stopped" if stopped
+                           else "stopped before it was done")
+                    out.write(f"study {view.experiment} {why}; `dltui run "
+                              f"{view.experiment}` continues it\n")
                     return 1
             else:
                 gone_since = None
