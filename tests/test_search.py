@@ -329,3 +329,26 @@ def _alive(pid: int | None) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+@pytest.mark.parametrize("method", ["tpe", "random", "grid"])
+@pytest.mark.parametrize("pruner", ["none", "median", "asha", "hyperband"])
+def test_every_method_and_pruner_makes_a_study_on_the_journal(tmp_path: Path, method: str,
+                                                              pruner: str) -> None:
+    from dltui.search.study import distributions, journal_path
+
+    search = parse_search({"method": method, "pruner": pruner, "trials": 4, "seed": 1},
+                          {"lr": {"choice": [0.001, 0.01, 0.1]}, "layers": {"int": [1, 2]}},
+                          metric="score")
+    study = open_study(tmp_path, "toy", search, "max")
+    for _ in range(search.trials):
+        trial = study.ask(fixed_distributions=distributions(search))
+        assert trial.params["lr"] in (0.001, 0.01, 0.1) and trial.params["layers"] in (1, 2)
+        for step in (1, 2):
+            trial.report(score(trial.params["lr"]) * step / 2, step)
+            trial.should_prune()
+        study.tell(trial, score(trial.params["lr"]))
+    again = open_study(tmp_path, "toy", search, "max")  # another process would see this
+    assert len(again.trials) == 4 and journal_path(tmp_path, "toy").is_file()
+    if method == "grid":  # four distinct points of the six
+        assert len({tuple(sorted(t.params.items())) for t in again.trials}) == 4
