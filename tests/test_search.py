@@ -352,3 +352,15 @@ def test_every_method_and_pruner_makes_a_study_on_the_journal(tmp_path: Path, me
     assert len(again.trials) == 4 and journal_path(tmp_path, "toy").is_file()
     if method == "grid":  # four distinct points of the six
         assert len({tuple(sorted(t.params.items())) for t in again.trials}) == 4
+
+
+def test_a_trial_cut_short_inside_ask_does_not_count(project: Project) -> None:
+    project.write(toy_manifest(trials=2, pruner="none"))
+    study_of(project).ask()  # a trial with no params yet: what a driver killed in ask() leaves
+    done = project.cli("run", "toy", timeout=120, check=True)
+    assert "study toy done: 2 trials" in done.stdout
+    trials = study_of(project).get_trials()
+    assert [(t.number, t.state.name) for t in trials] == [(0, "FAIL"), (1, "COMPLETE"),
+                                                          (2, "COMPLETE")]
+    assert trials[0].user_attrs == {"dltui_never_queued": True}
+    assert sorted(trial_statuses(project)) == [1, 2]

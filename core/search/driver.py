@@ -41,6 +41,7 @@ from dltui.tracking.stream import MetricTail, is_finite
 # Runs cut short by the machine or a cluster are requeued in place this many times.
 INTERRUPTED = frozenset({rd.LOST, rd.TIMEOUT, rd.PREEMPTED})
 MAX_ATTEMPTS = 3
+VOID = "dltui_never_queued"  # a user attr: asked when the driver died, so not a trial
 
 
 def lock_path(runs_dir: Path, experiment: str) -> Path:
@@ -166,7 +167,9 @@ class StudyDriver:
             path = self.run_paths.get(trial.number)
             info = load_run(path) if path is not None else None
             if trial.state == self.state.RUNNING:
-                if info is None:
+                if info is None and set(trial.params) != set(self.dists):
+                    self._void(trial)  # the driver died inside ask(): it never was a trial
+                elif info is None:
                     self._queue(trial.number, trial.params)  # asked, then the driver died
                 else:
                     self._follow(trial, info)
@@ -175,7 +178,7 @@ class StudyDriver:
             else:
                 self.settled.add(trial.number)
         running = sum(t.state == self.state.RUNNING for t in trials)
-        asked = len(trials)
+        asked = sum(not t.user_attrs.get(VOID) for t in trials)
         if self.halted:
             going = [n for n, path in self.run_paths.items()
                      if n not in self.settled and not _ended(path)]
@@ -187,6 +190,13 @@ class StudyDriver:
             running += 1
         ensure_supervisor(self.root)  # a killed supervisor must not stall the study
         return asked >= self.search.trials and running == 0 and not unsettled
+
+    def _void(self, trial: Any) -> None:
+        handle = self.optuna.trial.Trial(self.study, trial._trial_id)
+        handle.set_user_attr(VOID, True)
+        self.study.tell(trial.number, state=self.state.FAIL, skip_if_finished=True)
+        self.settled.add(trial.number)
+        _say(f"trial {trial.number} was cut short while asked; it does not count")
 
     def _queue(self, number: int, trial_params: dict[str, Any]) -> rd.RunDir:
         params = {**self.exp.params, **trial_params}
@@ -298,7 +308,12 @@ def drive(*, runs_dir: Path, manifest_path: Path, experiment: str, poll: float =
         driver = StudyDriver(manifest=load_manifest(manifest_path), experiment=experiment,
                              runs_dir=runs_dir)
         _say(f"study {experiment}: {driver.search.method}, {driver.search.trials} trials")
-        while not driver.step():
+        while True:
+            try:
+                if driver.step():
+                    break
+            except OSError as err:  # a full disk, a file another process holds: look again
+                _say(f"could not look at the study: {err}")
             time.sleep(poll)
         _say(f"study {experiment} done")
 
