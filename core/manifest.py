@@ -9,6 +9,9 @@
     metric = "val_acc"
     mode = "max"
     needs = ["pretrain"]        # experiments whose finished run this one consumes
+    seeds = 3                   # each configuration with seed = 0, 1, 2 (mean ± std)
+    search = { method = "tpe", trials = 12, pruner = "median" }    # see dltui.search
+    space = { lr = { log_uniform = [1e-4, 0.3] } }
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 from dltui.backends import backend_names
 from dltui.errors import ManifestError, UserError
 from dltui.literals import parse_value
+from dltui.search.spaces import SearchSpec, SpaceProblem, parse_search
 from dltui.store.names import check_experiment_name
 from dltui.tasks import BUILTIN_TASKS
 
@@ -38,7 +42,7 @@ SETTING_KEYS = ("runs_dir", "max_parallel", "runs_per_gpu", "stop_grace", "notif
                 "snapshot_limit_mb", "snapshot_file_limit_mb")
 EXPERIMENT_KEYS = ("task", "command", "params", "sweep", "group", "tags", "description",
                    "metric", "mode", "needs", "gpus", "labels", "env", "backend", "snapshot",
-                   "autolog")
+                   "autolog", "seeds", "search", "space")
 BACKENDS = backend_names()
 _HEADER_KEY = re.compile(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([A-Za-z0-9_-]+)')
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.\-]*)\}")
@@ -77,26 +81,42 @@ class Experiment:
     backend: str = "local"
     snapshot: bool = True  # copy the code at queue time and run the copy
     autolog: bool = True  # framework integrations attach under `dltui run`
+    seeds: int | None = None
+    search: SearchSpec | None = None
     line: int | None = None
 
-    def run_count(self, overrides: Mapping[str, list[Any]] | None = None) -> int:
+    def run_count(self, overrides: Mapping[str, list[Any]] | None = None, *,
+                  seeds: int | None = None) -> int:
         """How many runs a launch makes, counted without making the grid."""
         grid: dict[str, list[Any]] = {**self.sweep, **(overrides or {})}
+        count = seeds or self.seeds
+        if count and "seed" not in (overrides or {}):
+            grid["seed"] = list(range(count))
         return math.prod(len(values) for values in grid.values())
 
-    def param_sets(self, overrides: Mapping[str, list[Any]] | None = None) -> list[dict[str, Any]]:
-        """One params dict per run: params, then the sweep's grid, then overrides.
-
-        UserError when that is more than MAX_RUNS_PER_LAUNCH runs."""
-        count = self.run_count(overrides)
-        if count > MAX_RUNS_PER_LAUNCH:
-            raise UserError(f"experiment {self.name!r} would make {count:,} runs, more than "
+    def check_run_count(self, overrides: Mapping[str, list[Any]] | None = None, *,
+                        seeds: int | None = None) -> None:
+        """UserError when a launch would make more than MAX_RUNS_PER_LAUNCH runs."""
+        total = self.run_count(overrides, seeds=seeds)
+        if total > MAX_RUNS_PER_LAUNCH:
+            raise UserError(f"experiment {self.name!r} would make {total:,} runs, more than "
                             f"{MAX_RUNS_PER_LAUNCH:,} in one launch",
                             fix="sweep fewer values (each list multiplies the runs), or split "
                             "it into experiments")
+
+    def param_sets(self, overrides: Mapping[str, list[Any]] | None = None, *,
+                   seeds: int | None = None) -> list[dict[str, Any]]:
+        """One params dict per run: params, then the sweep's grid, then overrides; with
+        seeds (given here or in the manifest), each of those once per seed 0..n-1.
+
+        UserError when that is more than MAX_RUNS_PER_LAUNCH runs."""
+        self.check_run_count(overrides, seeds=seeds)
         grid: dict[str, list[Any]] = dict(self.sweep)
         for key, values in (overrides or {}).items():
             grid[key] = list(values)
+        count = seeds or self.seeds
+        if count and "seed" not in (overrides or {}):  # a run's own seed, given, wins
+            grid["seed"] = list(range(count))
         base = {k: v for k, v in self.params.items() if k not in grid}
         keys = list(grid)
         return [{**base, **dict(zip(keys, combo, strict=True))}
@@ -428,7 +448,10 @@ def _experiment(check: _Checker, name: str, body: Any, defaults: dict[str, Any])
                      "be true or false", "write snapshot = false to run the live tree",
                      at("snapshot"))
         exp.snapshot = body["snapshot"]
-    known = set(exp.params) | set(exp.sweep)
+    _seeds_and_search(check, exp, body, at)
+    known = set(exp.params) | set(exp.sweep) | set(exp.search.space if exp.search else ())
+    if exp.seeds:
+        known.add("seed")
     for arg in exp.command:
         for key in _PLACEHOLDER.findall(arg):
             if key.startswith("needs."):
@@ -441,6 +464,38 @@ def _experiment(check: _Checker, name: str, body: Any, defaults: dict[str, Any])
                          _did_you_mean(key, known) or f"add params = {{ {key} = ... }}",
                          at("command"))
     return exp
+
+
+
+
+def _seeds_and_search(check: _Checker, exp: Experiment, body: dict[str, Any],
+                      at: Any) -> None:
+    name = exp.name
+    if "seeds" in body:
+        seeds = body["seeds"]
+        check.expect(_is_int(seeds) and seeds >= 1,
+                     f"experiment {name!r}: seeds must be an integer >= 1, not {seeds!r}",
+                     "write seeds = 3 (runs each configuration with seed 0, 1, 2), or remove "
+                     "it for one run", at("seeds"))
+        check.expect("seed" not in exp.sweep, f"experiment {name!r}: seeds and sweep.seed "
+                     "both choose the seed", "keep one of them", at("seeds"))
+        exp.seeds = seeds
+    if "space" in body and "search" not in body:
+        raise check.fail(f"experiment {name!r}: a space with no search",
+                         'add search = { method = "tpe", trials = 12 }', at("space"))
+    if "search" not in body:
+        return
+    try:
+        exp.search = parse_search(body["search"], body.get("space"), metric=exp.metric)
+    except SpaceProblem as err:
+        raise check.fail(f"experiment {name!r}: {err.problem}", err.fix, at(err.key)) from None
+    both = sorted(set(exp.search.space) & set(exp.sweep))
+    check.expect(not both, f"experiment {name!r}: {both[0] if both else ''!r} is both searched "
+                 "and swept", f"remove {both[0] if both else ''!r} from sweep or from space",
+                 at("sweep"))
+    check.expect(exp.seeds is None, f"experiment {name!r}: seeds and search together are not "
+                 "supported", "search first, then run the best params with seeds in an "
+                 "experiment of its own", at("seeds"))
 
 
 def _nul_in(value: Any, path: str = "") -> str | None:

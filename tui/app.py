@@ -45,6 +45,12 @@ def _params_screen() -> Screen[Any]:
     return ParamsScreen()
 
 
+def _search_screen() -> Screen[Any]:
+    from dltui.tui.screens.search import SearchScreen
+
+    return SearchScreen()
+
+
 class DltuiApp(App[None]):
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))
     TITLE = "dltui"
@@ -53,6 +59,7 @@ class DltuiApp(App[None]):
         "runs": _runs_screen,
         "queue": _queue_screen,
         "params": _params_screen,
+        "search": _search_screen,
     }
     DEFAULT_MODE = "experiments"
     BINDINGS = [
@@ -60,6 +67,8 @@ class DltuiApp(App[None]):
         Binding("2", "switch_mode('runs')", "Runs", id="runs"),
         Binding("3", "switch_mode('queue')", "Queue", id="queue"),
         Binding("4", "switch_mode('params')", "Params", id="params"),
+        # Out of the footer, which is full at 80 columns; the command palette lists it.
+        Binding("5", "switch_mode('search')", "Search", id="search", show=False),
         Binding("ctrl+r", "rescan", "Rescan", show=False),
         Binding("q", "quit", "Quit"),
     ]

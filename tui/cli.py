@@ -16,6 +16,7 @@ import typer
 from dltui.tui.bridge_commands import register as _register_bridges
 from dltui.tui.report_command import register as _register_report
 from dltui.tui.run_commands import register as _register_run_commands
+from dltui.tui.search_commands import register as _register_search
 
 if TYPE_CHECKING:
     from dltui.manifest import Manifest
@@ -143,7 +144,8 @@ def validate_command(manifest: ManifestOpt = DEFAULT_MANIFEST) -> None:
     loaded = _manifest(manifest)
     for exp in loaded.experiments.values():
         check_params(exp)
-    count = sum(e.run_count() for e in loaded.experiments.values())
+    count = sum(e.search.trials if e.search else e.run_count()
+                for e in loaded.experiments.values())
     typer.echo(f"{loaded.path}: ok, {len(loaded.experiments)} experiments, {count} runs")
 
 
@@ -159,14 +161,18 @@ def run_command(
     notify: Annotated[list[str] | None, typer.Option(
         "--notify", metavar="URL", help="Also send word to this apprise URL when each run and "
         "the sweep end (beside [settings] notify).")] = None,
+    seeds: Annotated[int | None, typer.Option(
+        help="Run each configuration N times, with seed = 0..N-1.")] = None,
     manifest: ManifestOpt = DEFAULT_MANIFEST,
     runs: RunsOpt = None,
 ) -> None:
-    """Run experiments: queued one per GPU (or on the CPU), followed until they end."""
+    """Run experiments: queued one per GPU (or on the CPU), followed until they end.
+    A search experiment's trials are asked, queued and followed the same way."""
     from dltui.backends import get_backend
     from dltui.manifest import parse_overrides
     from dltui.notify.targets import check_urls
     from dltui.queue.launch import launch
+    from dltui.tui.search_commands import follow_searches
     from dltui.views.follow import follow_runs
     from dltui.views.text import launch_plan
 
@@ -176,15 +182,18 @@ def run_command(
         get_backend(backend)  # an unknown name ends here, naming the known ones
     urls = check_urls(notify or [])
     queued = launch(manifest=loaded, names=names, overrides=parse_overrides(set_ or []),
-                    runs_dir=store.root, backend=backend, notify=urls)
+                    runs_dir=store.root, backend=backend, notify=urls, seeds=seeds)
     for line in launch_plan(queued):
         typer.echo(line)
     if detach:
-        typer.echo(f"{len(queued)} run{'' if len(queued) == 1 else 's'} queued; follow with "
-                   "`dltui ps` or `dltui logs RUN -f`")
+        if queued:
+            typer.echo(f"{len(queued)} run{'' if len(queued) == 1 else 's'} queued; follow "
+                       "with `dltui ps` or `dltui logs RUN -f`")
+        follow_searches(manifest=loaded, names=names, store=store, detach=True)
         return
     failed = follow_runs(queued, store=store, out=sys.stdout, stop_grace=loaded.settings
-                         .stop_grace)
+                         .stop_grace) if queued else 0
+    failed += follow_searches(manifest=loaded, names=names, store=store, detach=False)
     raise typer.Exit(1 if failed else 0)
 
 
@@ -387,6 +396,7 @@ def tb_command(
 _register_report(app)
 _register_bridges(app)
 _register_run_commands(app)
+_register_search(app)
 
 
 def main() -> None:

@@ -27,6 +27,7 @@ STATE_SYMBOLS = {
     rd.LOST: "?",
     rd.TIMEOUT: "⊘",
     rd.PREEMPTED: "↻",
+    rd.PRUNED: "✂",
 }
 STATE_STYLES = {
     rd.QUEUED: "dim",
@@ -38,10 +39,11 @@ STATE_STYLES = {
     rd.LOST: "magenta",
     rd.TIMEOUT: "bold yellow",
     rd.PREEMPTED: "yellow",
+    rd.PRUNED: "blue",
 }
 # The order states are summarised in: what needs attention first.
 STATE_ORDER = (rd.RUNNING, rd.STARTING, rd.QUEUED, rd.FAILED, rd.LOST, rd.TIMEOUT, rd.PREEMPTED,
-               rd.KILLED, rd.SUCCEEDED)
+               rd.KILLED, rd.PRUNED, rd.SUCCEEDED)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 

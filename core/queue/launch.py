@@ -61,11 +61,12 @@ def make_spec(manifest: Manifest, exp: Experiment, params: dict[str, Any], *,
     return spec
 
 
-def check_params(exp: Experiment, overrides: Mapping[str, list[Any]] | None = None) -> None:
+def check_params(exp: Experiment, overrides: Mapping[str, list[Any]] | None = None, *,
+                 seeds: int | None = None) -> None:
     """UserError, before anything is queued, for params the experiment cannot take: a
     built-in task's unknown setting or wrong type, a command's param it does not declare,
     or more runs than one launch may make."""
-    exp.run_count(overrides)
+    exp.check_run_count(overrides, seeds=seeds)
     if exp.task:
         check_task_params(exp.task, exp.params, source=f"[experiments.{exp.name}] params")
         for key, values in exp.sweep.items():
@@ -96,16 +97,24 @@ def _check_overrides(exp: Experiment, overrides: Mapping[str, list[Any]]) -> Non
 def launch(*, manifest: Manifest, names: Iterable[str],
            overrides: Mapping[str, list[Any]] | None = None,
            runs_dir: Path | None = None, backend: str | None = None,
-           queue_order: float | None = None,
+           queue_order: float | None = None, seeds: int | None = None,
            notify: list[str] | None = None) -> list[rd.RunDir]:
-    """Queue the runs of `names` (with overrides); run needed experiments first when no
-    finished run of them exists. Returns the queued runs of `names` themselves, which
-    send word of their ending to the `notify` URLs beside the manifest's."""
+    """Queue the runs of `names` (with overrides, each `seeds` times when given); run
+    needed experiments first when no finished run of them exists. Returns the queued runs
+    of `names` themselves, which send word of their ending to the `notify` URLs beside
+    the manifest's; a search experiment's trials are queued by its study's driver
+    (`dltui.search.driver.start_study`), started here."""
+    if seeds is not None and seeds < 1:
+        raise UserError(f"--seeds {seeds} runs nothing", fix="give --seeds 1 or more")
     root = (runs_dir or manifest.runs_dir).resolve()
     requested = list(dict.fromkeys(names))
     experiments = [manifest.experiment(name) for name in requested]
     for exp in experiments:
-        check_params(exp, overrides)
+        check_params(exp, overrides, seeds=seeds)
+        if exp.search is not None and (overrides or seeds):
+            raise UserError(f"experiment {exp.name!r} is a search: its trials take their "
+                            "params from the manifest, not from --set or --seeds",
+                            fix=f"change params or space in [experiments.{exp.name}]")
     for name in manifest.closure(requested):
         if name not in requested:
             check_params(manifest.experiments[name])
@@ -124,8 +133,13 @@ def launch(*, manifest: Manifest, names: Iterable[str],
             provided[name] = _runs_for_need(store, manifest, exp, git, batch, order, root,
                                             snapshots)
             continue
+        if exp.search is not None:
+            from dltui.search.driver import start_study
+
+            start_study(manifest=manifest, experiment=name, runs_dir=root)
+            continue
         waits = [rel for need in exp.needs for rel in provided.get(need, [])]
-        for params in exp.param_sets(overrides):
+        for params in exp.param_sets(overrides, seeds=seeds):
             spec = make_spec(manifest, exp, params, git=git, backend=backend,
                              snapshots=snapshots)
             queued.append(_enqueue(root, spec, waits, order, batch, notify=notify))

@@ -51,6 +51,7 @@ class Curve:
     steps: Sequence[float]
     values: Sequence[float]
     color: int = 0  # index into PALETTE, the same for one run in every figure
+    band: Sequence[float] | None = None  # a shaded ± band (a std over seeds) per step
 
 
 @dataclass
@@ -115,6 +116,12 @@ def line_chart(curves: Sequence[Curve], *, title: str, xlabel: str, ylabel: str,
             ax.plot(list(curve.steps), list(curve.values), label=curve.label,
                     color=colour(curve.color), linestyle=_linestyle(curve.color),
                     marker=marker, zorder=3 + index)
+            if curve.band is not None:
+                ax.fill_between(list(curve.steps),
+                                [v - b for v, b in zip(curve.values, curve.band, strict=True)],
+                                [v + b for v, b in zip(curve.values, curve.band, strict=True)],
+                                color=colour(curve.color), alpha=0.18, linewidth=0,
+                                zorder=2)
         ax.set_title(title)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)

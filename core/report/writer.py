@@ -83,7 +83,8 @@ def build_report(*, runs: list[RunInfo], labels: Mapping[str, str] | None = None
                         "run some first with `dltui run NAME`")
     names = dict(labels or {})
     table = compare(runs, labels=names, manifest=manifest)
-    ordered = list(table.runs)  # best first, as the table sorts them
+    groups = table.seed_groups or [[info] for info in table.runs]
+    ordered = [info for group in groups for info in group]  # best first, as the table sorts
     views = [ReportRun(info, label, index, _history(info), status_line(info))
              for index, (info, label) in enumerate(zip(ordered, legend_labels(ordered),
                                                        strict=True))]
@@ -100,7 +101,16 @@ def build_report(*, runs: list[RunInfo], labels: Mapping[str, str] | None = None
         better = "higher" if table.mode == "max" else "lower"
         parts.append(f"Sorted by {md_text(names.get(table.metric, table.metric))}, best "
                      f"first ({better} is better).")
-    curves = curve_figures(views, names, report, lead_metric=(table.metric, table.mode))
+    if table.seed_groups:
+        from dltui.report.seed_curves import seed_curve_figures
+
+        by_ref = {view.info.ref: view for view in views}
+        curves = seed_curve_figures(
+            [[by_ref[i.ref] for i in group] for group in groups],
+            legend_labels([group[0] for group in groups]), names, report,
+            lead_metric=(table.metric, table.mode))
+    else:
+        curves = curve_figures(views, names, report, lead_metric=(table.metric, table.mode))
     if curves:
         parts += ["## Curves", *curves]
     bars = bar_figures(views, names, report, lead_metric=(table.metric, table.mode))

@@ -35,6 +35,7 @@ from dltui.store.status import (  # noqa: F401  (the states, for `rd.QUEUED` and
     KILLED,
     LOST,
     PREEMPTED,
+    PRUNED,
     QUEUED,
     REQUEUABLE_STATES,
     RUNNING,

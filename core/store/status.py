@@ -26,9 +26,10 @@ KILLED = "killed"
 LOST = "lost"
 TIMEOUT = "timeout"  # a cluster job stopped at its time limit (resumable: requeue it)
 PREEMPTED = "preempted"  # a cluster job stopped for higher-priority work (resumable)
+PRUNED = "pruned"  # a search trial stopped for doing worse than the others (resumable)
 DAMAGED = "damaged"  # a run file cannot be read: shown, never acted on
 ACTIVE_STATES = frozenset({QUEUED, STARTING, RUNNING})
-FINAL_STATES = frozenset({SUCCEEDED, FAILED, KILLED, LOST, TIMEOUT, PREEMPTED})
+FINAL_STATES = frozenset({SUCCEEDED, FAILED, KILLED, LOST, TIMEOUT, PREEMPTED, PRUNED})
 REQUEUABLE_STATES = FINAL_STATES - {SUCCEEDED}  # ended without finishing: may go on in place
 STATES = ACTIVE_STATES | FINAL_STATES | {DAMAGED}
 

@@ -14,6 +14,7 @@ from dltui.store.results import final_metrics
 from dltui.store.runs import RunInfo
 from dltui.system.figures import is_system_metric, peak_columns, peak_of
 from dltui.tracking.stream import is_number
+from dltui.views.seeds import has_seed_groups
 
 
 @dataclass
@@ -30,6 +31,8 @@ class CompareTable:
     runs: list[RunInfo] = field(default_factory=list)
     metric: str | None = None
     mode: str = "min"
+    # Set when rows are configurations over seeds: each row's runs (`runs` holds the first).
+    seed_groups: list[list[RunInfo]] = field(default_factory=list)
 
 
 
@@ -41,8 +44,10 @@ class CompareTable:
 
 
 def compare(runs: list[RunInfo], *, labels: Mapping[str, str] | None = None,
-            show_same: bool = False, manifest: Manifest | None = None) -> CompareTable:
-    """The comparison of `runs`, sorted by the first run's metric (best first).
+            show_same: bool = False, manifest: Manifest | None = None,
+            group_seeds: bool = True) -> CompareTable:
+    """The comparison of `runs`, sorted by the first run's metric (best first); runs of
+    one configuration over several seeds become one row of means (`views.seed_table`).
 
     A run started by hand knows no metric; the manifest's experiment of the same
     name, when given, says which metric ranks it and which way.
@@ -104,25 +109,33 @@ def compare(runs: list[RunInfo], *, labels: Mapping[str, str] | None = None,
     if metric:
         sort_rows(table, f"best:{metric}" if metric in metric_keys else f"summary:{metric}",
                   descending=mode == "max")
+    if group_seeds and has_seed_groups(runs):
+        from dltui.views.seed_table import seed_compare
+
+        return seed_compare(table)
     return table
 
 
 def sort_rows(table: CompareTable, key: str, *, descending: bool = False) -> None:
     """Sort in place by one column; empty and non-finite values go last either way."""
-    def rank(pair: tuple[dict[str, Any], RunInfo]) -> tuple[int, Any]:
+    def rank(pair: tuple[dict[str, Any], RunInfo, list[RunInfo]]) -> tuple[int, Any]:
         value = pair[0].get(key)
+        value = getattr(value, "mean", value)  # a configuration's mean over seeds
         if value is None or (is_number(value) and not math.isfinite(value)):
             return (1, 0)
         if is_number(value):
             return (0, -value if descending else value)
         return (0, str(value))
 
-    pairs = sorted(zip(table.rows, table.runs, strict=True), key=rank)
-    if descending and pairs and not all(is_number(p[0].get(key)) or p[0].get(key) is None
-                                        for p in pairs):
+    groups = table.seed_groups or [[info] for info in table.runs]
+    pairs = sorted(zip(table.rows, table.runs, groups, strict=True), key=rank)
+    if descending and pairs and not all(is_number(getattr(p[0].get(key), "mean", p[0].get(key)))
+                                        or p[0].get(key) is None for p in pairs):
         pairs.reverse()
     table.rows = [p[0] for p in pairs]
     table.runs = [p[1] for p in pairs]
+    if table.seed_groups:
+        table.seed_groups = [p[2] for p in pairs]
 
 
 

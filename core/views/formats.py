@@ -13,6 +13,7 @@ from dltui.views.compare import CompareTable
 from dltui.views.numbers import format_value
 
 FORMATS = ("table", "md", "csv", "latex", "json")
+NUMERIC_KINDS = ("last", "best", "summary", "duration", "count", "p")  # right-aligned
 
 
 def _cells(table: CompareTable) -> list[list[str]]:
@@ -39,13 +40,13 @@ def render(table: CompareTable, fmt: str = "table") -> str:
     cells = _cells(table)
     if fmt == "md":
         escape = [[cell.replace("|", "\\|") for cell in line] for line in [headers, *cells]]
-        aligns = ["---:" if c.kind in ("last", "best", "summary", "duration") else "---"
+        aligns = ["---:" if c.kind in NUMERIC_KINDS else "---"
                   for c in table.columns]
         lines = ["| " + " | ".join(escape[0]) + " |", "| " + " | ".join(aligns) + " |"]
         lines += ["| " + " | ".join(line) + " |" for line in escape[1:]]
         return "\n".join(lines) + "\n"
     if fmt == "latex":
-        spec = "".join("r" if c.kind in ("last", "best", "summary", "duration") else "l"
+        spec = "".join("r" if c.kind in NUMERIC_KINDS else "l"
                        for c in table.columns)
         lines = [f"\\begin{{tabular}}{{{spec}}}", "\\toprule",
                  " & ".join(_latex(h) for h in headers) + " \\\\", "\\midrule"]
@@ -54,7 +55,7 @@ def render(table: CompareTable, fmt: str = "table") -> str:
         return "\n".join(lines) + "\n"
     widths = [max(len(h), *(len(line[i]) for line in cells)) if cells else len(h)
               for i, h in enumerate(headers)]
-    right = [c.kind in ("last", "best", "summary", "duration") for c in table.columns]
+    right = [c.kind in NUMERIC_KINDS for c in table.columns]
 
     def line(values: list[str]) -> str:
         return "  ".join(v.rjust(w) if r else v.ljust(w)
@@ -64,6 +65,8 @@ def render(table: CompareTable, fmt: str = "table") -> str:
 
 
 def _json_value(value: Any) -> Any:
+    if hasattr(value, "to_json"):  # a mean over seeds: {mean, std, n}
+        return value.to_json()
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
@@ -75,4 +78,4 @@ _LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{
 
 
 def _latex(text: str) -> str:
-    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text).replace(" ± ", r" $\pm$ ")

@@ -23,7 +23,7 @@ from dltui.views.numbers import format_value
 from dltui.views.selection import select_runs
 
 EXPORTS = (("md", "md"), ("csv", "csv"), ("latex", "tex"))
-_RIGHT = {"last", "best", "summary", "duration"}
+_RIGHT = {"last", "best", "summary", "duration", "count", "p"}
 
 
 def export_stem(title: str) -> str:
@@ -107,6 +107,9 @@ class CompareScreen(DashboardScreen):
                 c.key == f"best:{table.metric}" for c in table.columns) else None
             self.descending = table.mode == "max"
         word = f"{len(table.rows)} run{'s' if len(table.rows) != 1 else ''}"
+        if table.seed_groups:  # rows are configurations: mean ± std over their seeds
+            word = (f"{len(table.rows)} configurations over seeds "
+                    f"({sum(len(g) for g in table.seed_groups)} runs), mean ± std")
         metric = f", best {table.metric} ({table.mode}) first" if table.metric else ""
         self.query_one("#compare-title", Static).update(
             literal(f"{self.heading}: {word}{metric}"))
@@ -180,7 +183,8 @@ class CompareScreen(DashboardScreen):
             self.notify("writing a report is not available in this version",
                         severity="error", markup=False)
             return
-        runs, labels = list(self.table.runs), self.dashboard.labels_for(list(self.table.runs))
+        runs = [i for g in self.table.seed_groups for i in g] or list(self.table.runs)
+        labels = self.dashboard.labels_for(runs)
         folder = self.dashboard.export_dir / export_stem(self.heading).replace(
             "compare-", "report-", 1)
         title = f"Report: {self.heading}"
