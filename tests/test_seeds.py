@@ -87,12 +87,12 @@ def test_seeded_runs_compare_and_report_as_mean_std(project: Project) -> None:
         (lr, seed) for lr in (0.01, 0.1) for seed in range(3)]
 
     rows = json.loads(project.cli("compare", "seeded", "-f", "json", check=True).stdout)
-    assert [(r["lr"], r["n"]) for r in rows] == [(0.1, 3), (0.01, 3)]  # ranked by mean
-    assert rows[0]["acc"]["mean"] == pytest.approx(0.974)
-    assert rows[0]["acc"]["std"] == pytest.approx(HAND_STD)
-    assert rows[1]["acc"]["mean"] == pytest.approx(0.954)
-    assert rows[0]["p (Welch)"] is None
-    assert rows[1]["p (Welch)"] == pytest.approx(t4_two_sided(HAND_T), rel=1e-6)
+    assert [(r["param:lr"], r["n"]) for r in rows] == [(0.1, 3), (0.01, 3)]  # ranked by mean
+    assert rows[0]["last:acc"]["mean"] == pytest.approx(0.974)
+    assert rows[0]["last:acc"]["std"] == pytest.approx(HAND_STD)
+    assert rows[1]["last:acc"]["mean"] == pytest.approx(0.954)
+    assert rows[0]["p:welch"] is None
+    assert rows[1]["p:welch"] == pytest.approx(t4_two_sided(HAND_T), rel=1e-6)
     md = project.cli("compare", "seeded", "-f", "md", check=True).stdout
     assert "| 0.1 | 3 | 0.974 ± 0.004 | - | succeeded |" in md
     assert "| 0.01 | 3 | 0.954 ± 0.004 |" in md

@@ -32,6 +32,7 @@ from dltui.manifest import Experiment, Manifest, load_manifest
 from dltui.queue.launch import git_state, make_spec
 from dltui.queue.scheduler import ensure_supervisor
 from dltui.search.study import distributions, open_study, optuna_module, study_dir
+from dltui.snapshots.queueing import LaunchSnapshots
 from dltui.store import rundir as rd
 from dltui.store.active import mark_active
 from dltui.store.results import best_value
@@ -200,11 +201,13 @@ class StudyDriver:
 
     def _queue(self, number: int, trial_params: dict[str, Any]) -> rd.RunDir:
         params = {**self.exp.params, **trial_params}
-        spec = make_spec(self.manifest, self.exp, params, git=self.git)
+        # The code as it is when the trial is queued (one copy per content: trials share it).
+        spec = make_spec(self.manifest, self.exp, params, git=self.git,
+                         snapshots=LaunchSnapshots(self.root, self.manifest))
         now = time.time()
         run = rd.create_run_dir(self.root, spec, state=rd.QUEUED, queued_at=now,
                                 queue_order=now, waits_for=[], batch=f"study-{self.exp.name}",
-                                backend=spec.backend, trial=number, study=self.exp.name)
+                                trial=number, study=self.exp.name)
         mark_active(self.root, run.path)
         self.run_paths[number] = run.path
         _say(f"trial {number} queued as {run.experiment}/{run.run_id}: {trial_params}")

@@ -31,6 +31,9 @@ class LaunchSnapshots:
         names = list(requested)
         for name in manifest.closure(names):
             exp = manifest.experiments[name]
+            if exp.search is not None:  # its trials' params come later; the tree is the same
+                self.id_for(exp, exp.argv({**exp.params, **dict.fromkeys(exp.search.space, 0)}))
+                continue
             for params in exp.param_sets(overrides if name in names else None):
                 self.id_for(exp, exp.argv(params))
 
