@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from dltui.tui.options import DEFAULT_MANIFEST, AllRunsOpt, ManifestOpt, RunsOpt
+
 
 def register(app: typer.Typer) -> None:
     """Add the `export` and `import` commands to the CLI's Typer app."""
@@ -21,19 +23,14 @@ def register(app: typer.Typer) -> None:
             help="mlflow: a .db file (default ./mlflow.db), a folder or a tracking URI; "
             "wandb: the folder for wandb/ (default .); tensorboard: a log folder "
             "(default ./tensorboard).")] = None,
-        all_runs: Annotated[bool, typer.Option(
-            "--all-runs", help="Every run, not only the latest per params.")] = False,
-        manifest: Annotated[Path, typer.Option(
-            "--manifest", "-m", help="The experiments file.", show_default=True)
-        ] = Path("experiments.toml"),
-        runs: Annotated[Path | None, typer.Option(
-            "--runs", help="Runs directory (default: the manifest's runs_dir, ./runs).")
-        ] = None,
+        all_runs: AllRunsOpt = False,
+        manifest: ManifestOpt = DEFAULT_MANIFEST,
+        runs: RunsOpt = None,
     ) -> None:
         """Export runs to MLflow, W&B or TensorBoard: params, metrics with their steps,
         summary, tags and note, written by each tool's own client."""
         from dltui.bridges.export import export_runs
-        from dltui.tui.cli import _store
+        from dltui.tui.options import open_store as _store
         from dltui.views.selection import select_runs
 
         loaded, store = _store(manifest, runs)
@@ -47,16 +44,12 @@ def register(app: typer.Typer) -> None:
             help="A TensorBoard log folder, or a Lightning CSVLogger folder (metrics.csv).")],
         experiment: Annotated[str, typer.Option(
             "--experiment", "-e", help="The experiment the runs join (made if new).")],
-        manifest: Annotated[Path, typer.Option(
-            "--manifest", "-m", help="The experiments file.", show_default=True)
-        ] = Path("experiments.toml"),
-        runs: Annotated[Path | None, typer.Option(
-            "--runs", help="Runs directory (default: the manifest's runs_dir, ./runs).")
-        ] = None,
+        manifest: ManifestOpt = DEFAULT_MANIFEST,
+        runs: RunsOpt = None,
     ) -> None:
         """Import TensorBoard event folders and Lightning CSV logs as finished runs."""
         from dltui.bridges.imported import import_runs
-        from dltui.tui.cli import _store
+        from dltui.tui.options import open_store as _store
 
         _, store = _store(manifest, runs)
         store.root.mkdir(parents=True, exist_ok=True)

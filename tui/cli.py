@@ -14,13 +14,21 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from dltui.tui.bridge_commands import register as _register_bridges
+from dltui.tui.options import (
+    DEFAULT_MANIFEST,
+    FormatOpt,
+    ManifestOpt,
+    RunsOpt,
+    say_left_out,
+)
+from dltui.tui.options import load as _manifest
+from dltui.tui.options import open_store as _store
 from dltui.tui.report_command import register as _register_report
 from dltui.tui.run_commands import register as _register_run_commands
 from dltui.tui.search_commands import register as _register_search
 
 if TYPE_CHECKING:
-    from dltui.manifest import Manifest
-    from dltui.store.runs import RunInfo, RunStore
+    from dltui.store.runs import RunInfo
 
 
 _DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES)
@@ -56,42 +64,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-ManifestOpt = Annotated[Path, typer.Option("--manifest", "-m", help="The experiments file.",
-                                           show_default=True)]
-RunsOpt = Annotated[
-    Path | None,
-    typer.Option("--runs", help="Runs directory (default: the manifest's runs_dir, ./runs)."),
-]
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table or json.")]
-DEFAULT_MANIFEST = Path("experiments.toml")
-
-
-def _manifest(path: Path) -> Manifest:
-    from dltui.manifest import load_manifest
-
-    return load_manifest(path)
-
-
-def _store(manifest_path: Path, runs: Path | None) -> tuple[Manifest | None, RunStore]:
-    """The manifest if there is one, and the runs directory to use."""
-    from dltui.store.runs import RunStore
-
-    manifest = None
-    if manifest_path.exists() or manifest_path != DEFAULT_MANIFEST:
-        manifest = _manifest(manifest_path)
-    root = runs or (manifest.runs_dir if manifest else Path("runs"))
-    store = RunStore(root.expanduser().resolve())
-    store.check_readable()
-    return manifest, store
-
-
-def _say_damaged(damaged: list[RunInfo]) -> None:
-    """One line on stderr per damaged run a selection left out: nothing is left out silently."""
-    for info in damaged:
-        typer.echo(f"note: {info.ref} left out, damaged: {info.damage}; {info.damage_fix}",
-                   err=True)
-
 
 def _echo_json(data: Any) -> None:
     import json
@@ -325,7 +297,7 @@ def compare_command(
     damaged: list[RunInfo] = []
     chosen = select_runs(store, selection or [], manifest=loaded, all_runs=all_runs,
                          left_out=damaged)
-    _say_damaged(damaged)
+    say_left_out(damaged)
     table = compare(chosen, labels=labels_for(loaded, chosen), show_same=show_same,
                     manifest=loaded)
     typer.echo(render(table, fmt), nl=False)

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
+from dltui.tui.options import DEFAULT_MANIFEST, AllRunsOpt, ManifestOpt, RunsOpt
+
 
 def register(app: typer.Typer) -> None:
     """Add the `report` command to the CLI's Typer app."""
@@ -22,19 +24,15 @@ def register(app: typer.Typer) -> None:
             "--format", "-f", help="md (report.md + PNGs) or html (one self-contained "
             "report.html).")] = "md",
         title: Annotated[str | None, typer.Option(help="The report's title.")] = None,
-        all_runs: Annotated[bool, typer.Option(
-            "--all-runs", help="Every run, not only the latest per params.")] = False,
-        manifest: Annotated[Path, typer.Option(
-            "--manifest", "-m", help="The experiments file.", show_default=True)
-        ] = Path("experiments.toml"),
-        runs: Annotated[Path | None, typer.Option(
-            "--runs", help="Runs directory (default: the manifest's runs_dir, ./runs).")
-        ] = None,
+        all_runs: AllRunsOpt = False,
+        manifest: ManifestOpt = DEFAULT_MANIFEST,
+        runs: RunsOpt = None,
     ) -> None:
         """Write a report: comparison table, a figure per metric, each run's artifacts."""
         from dltui.errors import UserError
         from dltui.report.writer import REPORT_FORMATS, write_report
-        from dltui.tui.cli import _store
+        from dltui.tui.options import open_store as _store
+        from dltui.tui.options import say_left_out
         from dltui.views.selection import labels_for, select_runs
 
         if fmt not in REPORT_FORMATS:
@@ -43,9 +41,7 @@ def register(app: typer.Typer) -> None:
         damaged: list[Any] = []
         chosen = select_runs(store, selection or [], manifest=loaded, all_runs=all_runs,
                              left_out=damaged)
-        for info in damaged:
-            typer.echo(f"note: {info.ref} left out, damaged: {info.damage}; "
-                       f"{info.damage_fix}", err=True)
+        say_left_out(damaged)
         target = write_report(runs=chosen, out_dir=out, fmt=fmt, title=title,
                               labels=labels_for(loaded, chosen), manifest=loaded)
         typer.echo(f"wrote {target} ({len(chosen)} runs)")

@@ -6,19 +6,14 @@ Thin Typer commands over `dltui.queue.reproduce`, `dltui.snapshots.rundiff`,
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from dltui.tui.options import DEFAULT_MANIFEST, ManifestOpt, RunsOpt
+
 if TYPE_CHECKING:
     from dltui.store.runs import RunInfo, RunStore
-
-ManifestOpt = Annotated[Path, typer.Option("--manifest", help="The experiments file.",
-                                           show_default=True)]
-RunsOpt = Annotated[Path | None, typer.Option(
-    "--runs", help="Runs directory (default: the manifest's runs_dir, ./runs).")]
-DEFAULT_MANIFEST = Path("experiments.toml")
 
 
 def register(app: typer.Typer) -> None:
@@ -37,7 +32,7 @@ def register(app: typer.Typer) -> None:
 
         from dltui.queue.reproduce import reproduce
         from dltui.queue.scheduler import ensure_supervisor
-        from dltui.tui.cli import _store
+        from dltui.tui.options import open_store as _store
         from dltui.views.follow import follow_runs
 
         loaded, store = _store(manifest, runs)
@@ -64,7 +59,8 @@ def register(app: typer.Typer) -> None:
         """What differs between two runs: params, final metrics, code, environment."""
         from dltui.errors import UserError
         from dltui.snapshots.rundiff import diff_text, run_diff
-        from dltui.tui.cli import _echo_json, _store
+        from dltui.tui.cli import _echo_json
+        from dltui.tui.options import open_store as _store
 
         if fmt not in ("text", "json"):
             raise UserError(f"unknown format {fmt!r}", fix="use --format text or json")
@@ -86,7 +82,7 @@ def register(app: typer.Typer) -> None:
         """Add (+tag) and remove (-tag) tags of runs."""
         from dltui.errors import UserError
         from dltui.store.annotations import change_tags
-        from dltui.tui.cli import _store
+        from dltui.tui.options import open_store as _store
 
         refs = [w for w in words if not w.startswith(("+", "-"))]
         add = [w[1:] for w in words if w.startswith("+")]
@@ -107,7 +103,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write a note on a run (shown by `dltui ps` and the dashboard)."""
         from dltui.store.annotations import set_note
-        from dltui.tui.cli import _store
+        from dltui.tui.options import open_store as _store
 
         _, store = _store(manifest, runs)
         info = store.resolve(run)
@@ -123,7 +119,7 @@ def register(app: typer.Typer) -> None:
         """Move ended runs to the runs folder's trash (`dltui gc` empties it)."""
         from dltui.store.disk import human_bytes
         from dltui.store.trash import remove_runs
-        from dltui.tui.cli import _store
+        from dltui.tui.options import open_store as _store
 
         _, store = _store(manifest, runs)
         chosen = [store.resolve(ref) for ref in run_refs]
@@ -144,7 +140,7 @@ def register(app: typer.Typer) -> None:
         """Delete the trash and the code snapshots no run names."""
         from dltui.store.disk import human_bytes
         from dltui.store.trash import SNAPSHOT_GRACE_S, collect_garbage
-        from dltui.tui.cli import _store
+        from dltui.tui.options import open_store as _store
 
         _, store = _store(manifest, runs)
         found = collect_garbage(store, dry_run=dry_run)

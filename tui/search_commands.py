@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from dltui.tui.options import DEFAULT_MANIFEST, ManifestOpt, RunsOpt
 
 if TYPE_CHECKING:
     from dltui.manifest import Manifest
@@ -46,19 +47,15 @@ def register(app: typer.Typer) -> None:
         fmt: Annotated[str, typer.Option("--format", "-f", help="table, md or json.")
                        ] = "table",
         width: Annotated[int, typer.Option(help="Width of the text plots.")] = 60,
-        manifest: Annotated[Path, typer.Option(
-            "--manifest", "-m", help="The experiments file.", show_default=True)
-        ] = Path("experiments.toml"),
-        runs: Annotated[Path | None, typer.Option(
-            "--runs", help="Runs directory (default: the manifest's runs_dir, ./runs).")
-        ] = None,
+        manifest: ManifestOpt = DEFAULT_MANIFEST,
+        runs: RunsOpt = None,
     ) -> None:
         """Show a study: trials with state, params and value, the best so far, a
         best-so-far curve and each param against the metric."""
         from dltui.errors import UserError
         from dltui.manifest import load_manifest
         from dltui.search.view import study_json, study_markdown, study_text, study_view
-        from dltui.tui.cli import _store
+        from dltui.tui.options import open_store as _store
 
         if fmt not in SEARCH_FORMATS:
             raise UserError(f"unknown format {fmt!r}", fix="use --format table, md or json")

@@ -8,18 +8,15 @@ next `dltui` command that finds queued runs and no supervisor starts another.
 
 from __future__ import annotations
 
-import fcntl
-import os
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 from dltui.backends import Backend, get_backend
 from dltui.errors import UserError
-from dltui.procs import is_alive, reap_children, spawn_detached
+from dltui.procs import is_alive, lock_holder, process_lock, reap_children, spawn_detached
 from dltui.queue.gpus import gpu_indices
 from dltui.store import rundir as rd
 from dltui.store.results import best_run
@@ -150,40 +147,14 @@ def _backend(info: RunInfo) -> Backend:
     return get_backend(info.spec.backend)
 
 
-@contextmanager
-def supervisor_lock(runs_dir: Path) -> Iterator[bool]:
+def supervisor_lock(runs_dir: Path) -> AbstractContextManager[bool]:
     """Hold the one-supervisor-per-runs-directory lock; yields False if another has it."""
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    with open(runs_dir / LOCK_FILE, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return process_lock(runs_dir / LOCK_FILE)
 
 
 def supervisor_pid(runs_dir: Path) -> int | None:
     """The pid of the live supervisor of `runs_dir`, None when there is none."""
-    path = runs_dir / LOCK_FILE
-    try:
-        with open(path) as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except BlockingIOError:
-                text = handle.read().strip()
-                return int(text) if text.isdigit() else -1
-            fcntl.flock(handle, fcntl.LOCK_UN)
-            return None
-    except FileNotFoundError:
-        return None
+    return lock_holder(runs_dir / LOCK_FILE)
 
 
 def _to_start(info: RunInfo) -> bool:

@@ -15,20 +15,18 @@ and tells the ones that ended meanwhile. No trial is lost, repeated or told twic
 
 from __future__ import annotations
 
-import fcntl
-import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from dltui.errors import UserError
 from dltui.manifest import Experiment, Manifest, load_manifest
+from dltui.procs import lock_holder, process_lock
 from dltui.queue.launch import git_state, make_spec
 from dltui.queue.scheduler import ensure_supervisor
 from dltui.search.study import distributions, open_study, optuna_module, study_dir
@@ -53,40 +51,14 @@ def log_path(runs_dir: Path, experiment: str) -> Path:
     return study_dir(runs_dir) / f"{experiment}.log"
 
 
-@contextmanager
-def driver_lock(runs_dir: Path, experiment: str) -> Iterator[bool]:
+def driver_lock(runs_dir: Path, experiment: str) -> AbstractContextManager[bool]:
     """Hold the one-driver-per-study lock; yields False when another driver has it."""
-    path = lock_path(runs_dir, experiment)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return process_lock(lock_path(runs_dir, experiment))
 
 
 def driver_pid(runs_dir: Path, experiment: str) -> int | None:
     """The pid of the live driver of the study, None when there is none."""
-    try:
-        with open(lock_path(runs_dir, experiment)) as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except BlockingIOError:
-                text = handle.read().strip()
-                return int(text) if text.isdigit() else -1
-            fcntl.flock(handle, fcntl.LOCK_UN)
-            return None
-    except FileNotFoundError:
-        return None
+    return lock_holder(lock_path(runs_dir, experiment))
 
 
 def start_study(*, manifest: Manifest, experiment: str, runs_dir: Path) -> int:

@@ -1,0 +1,49 @@
+"""What every command shares: the manifest and runs options, and opening them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from dltui.manifest import Manifest
+    from dltui.store.runs import RunInfo, RunStore
+
+ManifestOpt = Annotated[Path, typer.Option("--manifest", "-m", help="The experiments file.",
+                                           show_default=True)]
+RunsOpt = Annotated[
+    Path | None,
+    typer.Option("--runs", help="Runs directory (default: the manifest's runs_dir, ./runs)."),
+]
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table or json.")]
+AllRunsOpt = Annotated[bool, typer.Option(
+    "--all-runs", help="Every run, not only the latest per params.")]
+DEFAULT_MANIFEST = Path("experiments.toml")
+
+
+def load(path: Path) -> Manifest:
+    from dltui.manifest import load_manifest
+
+    return load_manifest(path)
+
+
+def open_store(manifest_path: Path, runs: Path | None) -> tuple[Manifest | None, RunStore]:
+    """The manifest if there is one, and the runs directory to use."""
+    from dltui.store.runs import RunStore
+
+    manifest = None
+    if manifest_path.exists() or manifest_path != DEFAULT_MANIFEST:
+        manifest = load(manifest_path)
+    root = runs or (manifest.runs_dir if manifest else Path("runs"))
+    store = RunStore(root.expanduser().resolve())
+    store.check_readable()
+    return manifest, store
+
+
+def say_left_out(damaged: list[RunInfo]) -> None:
+    """One line on stderr per damaged run a selection left out: nothing is left out silently."""
+    for info in damaged:
+        typer.echo(f"note: {info.ref} left out, damaged: {info.damage}; {info.damage_fix}",
+                   err=True)
