@@ -10,7 +10,7 @@ from typing import Any
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.worker import get_current_worker
 
 from dltui.errors import UserError
@@ -55,10 +55,10 @@ class DltuiApp(App[None]):
     }
     DEFAULT_MODE = "experiments"
     BINDINGS = [
-        Binding("1", "switch_mode('experiments')", "Experiments", id="experiments"),
-        Binding("2", "switch_mode('runs')", "Runs", id="runs"),
-        Binding("3", "switch_mode('queue')", "Queue", id="queue"),
-        Binding("4", "switch_mode('params')", "Params", id="params"),
+        Binding("1", "show_list('experiments')", "Experiments", id="experiments", show=False),
+        Binding("2", "show_list('runs')", "Runs", id="runs", show=False),
+        Binding("3", "show_list('queue')", "Queue", id="queue", show=False),
+        Binding("4", "show_list('params')", "Params", id="params", show=False),
         Binding("ctrl+r", "rescan", "Rescan", show=False),
         Binding("q", "quit", "Quit"),
     ]
@@ -99,6 +99,26 @@ class DltuiApp(App[None]):
 
     def action_rescan(self) -> None:
         self.catalog_wake.set()
+
+    async def action_show_list(self, mode: str) -> None:
+        """Keys 1-4: that tab's list, whatever was opened over it there."""
+        await self.switch_mode(mode)
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, ModalScreen):
+            self.pop_screen()
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """An SVG of the screen in `<runs>/screenshots/` (a folder that exists wherever
+        the runs do, unlike ~/Downloads on a server); the notification says where."""
+        folder = Path(path) if path else self.dashboard.runs_dir / "screenshots"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            saved = self.save_screenshot(filename, str(folder), time_format)
+        except OSError as err:
+            self.notify(f"screenshot not saved: {err}", severity="error", markup=False)
+            return None
+        self.notify(f"screenshot saved to {saved}", markup=False, timeout=6)
+        return saved
 
     # -- ways between screens ----------------------------------------------------------------
     def open_run(self, info: RunInfo) -> None:

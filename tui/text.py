@@ -69,10 +69,35 @@ def state_counts_label(counts: Mapping[str, int]) -> str:
 
 
 def number(value: Any) -> str:
-    """A metric value as compact as a table wants it; blank when there is none."""
+    """A metric value in four significant digits, trailing zeros kept so that a column
+    of them lines up (2.300 under 2.205); blank when there is none."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "" if value is None else str(value)
+    if isinstance(value, float) and not value.is_integer():
+        if abs(value) >= 10_000:
+            return f"{value:,.0f}"
+        if abs(value) < 1e-3:
+            return f"{value:.3e}"
+        return f"{value:#.4g}".rstrip(".")
     return format_value(value)
+
+
+def column_numbers(values: list[Any], digits: int = 4) -> list[str]:
+    """Numbers of one column with the same decimals, enough for `digits` significant
+    digits of the largest: 0.051 / 0.677 / 2.284. Other values as `number` shows them."""
+    finite = [abs(v) for v in values if isinstance(v, float) and math.isfinite(v)
+              and not v.is_integer()]
+    if not finite or max(finite) >= 10_000:
+        return [number(v) for v in values]
+    largest = max(finite)
+    decimals = max(0, min(6, digits - 1 - math.floor(math.log10(largest)))) if largest else 0
+    return [f"{v:.{decimals}f}" if isinstance(v, float) and math.isfinite(v) else number(v)
+            for v in values]
+
+
+def plural(count: int, word: str) -> str:
+    """`1 run`, `2 runs`, `10,000 runs`."""
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
 def duration(seconds: float | None) -> str:

@@ -19,6 +19,7 @@ from dltui.tui.screens.base import DashboardScreen
 from dltui.tui.screens.launch_dialog import LaunchDialog
 from dltui.tui.text import overrides_text, params_label
 from dltui.tui.views import MetricDigest, RunView
+from dltui.tui.widgets.line_chart import ChartKeys
 from dltui.tui.widgets.metric_panel import MetricPanel
 from dltui.tui.widgets.run_status import RunStatus
 
@@ -33,15 +34,21 @@ def ordered_metrics(view: RunView) -> tuple[MetricDigest, ...]:
     return tuple(first + list(metrics.values()))
 
 
-class RunScreen(DashboardScreen):
+# Below this width the log goes under the charts instead of beside them.
+WIDE = 120
+
+
+class RunScreen(ChartKeys, DashboardScreen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("s", "stop", "Stop"),
-        Binding("r", "restart", "Restart"),
-        Binding("R", "restart_changed", "Restart with…"),
-        Binding("c", "resume", "Continue"),
-        Binding("t", "tensorboard", "TensorBoard"),
-        Binding("f", "follow", "Follow log"),
+        Binding("r", "restart", "Restart", show=False),
+        Binding("R", "restart_changed", "Restart with…", show=False),
+        Binding("c", "resume", "Continue", show=False),
+        Binding("t", "tensorboard", "TensorBoard", show=False),
+        Binding("f", "follow", "Follow log", show=False),
+        Binding("a", "overlay", "All on one chart", show=False),
+        *ChartKeys.CHART_BINDINGS,
     ]
 
     def __init__(self, path: Path) -> None:
@@ -63,6 +70,13 @@ class RunScreen(DashboardScreen):
         self.follow()
         self.set_interval(1.0, self._tick)
 
+    def on_resize(self) -> None:
+        self.query_one("#run-body").set_class(self.size.width < WIDE, "narrow")
+
+    def action_overlay(self) -> None:
+        panel = self.query_one(MetricPanel)
+        panel.overlay = not panel.overlay
+
     def _tick(self) -> None:
         """Elapsed time moves on between log lines."""
         if self.view is not None and not self.view.info.is_final:
@@ -83,7 +97,11 @@ class RunScreen(DashboardScreen):
     def on_run_updated(self, message: RunUpdated) -> None:
         view = message.view
         self.view = view
-        self.query_one(RunStatus).view = view
+        status = self.query_one(RunStatus)
+        if status.view is None or status.view.info != view.info \
+                or status.view.digest.step != view.digest.step \
+                or status.view.summary != view.summary:
+            status.view = view
         self.query_one(MetricPanel).metrics = ordered_metrics(view)
         self.sub_title = view.info.state
         log = self.query_one("#run-log", Log)
