@@ -267,6 +267,10 @@ class RunCatalog:
             if ref in siblings:
                 siblings.remove(ref)
 
+    def live_runs(self) -> list[RunInfo]:
+        """The runs the active index names (queued, starting, running)."""
+        return [self._infos[ref] for ref in sorted(self._active) if ref in self._infos]
+
     def digest(self, info: RunInfo) -> RunDigest:
         """A run's digest with curves: live for running runs, read once for finished ones."""
         ref = f"{info.experiment}/{info.run_id}"

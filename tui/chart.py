@@ -195,7 +195,9 @@ def render_chart(series: Sequence[ChartSeries], width: int, height: int,
         lines.append(line)
     else:
         if opts.title:
-            lines.append(Text(opts.title, style="bold", no_wrap=True, overflow="ellipsis"))
+            title = Text(opts.title, style="bold", no_wrap=True, overflow="ellipsis")
+            title.truncate(width, overflow="ellipsis")
+            lines.append(title)
         if legend:
             lines.append(_legend(series, shown, opts, width))
     rows = height - len(lines) - 1
