@@ -21,6 +21,7 @@ from dltui.store import rundir as rd
 from dltui.store.active import mark_active
 from dltui.store.runs import RunStore, load_run
 from dltui.tui.catalog import RunCatalog, params_key
+from dltui.tui.chart import ChartSeries
 from dltui.tui.feeds import RunFollower
 from dltui.tui.screens.compare import export_stem, write_exports
 from dltui.tui.screens.experiments import entry_row, filter_entries
@@ -31,7 +32,6 @@ from dltui.tui.screens.runs import filter_records, sort_records
 from dltui.tui.text import clean, overrides_text, params_label, state_counts_label
 from dltui.tui.views import MetricDigest, RunDigest, RunView
 from dltui.tui.widgets.gpu_panel import bar, gpu_line, render_gpus
-from dltui.tui.chart import ChartSeries
 from dltui.tui.widgets.metric_panel import chart_lines, render_metrics
 from dltui.tui.widgets.run_status import render_run_status
 from dltui.tui.widgets.sparkline import block_chart, sparkline
