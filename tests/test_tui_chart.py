@@ -86,10 +86,12 @@ def test_nothing_to_draw_and_nan_are_said_not_drawn() -> None:
 
 
 def test_numbers_keep_their_digits_and_words_their_number() -> None:
-    assert [number(v) for v in (2.3, 2.205, 0.0513, 770218)] == ["2.300", "2.205", "0.05130",
-                                                                 "770,218"]
+    assert [number(v) for v in (0.6, 2.205, 0.05134, 0.123456, 770218)] == [
+        "0.6", "2.205", "0.05134", "0.1235", "770,218"]
     assert column_numbers([2.205, 2.3, 2.302, None]) == ["2.205", "2.300", "2.302", ""]
     assert column_numbers([0.0513, 0.6769, 2.284]) == ["0.051", "0.677", "2.284"]
+    assert column_numbers([0.6]) == ["0.6"] and column_numbers([0.6, 0.51]) == ["0.60", "0.51"]
+    assert column_numbers([0.00012, 0.5]) == ["1.200e-04", "0.5"]
     assert plural(1, "run") == "1 run" and plural(10_000, "point") == "10,000 points"
     assert exit_label(-15) == "stopped (SIGTERM)" and exit_label(1) == "exit code 1"
 

@@ -236,7 +236,7 @@ def render_chart(series: Sequence[ChartSeries], width: int, height: int,
             _draw(canvas, _prepared(raw, ChartOptions(log_y=opts.log_y)), to_dot,
                   f"dim {colour}")
         _draw(canvas, drawn, to_dot, colour)
-        best = best_index(raw)
+        best = best_index(_prepared(raw, ChartOptions(log_y=opts.log_y)))
         if best is not None and math.isfinite(drawn.ys[best]):
             x, y = to_dot(drawn.xs[best], drawn.ys[best])
             canvas.marks[(y // 4, x // 2)] = f"bold {colour}"

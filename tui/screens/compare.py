@@ -142,9 +142,10 @@ class CompareScreen(ChartKeys, DashboardScreen):
     def _show(self, table: CompareTable, curves: dict[str, dict[str, MetricDigest]]) -> None:
         self.table = table
         self.curves = curves
-        if table.metric and self.sort_key is None:
-            self.sort_key = f"best:{table.metric}" if any(
-                c.key == f"best:{table.metric}" for c in table.columns) else None
+        if table.metric and self.sort_key is None:  # the order compare gave: best first
+            keys = {c.key for c in table.columns}
+            self.sort_key = next((k for k in (f"best:{table.metric}", f"last:{table.metric}",
+                                              f"summary:{table.metric}") if k in keys), None)
             self.descending = table.mode == "max"
         self.chart_metric = table.metric or next(
             (name for found in curves.values() for name in found), None)

@@ -17,6 +17,7 @@ from dltui.tui.screens.launch_dialog import LaunchDialog
 from dltui.tui.text import (
     STATE_STYLES,
     STATE_SYMBOLS,
+    column_numbers,
     literal,
     number,
     params_label,
@@ -49,12 +50,13 @@ COLUMNS = (
 )
 
 
-def entry_row(entry: ExperimentEntry) -> Row:
+def entry_row(entry: ExperimentEntry, best: str | None = None) -> Row:
+    """The entry's row; `best` as its column shows it (`column_numbers`), else alone."""
     label = ("└ " + entry.label) if entry.depth else entry.label
     return Row(entry.key, (
         label, entry.group if not entry.depth else "", ",".join(entry.tags) if not entry.depth
         else "", str(entry.runs), state_counts_label(entry.states), entry.metric,
-        number(entry.best), sparkline(entry.curve, CURVE_WIDTH)),
+        number(entry.best) if best is None else best, sparkline(entry.curve, CURVE_WIDTH)),
         style="" if entry.depth else "bold")
 
 
@@ -110,7 +112,8 @@ class ExperimentsScreen(ChartKeys, FilteredTableScreen):
 
     def show_rows(self) -> None:
         shown = filter_entries(self.entries, self.query_one("#filter", Input).value)
-        self.table.set_rows([entry_row(e) for e in shown])
+        bests = column_numbers([e.best for e in shown])
+        self.table.set_rows([entry_row(e, best) for e, best in zip(shown, bests, strict=True)])
         self._show_detail()
 
     def _entry(self, key: str | None) -> ExperimentEntry | None:
