@@ -85,11 +85,10 @@ def test_dashboard_in_a_real_terminal(tmp_path: Path, terminal: Terminal) -> Non
     terminal.keys("Enter")
     terminal.wait_for("Run cnn-lr/20260528-020000-a2b2", "exit code 0")
     terminal.keys("Escape", "Escape")  # back, then clear the filter
-    terminal.wait_for("2 runs")
-    terminal.keys("End")
-    time.sleep(0.3)
-    terminal.keys("Enter")
-    terminal.wait_for("[bold]saved[/bold] model [red")  # markup shown, not applied
+    terminal.wait_for("Runs — 2 runs", "20260528-010000-a1b1", absent=("1 of 2 runs",))
+    terminal.keys("End", "Enter")  # the last row: the oldest run
+    terminal.wait_for("Run cnn-lr/20260528-010000-a1b1",
+                      "[bold]saved[/bold] model [red")  # markup shown, not applied
     terminal.keys("Escape")
     terminal.wait_for("Runs — 2 runs")
     terminal.keys("4")
@@ -97,7 +96,7 @@ def test_dashboard_in_a_real_terminal(tmp_path: Path, terminal: Terminal) -> Non
     terminal.keys(" | linear 5", literal=True)
     terminal.wait_for("total 10,353")
     terminal.keys("Escape")  # the table takes the keys: the app's show in the footer
-    terminal.wait_for("esc Spec/table")
+    terminal.wait_for("esc Spec/table", "q Quit")
     terminal.keys("3")
     terminal.wait_for("Queue", "nothing queued or running")
     terminal.keys("q")
@@ -122,7 +121,7 @@ def test_dashboard_at_80_by_24(tmp_path: Path, terminal: Terminal) -> None:
                               "space Mark", "c Compare")
     assert all(len(line) <= 80 for line in shown.splitlines())
     terminal.keys("Enter")
-    terminal.wait_for("Run cnn-lr/20260528-020000-a2b2", "val_acc  last 0.6000", "step")
+    terminal.wait_for("Run cnn-lr/20260528-020000-a2b2", "val_acc  last 0.6 ", "step")
     terminal.keys("1")  # the list, not the run left open
     terminal.wait_for("Experiments", "└ lr=0.1")
     terminal.keys("2")

@@ -127,6 +127,7 @@ class FilteredTableScreen(DashboardScreen):
         field = self.query_one("#filter", Input)
         if field.value:
             field.value = ""
+            self.show_rows()  # now, not on Input.Changed: the next key sees every row
         elif self.table.marked:
             self.table.marked.clear()
             self.table.refresh()
