@@ -68,6 +68,10 @@ def test_log_y_ticks_are_powers_of_ten_and_skip_what_is_not_positive() -> None:
     ticks = [line.split("┤")[0].strip() for line in text.plain.split("\n") if "┤" in line]
     assert {"1", "0.01"} <= set(ticks)
     assert BEST_MARK in text.plain  # the lowest positive value; the 0 is not drawn
+    narrow = render_chart([ChartSeries("acc", (1.0, 2.0, 3.0, 4.0), (0.62, 0.71, 0.78, 0.81))],
+                          40, 10, ChartOptions(log_y=True))
+    ticks = [line.split("┤")[0].strip() for line in narrow.plain.split("\n") if "┤" in line]
+    assert ticks == ["0.8", "0.7"]  # within a decade: round values, not 10 ** 0.1 steps
 
 
 def test_the_cursor_reads_every_series_at_its_step() -> None:

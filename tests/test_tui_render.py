@@ -145,7 +145,7 @@ def test_filter_and_sort_of_run_records(tmp_path: Path) -> None:
     assert [r.ref for r in filter_records(records, "sweep 0.01")] == [
         "sweep/20260101-000002-bbbb"]
     best_first = sort_records(records, "best", False)
-    assert [r.cells[5] for r in best_first] == ["0.9000", "0.7000", ""]
+    assert [r.cells[5] for r in best_first] == ["0.9", "0.7", ""]
     assert [r.info.run_id[-4:] for r in sort_records(records, "run", True)] == [
         "cccc", "bbbb", "aaaa"]
 
@@ -157,7 +157,7 @@ def test_render_metrics_titles_values_and_curves() -> None:
     series = [ChartSeries(d.name, d.xs(), d.points, d.mode) for d in (digest, empty)]
     text = render_metrics([digest, empty], series, 40, 12).plain
     lines = text.split("\n")
-    assert lines[0] == "acc  last 0.9000  best 0.9500 (max)  12…"  # cut to the width
+    assert lines[0] == "acc  last 0.9  best 0.95 (max)  12 poin…"  # cut to the width
     assert len(lines) == 12 and all(len(line) <= 40 for line in lines)
     assert lines[6] == "loss  last   best  (min)  3 points"
     assert "no finite values to draw" in text
@@ -185,13 +185,16 @@ def test_run_status_lines(tmp_path: Path) -> None:
                    accs=(0.5, 0.7))
     info = load_run(run.path)
     assert info is not None
-    view = RunView(info, RunDigest({}, 2, 4), (), 0, {"test_acc": 0.75, "note": "[red]x"})
+    metrics = {name: MetricDigest(name, last, last, "max", 2)
+                for name, last in (("loss", 0.31), ("acc", 0.7))}
+    view = RunView(info, RunDigest(metrics, 2, 4), (), 0, {"test_acc": 0.75, "note": "[red]x"})
     text = render_run_status(view, tensorboard="http://127.0.0.1:6006/").plain
     assert text.splitlines() == [
         "✓ succeeded  sweep/20260101-000001-aaaa  CPU  exit code 0",
         "progress ██████████░░░░░░░░░░ 2/4  took 1:00",
+        "last     acc 0.7  loss 0.31",  # the run's metric first
         "params   lr=exp[/x]",
-        "summary  test_acc=0.7500  note=[red]x",
+        "summary  test_acc=0.75  note=[red]x",
         "TensorBoard http://127.0.0.1:6006/",
     ]
     assert render_run_status(None).plain == "reading the run…"

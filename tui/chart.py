@@ -212,9 +212,12 @@ def render_chart(series: Sequence[ChartSeries], width: int, height: int,
     if highs == lows:
         pad = abs(highs) * 0.1 or 0.5
         lows, highs = lows - pad, highs + pad
-    y_ticks = nice_ticks(lows, highs, max(1, rows // 3)) if rows >= 3 else [highs]
-    y_step = y_ticks[1] - y_ticks[0] if len(y_ticks) > 1 else (highs - lows)
-    labels = [_y_label(t, y_step, opts.log_y) for t in y_ticks]
+    if opts.log_y:
+        y_ticks, labels = _log_ticks(lows, highs, max(1, rows // 3) if rows >= 3 else 1)
+    else:
+        y_ticks = nice_ticks(lows, highs, max(1, rows // 3)) if rows >= 3 else [highs]
+        y_step = y_ticks[1] - y_ticks[0] if len(y_ticks) > 1 else (highs - lows)
+        labels = [tick_label(t, y_step) for t in y_ticks]
     gutter = max((len(lbl) for lbl in labels), default=1)
     plot_width = max(1, width - gutter - 1)
     if not opts.x_is_time and all(float(x).is_integer() for x, _ in points):
@@ -249,21 +252,31 @@ def render_chart(series: Sequence[ChartSeries], width: int, height: int,
     for row in range(rows):
         line = Text(no_wrap=True, overflow="crop")
         label = tick_rows.get(row, "")
-        line.append(label.rjust(gutter), style="dim")
-        line.append("┤" if label else "│", style="dim")
+        line.append(label.rjust(gutter) + ("┤" if label else "│"), style="dim")
+        # Cells of one style are appended together: a chart is redrawn on every new
+        # value, and one span per cell is most of its cost.
+        run: list[str] = []
+        run_style = ""
+        bits, colours = canvas.bits[row], canvas.colour[row]
         for col in range(plot_width):
             mark = canvas.marks.get((row, col))
-            style = canvas.colour[row][col]
+            style = colours[col]
             if mark:
                 char, style = BEST_MARK, mark
-            elif canvas.bits[row][col]:
-                char = chr(_BRAILLE + canvas.bits[row][col])
+            elif bits[col]:
+                char = chr(_BRAILLE + bits[col])
             else:
                 char = "│" if col == cursor_col else " "
                 style = "dim" if col == cursor_col else ""
             if col == cursor_col and char != "│":
                 style = f"{style} on grey30".strip()
-            line.append(char, style=style)
+            if style != run_style and run:
+                line.append("".join(run), style=run_style or None)
+                run = []
+            run.append(char)
+            run_style = style
+        if run:
+            line.append("".join(run), style=run_style or None)
         lines.append(line)
     lines.append(_x_axis(x_low, x_high, plot_width, gutter, opts))
     return _joined(out, lines[:height])
@@ -293,11 +306,17 @@ def _draw(canvas: _Canvas, series: ChartSeries,
         last = here
 
 
-def _y_label(tick: float, step: float, log_y: bool) -> str:
-    if not log_y:
-        return tick_label(tick, step)
-    value = 10 ** tick
-    return value_label(value) if abs(tick - round(tick)) > 1e-9 else f"{value:g}"
+def _log_ticks(low: float, high: float, count: int) -> tuple[list[float], list[str]]:
+    """Ticks of a log scale (`low`, `high` in log10): whole decades over a decade or
+    more, else round values (0.65, 0.7, 0.75) placed where their logs fall."""
+    if high - low >= 1:
+        decades = list(range(math.ceil(low - 1e-9), math.floor(high + 1e-9) + 1))
+        every = max(1, math.ceil(len(decades) / max(1, count)))
+        chosen = decades[::-1][::every][::-1]  # the top decade always
+        return [float(d) for d in chosen], [f"{10.0 ** d:g}" for d in chosen]
+    values = [v for v in nice_ticks(10 ** low, 10 ** high, count) if v > 0]
+    step = values[1] - values[0] if len(values) > 1 else 10 ** high - 10 ** low
+    return [math.log10(v) for v in values], [tick_label(v, step) for v in values]
 
 
 def _x_axis(low: float, high: float, plot_width: int, gutter: int, opts: ChartOptions) -> Text:

@@ -33,9 +33,10 @@ WATCHED_TIMEOUT = 2.0
 SCAN_EVERY = 10.0
 POLL_GPUS = 3.0
 # The most snapshots a feed posts a second: a run logging every batch is drawn at this
-# rate, not at its own; a value after a quiet spell is posted at once.
-FRAMES_RUN = 10.0
-FRAMES_CATALOG = 5.0
+# rate, not at its own; a value after a quiet spell is posted at once. (The run screen
+# redraws its charts and log less often still: `screens.run.HEAVY_EVERY`.)
+FRAMES_RUN = 20.0
+FRAMES_CATALOG = 8.0
 
 _LOG_START_BYTES = 256 * 1024
 _LONGEST_LINE = 64 * 1024
@@ -88,12 +89,12 @@ def follow_catalog(catalog: RunCatalog, post: Callable[[CatalogSnapshot], object
             if cancelled():
                 return
             wake.clear()
+            throttle.wait()  # before reading, so that what is posted is what came last
             changed = catalog.poll()
             if woken or time.monotonic() - last_scan >= scan_every:
                 changed |= catalog.scan()
                 last_scan = time.monotonic()
             if changed:
-                throttle.wait()
                 post(catalog.snapshot())
     finally:
         watch.close()
@@ -197,9 +198,9 @@ def follow_run(follower: RunFollower, post: Callable[[RunView], object],
     throttle = Throttle(FRAMES_RUN)
     try:
         while not cancelled():
+            throttle.wait()  # before reading: a value that came while it waited goes too
             view = follower.read()
             if view is not None:
-                throttle.wait()
                 post(view)
             done = follower.info is not None and follower.info.is_final and view is None
             if watch.active:

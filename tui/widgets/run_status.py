@@ -67,6 +67,12 @@ def render_run_status(view: RunView | None, *, tensorboard: str = "") -> Text:
         out.append(f"  {'took' if info.is_final else 'elapsed'} {duration(info.duration)}")
     if info.state == rd.QUEUED and status.get("waits_for"):
         out.append("  waiting for " + ", ".join(status["waits_for"]), style="dim")
+    if digest.metrics:  # the newest values at once; the charts are redrawn less often
+        main = info.spec.metric
+        names = sorted(digest.metrics, key=lambda name: name != main)
+        out.append("\nlast     ")
+        out.append_text(literal("  ".join(f"{name} {number(digest.metrics[name].last)}"
+                                          for name in names)))
     out.append("\nparams   ")
     out.append_text(literal(params_label(info.spec.params) or "(none)"))
     summary = {k: v for k, v in view.summary.items() if is_number(v) or isinstance(v, str)}
