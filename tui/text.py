@@ -78,7 +78,7 @@ def number(value: Any) -> str:
             return f"{value:,.0f}"
         if abs(value) < 1e-3:
             return f"{value:.3e}"
-        return f"{value:.{_decimals(value, 4)}f}"
+        return f"{value:.4g}"  # in this range: no exponent, trailing zeros dropped
     return format_value(value)
 
 
