@@ -62,10 +62,13 @@ def test_sweep_end_to_end_with_stdout_metrics(project: Project) -> None:
     header = table.splitlines()[0]
     assert "Learning Rate" in header and "Training Loss" in header and "Valid. Acc." in header
     assert "epochs" not in header  # the same in every run: hidden
+    names = [name.strip() for name in header.split("|")]
+    assert names[2] == "Valid. Acc."  # the experiment's metric first, then the params
     rows = table.splitlines()[2:]
-    assert [r.split("|")[2].strip() for r in rows] == ["10", "1", "0.1"]  # best acc first
+    at = names.index("Learning Rate")
+    assert [r.split("|")[at].strip() for r in rows] == ["10", "1", "0.1"]  # best acc first
     csv_out = project.cli("compare", "printed", "--format", "csv", check=True).stdout
-    assert csv_out.splitlines()[0].startswith("Run,Learning Rate,")
+    assert csv_out.splitlines()[0].startswith("Run,Valid. Acc.,Learning Rate,")
     latex = project.cli("compare", "printed", "--format", "latex", check=True).stdout
     assert "\\begin{tabular}" in latex and "\\bottomrule" in latex
     as_json = json.loads(project.cli("compare", "printed", "--format", "json").stdout)
