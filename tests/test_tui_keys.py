@@ -11,6 +11,7 @@ from typing import Any
 
 from test_tui_snapshots import MANIFEST, NOW, write_run
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 from dltui.manifest import load_manifest
 from dltui.store import rundir as rd
@@ -27,9 +28,13 @@ from dltui.tui.widgets.virtual_table import VirtualTable
 ACC = {0.1: [0.62, 0.71, 0.78, 0.81], 0.01: [0.55, 0.64, 0.7, 0.74]}
 
 
-def make(tmp_path: Path) -> DltuiApp:
+def make(tmp_path: Path, *, again: bool = False) -> DltuiApp:
+    """Two runs of a sweep (lr 0.1, then 0.01); with `again`, an older run of lr=0.1."""
     (tmp_path / "experiments.toml").write_text(MANIFEST)
     runs = tmp_path / "runs"
+    if again:
+        write_run(runs, "cnn-lr", 0, {"epochs": 4, "lr": 0.1}, state=rd.SUCCEEDED,
+                  curve=[0.5, 0.6], exit_code=0)
     for number, lr in enumerate(ACC, 1):
         write_run(runs, "cnn-lr", number, {"epochs": 4, "lr": lr}, state=rd.SUCCEEDED,
                   curve=ACC[lr], exit_code=0, log="epoch 4/4\n")
@@ -38,9 +43,9 @@ def make(tmp_path: Path) -> DltuiApp:
 
 
 def drive(tmp_path: Path, scenario: Callable[[DltuiApp, Pilot[Any]], Awaitable[None]],
-          size: tuple[int, int] = (120, 40)) -> None:
+          size: tuple[int, int] = (120, 40), *, again: bool = False) -> None:
     async def main() -> None:
-        app = make(tmp_path)
+        app = make(tmp_path, again=again)
         async with app.run_test(size=size) as pilot:
             await until(pilot, lambda: app.snapshot.loaded and app.snapshot.entries,
                         "the catalog")
@@ -229,3 +234,22 @@ def test_the_screenshot_goes_under_the_runs_directory(tmp_path: Path) -> None:
         assert saved[-1] == f"screenshot saved to {shots[0]}"
 
     drive(tmp_path, scenario)
+
+
+def test_compare_says_which_runs_it_left_out_and_a_shows_them(tmp_path: Path) -> None:
+    async def scenario(app: DltuiApp, pilot: Pilot[Any]) -> None:
+        await pilot.press("c")
+        screen = await until(pilot, lambda: isinstance(app.screen, CompareScreen)
+                             and app.screen.table and app.screen, "the comparison")
+        title = screen.query_one("#compare-title", Static)
+        assert len(screen.table.rows) == 2
+        assert "latest per param set: 2 of 3, a shows all" in str(title.render())
+        await pilot.press("a")
+        await until(pilot, lambda: screen.table and len(screen.table.rows) == 3, "every run")
+        assert "latest per param set" not in str(title.render())
+        assert "3 runs" in str(title.render())
+        await pilot.press("a")
+        await until(pilot, lambda: screen.table and len(screen.table.rows) == 2,
+                    "the latest per param set again")
+
+    drive(tmp_path, scenario, again=True)

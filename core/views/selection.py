@@ -19,11 +19,12 @@ def select_runs(store: RunStore, selection: Iterable[str], *, manifest: Manifest
     return select_counted(store, selection, manifest=manifest, all_runs=all_runs)[0]
 
 
-def dropped_note(shown: int, considered: int) -> str:
-    """`latest per param set: 4 of 7, --all shows all`, or "" when none was left out."""
+def dropped_note(shown: int, considered: int, show_all: str = "--all-runs") -> str:
+    """`latest per param set: 4 of 7, --all-runs shows all` (`show_all`: what shows
+    every run where the note is read), or "" when none was left out."""
     if considered <= shown:
         return ""
-    return f"latest per param set: {shown} of {considered}, `--all` shows all"
+    return f"latest per param set: {shown} of {considered}, {show_all} shows all"
 
 
 def select_counted(store: RunStore, selection: Iterable[str], *,

@@ -90,6 +90,7 @@ class CompareScreen(ChartKeys, DashboardScreen):
         Binding("m", "next_metric", "Chart metric"),
         Binding("e", "export", "Export"),
         Binding("w", "write_report", "Report", show=False),
+        Binding("a", "all_runs", "All runs", show=False),
         *ChartKeys.CHART_BINDINGS,
     ]
 
@@ -104,6 +105,7 @@ class CompareScreen(ChartKeys, DashboardScreen):
         self.descending = False
         self.curves: dict[str, dict[str, MetricDigest]] = {}
         self.chart_metric: str | None = None
+        self.all_runs = False  # every run of the selection, not the latest per param set
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -126,10 +128,11 @@ class CompareScreen(ChartKeys, DashboardScreen):
                 considered = len(runs)
             else:
                 runs, considered = select_counted(dashboard.store, self.selection,
-                                                  manifest=dashboard.manifest)
+                                                  manifest=dashboard.manifest,
+                                                  all_runs=self.all_runs)
             table = compare(runs, labels=dashboard.labels_for(runs),
                             manifest=dashboard.manifest)
-            table.note = dropped_note(len(runs), considered)
+            table.note = dropped_note(len(runs), considered, show_all="a")
             curves = run_curves(runs)
         except UserError as err:
             self.app.call_from_thread(self._failed, err.message)
@@ -147,8 +150,11 @@ class CompareScreen(ChartKeys, DashboardScreen):
             self.sort_key = next((k for k in (f"best:{table.metric}", f"last:{table.metric}",
                                               f"summary:{table.metric}") if k in keys), None)
             self.descending = table.mode == "max"
-        self.chart_metric = table.metric or next(
-            (name for found in curves.values() for name in found), None)
+        elif self.sort_key in {c.key for c in table.columns}:  # read again: the same order
+            sort_rows(table, self.sort_key, descending=self.descending)
+        metrics = {name for found in curves.values() for name in found}
+        if self.chart_metric not in metrics:
+            self.chart_metric = table.metric or next(iter(self.chart_metrics_of(curves)), None)
         word = plural(len(table.rows), "run")
         metric = f", best {table.metric} ({table.mode}) first" if table.metric else ""
         note = f" · {table.note}" if table.note else ""
@@ -157,8 +163,12 @@ class CompareScreen(ChartKeys, DashboardScreen):
         self._fill()
         self._chart()
 
+    @staticmethod
+    def chart_metrics_of(curves: dict[str, dict[str, MetricDigest]]) -> list[str]:
+        return list(dict.fromkeys(name for found in curves.values() for name in found))
+
     def chart_metrics(self) -> list[str]:
-        return list(dict.fromkeys(name for found in self.curves.values() for name in found))
+        return self.chart_metrics_of(self.curves)
 
     def _chart(self) -> None:
         chart = self.query_one("#compare-chart", LineChart)
@@ -180,6 +190,15 @@ class CompareScreen(ChartKeys, DashboardScreen):
             text = " ".join(f"{key[6:]}={format_value(row.get(key), 'param')}" for key in params)
             labels[info.ref] = text or info.run_id
         return labels
+
+    def action_all_runs(self) -> None:
+        """Every run of the selection, or again the latest of each param set."""
+        if self.run_paths is not None:
+            self.notify("these are the runs marked: all of them are shown")
+            return
+        self.all_runs = not self.all_runs
+        self.notify("every run" if self.all_runs else "the latest run per param set")
+        self.load()
 
     def action_next_metric(self) -> None:
         names = self.chart_metrics()
