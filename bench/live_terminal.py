@@ -8,6 +8,7 @@ the dashboard's CPU and memory from /proc (Linux).
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import statistics
@@ -27,13 +28,13 @@ probe, step, due = 0, 0, time.time()
 random.seed(1)
 while True:
     step += 1
-    values = {"batch_loss": 1.0 / step ** 0.5}
+    values = {"batch_loss": 1.0 + 1.0 / step ** 0.5}  # over 1: never read as a probe
     if time.time() >= due and probe < 890:
         probe += 1
         values["probe"] = round(0.1003 + probe / 1000, 4)
         due = time.time() + random.uniform(0.2, 0.45)
     run.log(values, step=step)
-    print(f"step {step} batch_loss={values['batch_loss']:.4f}", flush=True)
+    print(f"step {step} batch_loss={values['batch_loss']:.3f}", flush=True)
     time.sleep(0.1)
 """
 MANIFEST = """
@@ -164,6 +165,8 @@ def latencies(pane: Pane, metrics: Path, samples: int) -> list[float]:
             newest = max(shown)
             seen.setdefault(newest, now)
         time.sleep(0.003)
+    if len(seen) < 2:
+        print(f"no probe value moved on screen; it shows:\n{pane.screen()}")
     logged = probe_times(metrics)
     first = min(seen) if seen else ""
     # The first value seen may have been logged before the screen was watched.
@@ -172,6 +175,8 @@ def latencies(pane: Pane, metrics: Path, samples: int) -> list[float]:
 
 
 def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return math.nan
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
