@@ -11,6 +11,7 @@ import json
 import math
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -193,7 +194,8 @@ def bench_live(folder: Path, seconds: float, samples: int) -> None:
     from dltui.queue.scheduler import ensure_supervisor
     from dltui.store.runs import RunStore
 
-    folder.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(folder, ignore_errors=True)  # an earlier run's best would hide the probes
+    folder.mkdir(parents=True)
     (folder / "writer.py").write_text(WRITER)
     manifest_path = folder / "experiments.toml"
     manifest_path.write_text(MANIFEST.format(python=json.dumps(sys.executable)))

@@ -16,6 +16,7 @@ from textual.widgets import Static
 from dltui.manifest import load_manifest
 from dltui.store import rundir as rd
 from dltui.tui.app import DltuiApp, make_app
+from dltui.tui.feeds import FRAMES_CATALOG, FRAMES_CATALOG_HIDDEN
 from dltui.tui.screens.compare import CompareScreen
 from dltui.tui.screens.experiments import ExperimentsScreen
 from dltui.tui.screens.queue import QueueScreen
@@ -190,8 +191,10 @@ def test_keys_1_to_4_show_the_lists_not_the_screens_left_open(tmp_path: Path) ->
         await pilot.press("enter")  # the experiment's latest run, over the Experiments list
         await until(pilot, lambda: isinstance(app.screen, RunScreen), "the run screen")
         await open_run_screen(app, pilot)  # and one over the Runs list
+        assert app.catalog_frames == FRAMES_CATALOG_HIDDEN  # no list shown: kept slowly
         await pilot.press("1")
         await until(pilot, lambda: isinstance(app.screen, ExperimentsScreen), "Experiments")
+        assert app.catalog_frames == FRAMES_CATALOG
         await pilot.press("2")
         await until(pilot, lambda: isinstance(app.screen, RunsScreen), "the Runs list")
         await pilot.press("3", "2")

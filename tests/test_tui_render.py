@@ -285,6 +285,11 @@ def test_follower_reads_only_what_is_new(tmp_path: Path) -> None:
     assert view is not None
     assert view.log_tail == ("partial line", "more", "and more") and view.log_seq == 5
     assert view.digest.metrics["acc"].points == (0.5, 0.9)
+    with open(run.log_file, "ab") as out:
+        out.write(b"a line alone\n")
+    alone = follower.read()
+    assert alone is not None and alone.log_tail[-1] == "a line alone"
+    assert alone.digest is view.digest  # no new value: the curves are not cut down again
 
 
 def test_follower_starts_from_the_end_of_a_huge_log(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from dltui.manifest import Manifest
 from dltui.store.runs import RunInfo
 from dltui.tui.catalog import RunCatalog
 from dltui.tui.dashboard import Dashboard
-from dltui.tui.feeds import follow_catalog
+from dltui.tui.feeds import FRAMES_CATALOG, follow_catalog
 from dltui.tui.messages import ActionDone, CatalogUpdated
 from dltui.tui.screens.base import DashboardScreen
 from dltui.tui.screens.experiments import ExperimentsScreen
@@ -68,6 +68,8 @@ class DltuiApp(App[None]):
         self.dashboard = dashboard
         self.snapshot = CatalogSnapshot(version=0, loaded=False)
         self.catalog_wake = threading.Event()
+        # Snapshots a second the catalog feed may post: set by the screen on top.
+        self.catalog_frames = FRAMES_CATALOG
         self.boards = Boards(dashboard.tensorboard_argv, dashboard.runs_dir / ".tensorboard.log")
 
     def on_mount(self) -> None:
@@ -85,7 +87,8 @@ class DltuiApp(App[None]):
             self.post_message(CatalogUpdated(catalog.snapshot()))
             return
         follow_catalog(catalog, lambda s: self.post_message(CatalogUpdated(s)),
-                       lambda: worker.is_cancelled, self.catalog_wake)
+                       lambda: worker.is_cancelled, self.catalog_wake,
+                       frames=lambda: self.catalog_frames)
 
     def on_catalog_updated(self, message: CatalogUpdated) -> None:
         self.snapshot = message.snapshot

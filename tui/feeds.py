@@ -20,7 +20,7 @@ from dltui.store.runs import RunInfo, load_run
 from dltui.tui.catalog import RunCatalog, digest_history
 from dltui.tui.curves import CurveHistory
 from dltui.tui.text import clean
-from dltui.tui.views import CatalogSnapshot, RunView
+from dltui.tui.views import CatalogSnapshot, RunDigest, RunView
 from dltui.tui.watch import FolderWatch
 
 # How often each feed looks when the platform cannot say that a file changed. Where it
@@ -37,6 +37,9 @@ POLL_GPUS = 3.0
 # redraws its charts and log less often still: `screens.run.HEAVY_EVERY`.)
 FRAMES_RUN = 20.0
 FRAMES_CATALOG = 8.0
+# While no screen shown draws the catalog (a run's screen, Compare), it is kept current
+# at this rate only: following one run must not pay for the lists behind it.
+FRAMES_CATALOG_HIDDEN = 1.0
 
 _LOG_START_BYTES = 256 * 1024
 _LONGEST_LINE = 64 * 1024
@@ -66,10 +69,11 @@ def catalog_folders(catalog: RunCatalog) -> list[Path]:
 def follow_catalog(catalog: RunCatalog, post: Callable[[CatalogSnapshot], object],
                    cancelled: Callable[[], bool], wake: threading.Event, *,
                    poll_every: float = POLL_ACTIVE, scan_every: float = SCAN_EVERY,
-                   watch: FolderWatch | None = None) -> None:
+                   watch: FolderWatch | None = None,
+                   frames: Callable[[], float] = lambda: FRAMES_CATALOG) -> None:
     """Post a snapshot whenever something changed: the active runs when their files
     change (or every `poll_every` where that cannot be watched), every run directory
-    every `scan_every` or when `wake` is set."""
+    every `scan_every` or when `wake` is set; at most `frames()` a second."""
     catalog.poll()  # the live runs first: they show before the slow first listing
     post(catalog.snapshot())
     catalog.scan()
@@ -89,6 +93,7 @@ def follow_catalog(catalog: RunCatalog, post: Callable[[CatalogSnapshot], object
             if cancelled():
                 return
             wake.clear()
+            throttle.gap = 1.0 / frames()
             throttle.wait()  # before reading, so that what is posted is what came last
             changed = catalog.poll()
             if woken or time.monotonic() - last_scan >= scan_every:
@@ -117,6 +122,7 @@ class RunFollower:
         self._status_at = 0.0
         self._stamp: tuple[int, int, int] | None = None
         self._look = False
+        self._digest: RunDigest | None = None
 
     def status_due(self) -> None:
         """Something in the folder changed: at the next `read`, look whether the status
@@ -151,11 +157,15 @@ class RunFollower:
         info = self.info
         if self.history is None:
             self.history = CurveHistory(info.dir.metrics_file)
-        changed |= self.history.update()
-        changed |= self._read_log(info)
-        if not changed:
+        measured = self.history.update()
+        logged = self._read_log(info)
+        if not (changed or measured or logged):
             return None
-        digest = digest_history(self.history, info, now=self.clock())
+        # A new log line alone keeps the digest: curves are cut down again only when
+        # they (or the run's status, for the ETA) changed.
+        digest = self._digest
+        if digest is None or changed or measured:
+            digest = self._digest = digest_history(self.history, info, now=self.clock())
         return RunView(info, digest, tuple(self.tail), self.seq, dict(self.summary))
 
     def _read_log(self, info: RunInfo) -> bool:

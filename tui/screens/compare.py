@@ -82,6 +82,7 @@ def cell(value: object, kind: str, shown: str | None = None) -> Text:
 
 
 class CompareScreen(ChartKeys, DashboardScreen):
+    shows_catalog = False  # its own feed (or none): the lists behind it refresh slowly
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("enter", "open", "Open run", priority=True),

@@ -48,6 +48,7 @@ WIDE = 120
 
 
 class RunScreen(ChartKeys, DashboardScreen):
+    shows_catalog = False  # its own feed (or none): the lists behind it refresh slowly
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("s", "stop", "Stop"),
