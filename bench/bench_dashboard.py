@@ -1,12 +1,17 @@
-"""Dashboard figures: first frame, opening and scrolling 10,000 finished runs.
+"""Dashboard figures, each beside its goal: following a live run, idle, 10,000 runs.
 
     .venv/bin/python bench/bench_dashboard.py [--runs 10000] [--keep DIR]
+        [--parts live,many,headless] [--seconds 20] [--samples 40]
 
-Builds a runs directory of fake finished runs in the real format (run.json,
-status.json with final metrics, a short metrics.jsonl), then drives the app
-headless and prints timings. With tmux installed it also times the first frame
-of `dltui` in a real terminal, process start included. Asserts nothing: these
-machines are shared and noisy.
+`live` starts one run through the queue (a loop logging 10 records a second) and
+opens `dltui` on it in tmux: CPU while following it on the run screen, log() to
+value on the run and Experiments screens (read from the terminal with
+capture-pane), then CPU idle once it is stopped. `many` builds a runs directory
+of fake finished runs in the real format (run.json, status.json with final
+metrics, a short metrics.jsonl) and times `dltui` in tmux from launch to all of
+them listed, with its peak memory. `headless` drives the app headless on them:
+first frame, scrolling, filtering, sorting. Asserts nothing: these machines are
+shared and noisy.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -24,6 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from dltui.store import rundir as rd
+
+sys.path.insert(0, str(Path(__file__).parent))
+from live_terminal import bench_live, bench_many  # noqa: E402
 
 EXPERIMENTS = 20
 RATES = (0.1, 0.01, 0.001, 0.0001)
@@ -167,23 +176,49 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--keep", type=Path, help="build (or reuse) the runs here")
+    parser.add_argument("--parts", default="live,many,headless",
+                        help="which figures: live, many, headless (comma-separated)")
+    parser.add_argument("--seconds", type=float, default=20.0,
+                        help="how long each CPU figure is measured")
+    parser.add_argument("--samples", type=int, default=40,
+                        help="log() to screen samples on each screen")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     folder = args.keep or Path(tempfile.mkdtemp(prefix="dltui-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
+    with open("/proc/loadavg") as load:
+        print(f"load average before: {' '.join(load.read().split()[:3])} "
+              f"on {os.cpu_count()} cores")
+    if "live" in parts:
+        if shutil.which("tmux") is None:
+            print("live figures: skipped (no tmux)")
+        else:
+            bench_live(folder / "live", args.seconds, args.samples)
+    if parts & {"many", "headless"}:
+        many(folder, args, parts)
+    if args.keep is None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def many(folder: Path, args: argparse.Namespace, parts: set[str]) -> None:
     manifest = write_manifest(folder)
     runs = folder / "runs"
     if not (runs / "exp-00").is_dir():
         began = time.perf_counter()
         build_runs(runs, args.runs)
         print(f"built {args.runs:,} finished runs in {time.perf_counter() - began:.1f} s")
+    if "many" in parts and shutil.which("tmux") is not None:
+        for index in runs.glob("*/.finished.json"):  # the first launch reads every run
+            index.unlink()
+        bench_many(manifest, runs, args.runs)
+    if "headless" not in parts:
+        return
     imported = subprocess.run(
         [sys.executable, "-c", "import time; t = time.perf_counter(); import dltui.tui.app; "
          "print(time.perf_counter() - t)"], capture_output=True, text=True, check=True)
     print(f"importing the dashboard (textual included): {float(imported.stdout) * 1000:.0f} ms")
     asyncio.run(drive(manifest, runs, args.runs))
     terminal_first_frame(manifest, runs)
-    if args.keep is None:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -62,11 +62,14 @@ def test_sweep_end_to_end_with_stdout_metrics(project: Project) -> None:
     header = table.splitlines()[0]
     assert "Learning Rate" in header and "Training Loss" in header and "Valid. Acc." in header
     assert "epochs" not in header  # the same in every run: hidden
+    names = [name.strip() for name in header.split("|")]
+    assert names[2] == "Valid. Acc."  # the experiment's metric first, then the params
     rows = table.splitlines()[2:]
-    assert [r.split("|")[2].strip() for r in rows] == ["10", "1", "0.1"]  # best acc first
+    at = names.index("Learning Rate")
+    assert [r.split("|")[at].strip() for r in rows] == ["10", "1", "0.1"]  # best acc first
     csv_out = project.invoke("compare", "printed", "--format", "csv", check=True).stdout
     # Machine formats name what a column holds; the manifest's labels are for reading.
-    assert csv_out.splitlines()[0].startswith("run,param:lr,")
+    assert csv_out.splitlines()[0].startswith("run,last:acc,param:lr,")
     assert "Learning Rate" not in csv_out
     latex = project.invoke("compare", "printed", "--format", "latex", check=True).stdout
     assert "\\begin{tabular}" in latex and "\\bottomrule" in latex

@@ -28,6 +28,7 @@ from dltui.store.runs import RunInfo, RunStore
 from dltui.tui.app import DltuiApp, make_app
 from dltui.tui.screens.compare import CompareScreen
 from dltui.tui.screens.confirm import ConfirmDialog
+from dltui.tui.screens.folder_dialog import FolderDialog
 from dltui.tui.screens.launch_dialog import LaunchDialog
 from dltui.tui.screens.params import ParamsScreen
 from dltui.tui.screens.queue import QueueScreen
@@ -283,7 +284,7 @@ def test_a_logged_value_is_on_screen_within_half_a_second(project: Project) -> N
             await pilot.press("s", "y")
             await until(pilot, lambda: screen.view and screen.view.info.state == rd.KILLED,
                         "the run to be stopped")
-            assert "exit code" in str(screen.query_one(RunStatus).render())
+            assert "stopped (SIGTERM)" in str(screen.query_one(RunStatus).render())
 
     run(scenario)
 
@@ -422,23 +423,44 @@ def test_compare_sorts_exports_and_opens_runs(project: Project,
                                  and app.screen.table and app.screen, "the comparison")
             grid = screen.query_one(DataTable)
             labels = [str(c.label) for c in grid.columns.values()]
-            assert labels[:2] == ["Run", "learning rate"]
-            assert "acc (best)" not in labels and any(lbl.startswith("acc") for lbl in labels)
-            first = [str(grid.get_row_at(i)[1]) for i in range(grid.row_count)]
-            assert first == ["0.1", "0.01"]  # best acc first
-            await pilot.press("right", "s")
-            assert [str(grid.get_row_at(i)[1]) for i in range(2)] == ["0.01", "0.1"]
-            assert str(grid.ordered_columns[1].label).endswith("▲")
-            await pilot.press("s")
-            assert [str(grid.get_row_at(i)[1]) for i in range(2)] == ["0.1", "0.01"]
+            assert labels[:3] == ["Run", "acc ▼", "learning rate"]  # the metric, then params
+            assert "acc (best)" not in labels
+
+            def lrs() -> list[str]:
+                return [str(grid.get_row_at(i)[2]) for i in range(grid.row_count)]
+
+            assert lrs() == ["0.1", "0.01"]  # best acc first
+            await pilot.press("s")  # the next column: learning rate, ascending
+            assert lrs() == ["0.01", "0.1"]
+            assert str(grid.ordered_columns[2].label) == "learning rate ▲"
+            assert str(grid.ordered_columns[1].label) == "acc"
+            await pilot.press("S")
+            assert lrs() == ["0.1", "0.01"]
+            assert str(grid.ordered_columns[2].label) == "learning rate ▼"
             await pilot.press("e")
+            dialog = await until(pilot, lambda: isinstance(app.screen, FolderDialog)
+                                 and app.screen, "the export folder question")
+            assert dialog.query_one(Input).value == str(project.runs / "exports")
+            await pilot.press("enter")
             await until(pilot, lambda: any(n.startswith("wrote ") for n in notes(app)),
                         "the export notice")
+            exports = project.runs / "exports"
             for suffix in ("md", "csv", "tex"):
-                assert (project.root / f"compare-train.{suffix}").is_file()
-            assert "| Run | learning rate |" in (project.root / "compare-train.md").read_text()
+                assert (exports / f"compare-train.{suffix}").is_file()
+                assert not (project.root / f"compare-train.{suffix}").exists()
+            assert str(exports) in notes(app)[-1]
+            assert "| Run | acc | learning rate |" in (exports / "compare-train.md").read_text()
+            await pilot.press("e")  # a folder the user names, relative to the runs directory
+            dialog = await until(pilot, lambda: isinstance(app.screen, FolderDialog)
+                                 and app.screen, "the export folder question")
+            dialog.query_one(Input).value = "paper/tables"
+            await pilot.press("enter")
+            await until(pilot, lambda: (project.runs / "paper/tables/compare-train.csv")
+                        .is_file(), "the export in the named folder")
             monkeypatch.setitem(sys.modules, "dltui.report.writer", None)
             await pilot.press("w")
+            await until(pilot, lambda: isinstance(app.screen, FolderDialog), "the report folder")
+            await pilot.press("enter")
             assert "not available" in notes(app)[-1]
             await pilot.press("enter")
             run_screen = await until(pilot, lambda: isinstance(app.screen, RunScreen)

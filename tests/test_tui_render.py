@@ -21,6 +21,7 @@ from dltui.store import rundir as rd
 from dltui.store.active import mark_active
 from dltui.store.runs import RunStore, load_run
 from dltui.tui.catalog import RunCatalog, params_key
+from dltui.tui.chart import ChartSeries
 from dltui.tui.feeds import RunFollower
 from dltui.tui.screens.compare import export_stem, write_exports
 from dltui.tui.screens.experiments import entry_row, filter_entries
@@ -31,7 +32,7 @@ from dltui.tui.screens.runs import filter_records, sort_records
 from dltui.tui.text import clean, overrides_text, params_label, state_counts_label
 from dltui.tui.views import MetricDigest, RunDigest, RunView
 from dltui.tui.widgets.gpu_panel import bar, gpu_line, render_gpus
-from dltui.tui.widgets.metric_panel import chart_rows, render_metrics
+from dltui.tui.widgets.metric_panel import chart_lines, render_metrics
 from dltui.tui.widgets.run_status import render_run_status
 from dltui.tui.widgets.sparkline import block_chart, sparkline
 from dltui.tui.widgets.virtual_table import Column, Row, fit_widths, layout_line
@@ -152,19 +153,22 @@ def test_filter_and_sort_of_run_records(tmp_path: Path) -> None:
 # -- widgets ------------------------------------------------------------------------------------
 def test_render_metrics_titles_values_and_curves() -> None:
     digest = MetricDigest("acc", 0.9, 0.95, "max", 12, tuple(float(i) for i in range(12)))
-    text = render_metrics([digest, MetricDigest("loss", None, None, "min", 3)], 40, 12).plain
+    empty = MetricDigest("loss", None, None, "min", 3)
+    series = [ChartSeries(d.name, d.xs(), d.points, d.mode) for d in (digest, empty)]
+    text = render_metrics([digest, empty], series, 40, 12).plain
     lines = text.split("\n")
-    assert lines[0].startswith("acc") and lines[0].endswith("last 0.9  best 0.95 (max)  12 pts")
-    assert len(lines[0]) == 40
-    assert "(no finite values)" in text
-    assert render_metrics([], 40, 5).plain == "no metrics yet"
-    assert chart_rows(2, 12) == 5 and chart_rows(10, 5) == 1
+    assert lines[0] == "acc  last 0.9  best 0.95 (max)  12 poin…"  # cut to the width
+    assert len(lines) == 12 and all(len(line) <= 40 for line in lines)
+    assert lines[6] == "loss  last   best  (min)  3 points"
+    assert "no finite values to draw" in text
+    assert render_metrics([], [], 40, 5).plain == "no metrics yet"
+    assert chart_lines(2, 12) == 6 and chart_lines(10, 5) == 5
 
 
 def test_render_metrics_shows_a_metric_name_literally() -> None:
-    text = render_metrics([MetricDigest("[bold]x", 1.0, 1.0, "min", 1, (1.0,))], 50, 3)
-    assert text.plain.startswith("[bold]x")
-    assert not text.spans or all(span.style != "bold" or span.end <= 7 for span in text.spans)
+    text = render_metrics([MetricDigest("[bold]x", 1.0, 1.0, "min", 1, (1.0,))],
+                          [ChartSeries("x", (1.0,), (1.0,))], 50, 3)
+    assert text.plain.startswith("[bold]x  last 1  best 1 (min)  1 point\n")
 
 
 def test_gpu_lines_and_nothing_without_gpus() -> None:
@@ -181,11 +185,14 @@ def test_run_status_lines(tmp_path: Path) -> None:
                    accs=(0.5, 0.7))
     info = load_run(run.path)
     assert info is not None
-    view = RunView(info, RunDigest({}, 2, 4), (), 0, {"test_acc": 0.75, "note": "[red]x"})
+    metrics = {name: MetricDigest(name, last, last, "max", 2)
+                for name, last in (("loss", 0.31), ("acc", 0.7))}
+    view = RunView(info, RunDigest(metrics, 2, 4), (), 0, {"test_acc": 0.75, "note": "[red]x"})
     text = render_run_status(view, tensorboard="http://127.0.0.1:6006/").plain
     assert text.splitlines() == [
         "✓ succeeded  sweep/20260101-000001-aaaa  CPU  exit code 0",
         "progress ██████████░░░░░░░░░░ 2/4  took 1:00",
+        "last     acc 0.7  loss 0.31",  # the run's metric first
         "params   lr=exp[/x]",
         "summary  test_acc=0.75  note=[red]x",
         "TensorBoard http://127.0.0.1:6006/",
@@ -278,6 +285,11 @@ def test_follower_reads_only_what_is_new(tmp_path: Path) -> None:
     assert view is not None
     assert view.log_tail == ("partial line", "more", "and more") and view.log_seq == 5
     assert view.digest.metrics["acc"].points == (0.5, 0.9)
+    with open(run.log_file, "ab") as out:
+        out.write(b"a line alone\n")
+    alone = follower.read()
+    assert alone is not None and alone.log_tail[-1] == "a line alone"
+    assert alone.digest is view.digest  # no new value: the curves are not cut down again
 
 
 def test_follower_starts_from_the_end_of_a_huge_log(tmp_path: Path) -> None:
@@ -329,7 +341,7 @@ def test_exports_write_markdown_csv_and_latex(tmp_path: Path) -> None:
     paths = write_exports(table, tmp_path, export_stem("group g/1"))
     assert [p.name for p in paths] == ["compare-group-g-1.md", "compare-group-g-1.csv",
                                        "compare-group-g-1.tex"]
-    assert paths[0].read_text().startswith("| Run | lr |")
+    assert paths[0].read_text().startswith("| Run | acc | lr |")  # the metric first
     assert "\\begin{tabular}" in paths[2].read_text()
 
 

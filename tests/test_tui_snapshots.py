@@ -26,6 +26,8 @@ from dltui.tui.screens.compare import CompareScreen
 from dltui.tui.screens.run import RunScreen
 
 SIZE = (120, 32)
+# The usual SSH terminal, and a wide one: every screen is pictured at both.
+SIZES = pytest.mark.parametrize("size", [(80, 24), (200, 50)], ids=["80x24", "200x50"])
 NOW = 1_780_000_000.0
 MANIFEST = """
 [experiments.cnn-lr]
@@ -102,7 +104,8 @@ def app_factory(tmp_path: Path) -> Callable[[], DltuiApp]:
         write_run(runs, "cnn-lr", number, {"epochs": 4, "lr": lr}, state=rd.SUCCEEDED,
                   curve=CURVES[lr], exit_code=0, log=log + "[bold]saved[/bold] model\n")
     write_run(runs, "cnn-lr", 3, {"epochs": 4, "lr": 0.001}, state=rd.FAILED, exit_code=1,
-              error="exited with code 1", log="Traceback: CUDA out of memory\n")
+              curve=[0.21, 0.26], error="exited with code 1",
+              log="Traceback: CUDA out of memory\n")
     write_run(runs, "mlp", 4, {"hidden": 100}, state=rd.QUEUED)
     (runs / "cnn-lr" / "20260528-010000-a1b1" / "summary.json").write_text(
         json.dumps({"num_params": 1_266_422, "test_acc": 0.806}))
@@ -130,48 +133,94 @@ async def loaded(pilot: Pilot[Any]) -> None:
     await _until(pilot, lambda: app.snapshot.loaded)
 
 
-def test_experiments_screen(snap_compare: Any, app_factory: Callable[[], DltuiApp]) -> None:
-    assert snap_compare(app_factory(), terminal_size=SIZE, run_before=loaded)
+@SIZES
+def test_experiments_screen(snap_compare: Any, app_factory: Callable[[], DltuiApp],
+        size: tuple[int, int]) -> None:
+    assert snap_compare(app_factory(), terminal_size=size, run_before=loaded)
 
 
-def test_runs_screen(snap_compare: Any, app_factory: Callable[[], DltuiApp]) -> None:
-    assert snap_compare(app_factory(), press=["2"], terminal_size=SIZE, run_before=loaded)
+@SIZES
+def test_runs_screen(snap_compare: Any, app_factory: Callable[[], DltuiApp],
+        size: tuple[int, int]) -> None:
+    assert snap_compare(app_factory(), press=["2"], terminal_size=size, run_before=loaded)
 
 
-def test_run_screen(snap_compare: Any, app_factory: Callable[[], DltuiApp]) -> None:
+@SIZES
+def test_run_screen(snap_compare: Any, app_factory: Callable[[], DltuiApp],
+        size: tuple[int, int]) -> None:
     async def opened(pilot: Pilot[Any]) -> None:
         await loaded(pilot)
         await pilot.press("down", "enter")  # the lr=0.1 run
         await _until(pilot, lambda: isinstance(pilot.app.screen, RunScreen)
                      and pilot.app.screen.view is not None)
 
-    assert snap_compare(app_factory(), terminal_size=SIZE, run_before=opened)
+    assert snap_compare(app_factory(), terminal_size=size, run_before=opened)
 
 
-def test_queue_screen(snap_compare: Any, app_factory: Callable[[], DltuiApp]) -> None:
+@SIZES
+def test_queue_screen(snap_compare: Any, app_factory: Callable[[], DltuiApp],
+        size: tuple[int, int]) -> None:
     async def gpus(pilot: Pilot[Any]) -> None:
         await loaded(pilot)
         await pilot.press("3")
         await _until(pilot, lambda: len(pilot.app.screen.query_one("VirtualTable").rows) == 2)
 
-    assert snap_compare(app_factory(), terminal_size=SIZE, run_before=gpus)
+    assert snap_compare(app_factory(), terminal_size=size, run_before=gpus)
 
 
-def test_compare_screen(snap_compare: Any, app_factory: Callable[[], DltuiApp]) -> None:
+@SIZES
+def test_compare_screen(snap_compare: Any, app_factory: Callable[[], DltuiApp],
+        size: tuple[int, int]) -> None:
     async def compared(pilot: Pilot[Any]) -> None:
         await loaded(pilot)
         await pilot.press("c")
         await _until(pilot, lambda: isinstance(pilot.app.screen, CompareScreen)
                      and pilot.app.screen.table is not None)
 
-    assert snap_compare(app_factory(), terminal_size=SIZE, run_before=compared)
+    assert snap_compare(app_factory(), terminal_size=size, run_before=compared)
 
 
-def test_params_screen(snap_compare: Any, app_factory: Callable[[], DltuiApp]) -> None:
-    assert snap_compare(app_factory(), press=["4"], terminal_size=SIZE, run_before=loaded)
+@SIZES
+def test_params_screen(snap_compare: Any, app_factory: Callable[[], DltuiApp],
+        size: tuple[int, int]) -> None:
+    assert snap_compare(app_factory(), press=["4"], terminal_size=size, run_before=loaded)
 
 
+@SIZES
 def test_params_screen_with_a_mistake(snap_compare: Any,
-                                      app_factory: Callable[[], DltuiApp]) -> None:
-    assert snap_compare(app_factory(), press=["4", *" | conv 3"], terminal_size=SIZE,
+                                      app_factory: Callable[[], DltuiApp],
+                                      size: tuple[int, int]) -> None:
+    assert snap_compare(app_factory(), press=["4", *" | conv 3"], terminal_size=size,
                         run_before=loaded)
+
+
+async def run_screen(pilot: Pilot[Any], *keys: str) -> None:
+    await loaded(pilot)
+    await pilot.press("down", "enter")  # the lr=0.1 run
+    await _until(pilot, lambda: isinstance(pilot.app.screen, RunScreen)
+                 and pilot.app.screen.view is not None)
+    await pilot.press(*keys)
+
+
+def test_chart_of_one_run(snap_compare: Any, app_factory: Callable[[], DltuiApp]) -> None:
+    assert snap_compare(app_factory(), terminal_size=SIZE, run_before=run_screen)
+
+
+def test_chart_of_three_runs_overlaid(snap_compare: Any,
+                                      app_factory: Callable[[], DltuiApp]) -> None:
+    assert snap_compare(app_factory(), terminal_size=SIZE, run_before=loaded)
+
+
+def test_chart_smoothed(snap_compare: Any, app_factory: Callable[[], DltuiApp]) -> None:
+    async def smoothed(pilot: Pilot[Any]) -> None:
+        await run_screen(pilot, "z", "z")  # weight 0.9
+
+    assert snap_compare(app_factory(), terminal_size=SIZE, run_before=smoothed)
+
+
+def test_chart_log_y_with_the_cursor(snap_compare: Any,
+                                     app_factory: Callable[[], DltuiApp]) -> None:
+    async def log_y(pilot: Pilot[Any]) -> None:
+        await run_screen(pilot, "y", "right_square_bracket", "right_square_bracket")
+
+    assert snap_compare(app_factory(), terminal_size=SIZE, run_before=log_y)

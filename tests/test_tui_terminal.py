@@ -85,9 +85,10 @@ def test_dashboard_in_a_real_terminal(tmp_path: Path, terminal: Terminal) -> Non
     terminal.keys("Enter")
     terminal.wait_for("Run cnn-lr/20260528-020000-a2b2", "exit code 0")
     terminal.keys("Escape", "Escape")  # back, then clear the filter
-    terminal.wait_for("2 runs")
-    terminal.keys("End", "Enter")
-    terminal.wait_for("[bold]saved[/bold] model [red")  # markup shown, not applied
+    terminal.wait_for("Runs — 2 runs", "20260528-010000-a1b1", absent=("1 of 2 runs",))
+    terminal.keys("End", "Enter")  # the last row: the oldest run
+    terminal.wait_for("Run cnn-lr/20260528-010000-a1b1",
+                      "[bold]saved[/bold] model [red")  # markup shown, not applied
     terminal.keys("Escape")
     terminal.wait_for("Runs — 2 runs")
     terminal.keys("4")
@@ -95,7 +96,7 @@ def test_dashboard_in_a_real_terminal(tmp_path: Path, terminal: Terminal) -> Non
     terminal.keys(" | linear 5", literal=True)
     terminal.wait_for("total 10,353")
     terminal.keys("Escape")  # the table takes the keys: the app's show in the footer
-    terminal.wait_for("esc Spec/table  1 Experiments")
+    terminal.wait_for("esc Spec/table", "q Quit")
     terminal.keys("3")
     terminal.wait_for("Queue", "nothing queued or running")
     terminal.keys("q")
@@ -103,3 +104,26 @@ def test_dashboard_in_a_real_terminal(tmp_path: Path, terminal: Terminal) -> Non
     while terminal.alive() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not terminal.alive(), "q did not quit the dashboard"
+
+
+def test_dashboard_at_80_by_24(tmp_path: Path, terminal: Terminal) -> None:
+    """The usual SSH size: the columns that matter, the chart, and the keys in the footer."""
+    manifest = tmp_path / "experiments.toml"
+    manifest.write_text(MANIFEST)
+    runs = tmp_path / "runs"
+    for number, (lr, curve) in enumerate(((0.1, [0.6, 0.7, 0.8]), (0.01, [0.5, 0.6])), 1):
+        write_run(runs, "cnn-lr", number, {"epochs": 4, "lr": lr}, state=rd.SUCCEEDED,
+                  curve=curve, exit_code=0, log="epoch 1/4 loss=1.0\n")
+    command = f"env -u COLUMNS -u LINES {DLTUI} --manifest {manifest} --runs {runs}"
+    done = terminal.tmux("new-session", "-d", "-s", "dash", "-x", "80", "-y", "24", command)
+    assert done.returncode == 0, done.stderr
+    shown = terminal.wait_for("Experiment", "Latest", "Best", "└ lr=0.01", "━ lr=0.1 0.8",
+                              "space Mark", "c Compare")
+    assert all(len(line) <= 80 for line in shown.splitlines())
+    terminal.keys("Enter")
+    terminal.wait_for("Run cnn-lr/20260528-020000-a2b2", "val_acc  last 0.6 ", "step")
+    terminal.keys("1")  # the list, not the run left open
+    terminal.wait_for("Experiments", "└ lr=0.1")
+    terminal.keys("2")
+    terminal.wait_for("Runs", "20260528-020000-a2b2", "State", "Best")
+    terminal.keys("q")

@@ -10,7 +10,7 @@ from typing import Any
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.worker import get_current_worker
 
 from dltui.errors import UserError
@@ -18,7 +18,7 @@ from dltui.manifest import Manifest
 from dltui.store.runs import RunInfo
 from dltui.tui.catalog import RunCatalog
 from dltui.tui.dashboard import Dashboard
-from dltui.tui.feeds import follow_catalog
+from dltui.tui.feeds import FRAMES_CATALOG, follow_catalog
 from dltui.tui.messages import ActionDone, CatalogUpdated
 from dltui.tui.run_endings import RunEndings
 from dltui.tui.screens.base import DashboardScreen
@@ -63,12 +63,11 @@ class DltuiApp(App[None]):
     }
     DEFAULT_MODE = "experiments"
     BINDINGS = [
-        Binding("1", "switch_mode('experiments')", "Experiments", id="experiments"),
-        Binding("2", "switch_mode('runs')", "Runs", id="runs"),
-        Binding("3", "switch_mode('queue')", "Queue", id="queue"),
-        Binding("4", "switch_mode('params')", "Params", id="params"),
-        # Out of the footer, which is full at 80 columns; the command palette lists it.
-        Binding("5", "switch_mode('search')", "Search", id="search", show=False),
+        Binding("1", "show_list('experiments')", "Experiments", id="experiments", show=False),
+        Binding("2", "show_list('runs')", "Runs", id="runs", show=False),
+        Binding("3", "show_list('queue')", "Queue", id="queue", show=False),
+        Binding("4", "show_list('params')", "Params", id="params", show=False),
+        Binding("5", "show_list('search')", "Search", id="search", show=False),
         Binding("ctrl+r", "rescan", "Rescan", show=False),
         Binding("q", "quit", "Quit"),
     ]
@@ -79,6 +78,8 @@ class DltuiApp(App[None]):
         self.snapshot = CatalogSnapshot(version=0, loaded=False)
         self.catalog_wake = threading.Event()
         self.run_endings = RunEndings()
+        # Snapshots a second the catalog feed may post: set by the screen on top.
+        self.catalog_frames = FRAMES_CATALOG
         self.boards = Boards(dashboard.tensorboard_argv, dashboard.runs_dir / ".tensorboard.log")
 
     def on_unmount(self) -> None:
@@ -99,7 +100,8 @@ class DltuiApp(App[None]):
             self.post_message(CatalogUpdated(catalog.snapshot()))
             return
         follow_catalog(catalog, lambda s: self.post_message(CatalogUpdated(s)),
-                       lambda: worker.is_cancelled, self.catalog_wake)
+                       lambda: worker.is_cancelled, self.catalog_wake,
+                       frames=lambda: self.catalog_frames)
 
     def on_catalog_updated(self, message: CatalogUpdated) -> None:
         self.snapshot = message.snapshot
@@ -117,6 +119,26 @@ class DltuiApp(App[None]):
 
     def action_rescan(self) -> None:
         self.catalog_wake.set()
+
+    async def action_show_list(self, mode: str) -> None:
+        """Keys 1-4: that tab's list, whatever was opened over it there."""
+        await self.switch_mode(mode)
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, ModalScreen):
+            self.pop_screen()
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """An SVG of the screen in `<runs>/screenshots/` (a folder that exists wherever
+        the runs do, unlike ~/Downloads on a server); the notification says where."""
+        folder = Path(path) if path else self.dashboard.runs_dir / "screenshots"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            saved = self.save_screenshot(filename, str(folder), time_format)
+        except OSError as err:
+            self.notify(f"screenshot not saved: {err}", severity="error", markup=False)
+            return None
+        self.notify(f"screenshot saved to {saved}", markup=False, timeout=6)
+        return saved
 
     # -- ways between screens ----------------------------------------------------------------
     def open_run(self, info: RunInfo) -> None:

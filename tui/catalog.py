@@ -23,10 +23,10 @@ from dltui.store.annotations import annotations_label, has_annotations
 from dltui.store.runs import RunInfo, RunStore, load_run
 from dltui.system.figures import first_training_metric
 from dltui.tracking.progress import progress_of_history
-from dltui.tracking.stream import MetricHistory, downsample, guess_mode, is_finite, is_number
+from dltui.tracking.stream import guess_mode, is_finite, is_number
+from dltui.tui.curves import CurveHistory, thin
 from dltui.tui.text import duration, number, params_label, state_label
 from dltui.tui.views import (
-    CURVE_POINTS,
     CatalogSnapshot,
     ExperimentEntry,
     MetricDigest,
@@ -37,8 +37,22 @@ from dltui.tui.views import (
 RUN_COLUMNS = (("run", "Run"), ("experiment", "Experiment"), ("state", "State"),
                ("params", "Params"), ("metric", "Metric"), ("best", "Best"), ("last", "Last"),
                ("duration", "Duration"), ("notes", "Tags / Note"))
-_MISSING = float("inf")
+MISSING = float("inf")  # the sort key of an empty cell
 _LOOK_BACK = 5  # runs read, newest first, to find an experiment's latest curve
+_MOST_CURVES = 8  # param sets an experiment without a sweep overlays on its chart
+
+
+def sweep_label(params: dict[str, Any], keys: list[str]) -> str:
+    """A sweep row's name: `lr=0.1` for one swept param, else the values alone,
+    `greedy · 0.7 · a picture of` (the detail panel names them)."""
+    if len(keys) == 1:
+        return params_label(params, keys)
+    return " · ".join(_shown(params.get(k)) for k in keys)
+
+
+def _shown(value: Any) -> str:
+    text = params_label({"v": value})[2:]
+    return text if text else '""'
 
 
 def params_key(params: dict[str, Any]) -> str:
@@ -46,16 +60,18 @@ def params_key(params: dict[str, Any]) -> str:
     return repr(sorted(params.items()))
 
 
-def digest_history(history: MetricHistory, info: RunInfo, *,
+def digest_history(history: CurveHistory, info: RunInfo, *,
                    now: float | None = None) -> RunDigest:
     """Last, best and a downsampled curve of every metric, with progress and ETA."""
     modes = {info.spec.metric: info.spec.mode} if info.spec.metric else {}
     metrics = {}
+    origin = history.first_time or 0.0
     for name, series in history.series.items():
         mode = modes.get(name) or guess_mode(name)
+        steps, values, times = thin(series)
         metrics[name] = MetricDigest(name, series.last, series.best(mode), mode,
-                                     len(series.values),
-                                     tuple(downsample(series.values, CURVE_POINTS)))
+                                     len(series.values), values, steps,
+                                     tuple(t - origin for t in times))
     progress = progress_of_history(history, params=info.spec.params, started=info.started,
                                    is_final=info.is_final, now=now)
     return RunDigest(metrics, progress.step, progress.total, progress.eta)
@@ -89,13 +105,13 @@ def run_record(info: RunInfo, numbers: tuple[str, float | None, float | None, st
     metric, best, last, mode = numbers
     state = info.state
     params = params_label(info.spec.params)
-    took = info.duration
+    took = info.duration if state != rd.QUEUED else None  # a requeued run waits anew
     notes = annotations_label(info)
     cells = (info.run_id, info.experiment, state_label(state), params, metric, number(best),
              number(last), duration(took), notes)
     sort_keys = (info.run_id, info.experiment, state, params, metric,
-                 _MISSING if best is None else (-best if mode == "max" else best),
-                 _MISSING if last is None else last, _MISSING if took is None else took, notes)
+                 MISSING if best is None else (-best if mode == "max" else best),
+                 MISSING if last is None else last, MISSING if took is None else took, notes)
     search = f"{info.experiment} {info.run_id} {state} {params} {metric} {notes}".lower()
     return RunRecord(f"{info.experiment}/{info.run_id}", info, cells, sort_keys, search,
                      metric, best, last)
@@ -129,7 +145,7 @@ class RunCatalog:
         self._records: dict[str, RunRecord] = {}
         self._keys: dict[str, str] = {}
         self._active: set[str] = set()
-        self._histories: dict[str, MetricHistory] = {}  # runs still being written
+        self._histories: dict[str, CurveHistory] = {}  # runs still being written
         self._live: dict[str, RunDigest] = {}  # their digests
         self._read: dict[str, RunDigest] = {}  # finished runs' curves, read once when shown
         self._entries: dict[str, list[ExperimentEntry]] = {}
@@ -208,7 +224,7 @@ class RunCatalog:
                 continue
             history = self._histories.get(ref)
             if history is None:
-                history = self._histories[ref] = MetricHistory(info.dir.metrics_file)
+                history = self._histories[ref] = CurveHistory(info.dir.metrics_file)
             if history.update() or ref not in self._live:
                 self._live[ref] = digest = digest_history(history, info, now=self.clock())
                 self._records[ref] = run_record(info, digest_numbers(info, digest))
@@ -250,6 +266,10 @@ class RunCatalog:
             if ref in siblings:
                 siblings.remove(ref)
 
+    def live_runs(self) -> list[RunInfo]:
+        """The runs the active index names (queued, starting, running)."""
+        return [self._infos[ref] for ref in sorted(self._active) if ref in self._infos]
+
     def digest(self, info: RunInfo) -> RunDigest:
         """A run's digest with curves: live for running runs, read once for finished ones."""
         ref = f"{info.experiment}/{info.run_id}"
@@ -258,7 +278,7 @@ class RunCatalog:
             return found
         if info.state == rd.QUEUED:
             return RunDigest()
-        history = MetricHistory(info.dir.metrics_file)
+        history = CurveHistory(info.dir.metrics_file)
         history.update()
         digest = digest_history(history, info)
         if info.is_final:
@@ -295,12 +315,21 @@ class RunCatalog:
                 run_params = self._infos[ref].spec.params
                 by_swept.setdefault(params_key({k: run_params.get(k) for k in swept}),
                                     []).append(ref)
+            varying = [k for k in swept if len({repr(p.get(k)) for p in param_sets}) > 1]
             for index, params in enumerate(param_sets):
-                label = params_label(params, swept) or params_label(params)
+                label = sweep_label(params, varying or swept)
                 chosen = {k: params[k] for k in swept}
                 children.append(self._entry(exp, f"{exp.name}#{index}", label, 1,
                                             by_swept.get(params_key(chosen), []), chosen))
         parent = self._entry(exp, exp.name, exp.name, 0, refs, {})
+        if children:  # the chart of an experiment overlays its sweep's rows
+            curves = tuple(c.curves[0] for c in children if c.curves)
+        else:  # or the latest run of each param set it was run with
+            groups = sorted(by_key.values(), key=lambda g: max(
+                _recency(self._infos[r]) for r in g), reverse=True)[:_MOST_CURVES]
+            curves = tuple(found for group in groups
+                           if (found := self._curve(exp, group, short=len(groups) > 1)))
+        parent = replace(parent, curves=curves)
         if len(by_key) > 1:  # one state per param set: its latest run's
             states: dict[str, int] = {}
             for group in by_key.values():
@@ -324,19 +353,28 @@ class RunCatalog:
                                                            else value < best)):
                     best = value
         curve: tuple[float, ...] = ()
-        # The curve of the latest run that has one (a queued or failed-at-start run has none).
-        for info in sorted((infos[ref] for ref in refs), key=_recency, reverse=True)[:_LOOK_BACK]:
+        found = self._curve(exp, refs, label=label)
+        if found is not None:
+            metric, curve = found[1].name, found[1].points
+        search = " ".join((exp.name, label, params_label(params), exp.group or "",
+                           " ".join(exp.tags), exp.description)).lower()
+        return ExperimentEntry(key, exp.name, label, depth, exp.group or "", tuple(exp.tags),
+                               params, len(refs), {latest.state: 1} if latest else {}, latest,
+                               metric, exp.mode, best, curve, search,
+                               (found,) if found and depth else ())
+
+    def _curve(self, exp: Experiment, refs: list[str], *, label: str = "", short: bool = False
+               ) -> tuple[str, MetricDigest] | None:
+        """The metric's curve of the latest of `refs` that has one (a queued or
+        failed-at-start run has none), labelled `label` or by its run id."""
+        for info in sorted((self._infos[ref] for ref in refs), key=_recency,
+                           reverse=True)[:_LOOK_BACK]:
             if info.state == rd.QUEUED:
                 continue
             digest = self.digest(info)
-            shown = metric or first_training_metric(digest.metrics)
-            found = digest.metric(shown)
+            found = digest.metric(exp.metric or first_training_metric(digest.metrics))
             if found and found.points:
-                metric, curve = shown, found.points
-                break
-        search = " ".join((exp.name, label, exp.group or "", " ".join(exp.tags),
-                           exp.description)).lower()
-        return ExperimentEntry(key, exp.name, label, depth, exp.group or "", tuple(exp.tags),
-                               params, len(refs), {latest.state: 1} if latest else {}, latest,
-                               metric, exp.mode, best, curve, search)
+                name = label or (params_label(info.spec.params) if short else info.run_id)
+                return name or info.run_id, found
+        return None
 

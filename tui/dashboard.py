@@ -36,8 +36,9 @@ class Dashboard:
 
     @property
     def export_dir(self) -> Path:
-        """Where exports land: next to the runs directory."""
-        return self.runs_dir.parent
+        """Where exports and reports land unless the user names a folder: under the runs
+        directory (git-ignored with it), never the folder the dashboard was started in."""
+        return self.runs_dir / "exports"
 
     def labels_for(self, runs: list[RunInfo]) -> dict[str, str]:
         from dltui.views.selection import labels_for

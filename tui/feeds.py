@@ -17,45 +17,92 @@ from dltui.queue.gpus import Gpu
 from dltui.store import rundir as rd
 from dltui.store.rundir import read_json
 from dltui.store.runs import RunInfo, load_run
-from dltui.tracking.stream import MetricHistory
 from dltui.tui.catalog import RunCatalog, digest_history
+from dltui.tui.curves import CurveHistory
 from dltui.tui.text import clean
-from dltui.tui.views import CatalogSnapshot, RunView
+from dltui.tui.views import CatalogSnapshot, RunDigest, RunView
+from dltui.tui.watch import FolderWatch
 
-# How often each feed looks. A value a run logs is on screen within POLL_RUN plus one
-# frame; a run started or ended elsewhere shows within POLL_ACTIVE.
+# How often each feed looks when the platform cannot say that a file changed. Where it
+# can (inotify), a feed reads as soon as a run's files change and otherwise only every
+# WATCHED_TIMEOUT, to notice a process that died without a word.
 POLL_RUN = 0.1
 POLL_STATUS = 0.5
 POLL_ACTIVE = 0.25
+WATCHED_TIMEOUT = 2.0
 SCAN_EVERY = 10.0
 POLL_GPUS = 3.0
+# The most snapshots a feed posts a second: a run logging every batch is drawn at this
+# rate, not at its own; a value after a quiet spell is posted at once. (The run screen
+# redraws its charts and log less often still: `screens.run.HEAVY_EVERY`.)
+FRAMES_RUN = 20.0
+FRAMES_CATALOG = 8.0
+# While no screen shown draws the catalog (a run's screen, Compare), it is kept current
+# at this rate only: following one run must not pay for the lists behind it.
+FRAMES_CATALOG_HIDDEN = 1.0
 
 _LOG_START_BYTES = 256 * 1024
 _LONGEST_LINE = 64 * 1024
 
 
+class Throttle:
+    """At most `rate` calls a second; the first after a quiet spell goes through at once."""
+
+    def __init__(self, rate: float) -> None:
+        self.gap = 1.0 / rate
+        self.last = -1e9
+        self._pause = threading.Event()
+
+    def wait(self) -> None:
+        left = self.last + self.gap - time.monotonic()
+        if left > 0:
+            self._pause.wait(left)
+        self.last = time.monotonic()
+
+
+def catalog_folders(catalog: RunCatalog) -> list[Path]:
+    """What the catalog feed watches: the active index and each live run's folder."""
+    root = catalog.store.root
+    return [root, root / ".active", *(info.dir.path for info in catalog.live_runs())]
+
+
 def follow_catalog(catalog: RunCatalog, post: Callable[[CatalogSnapshot], object],
                    cancelled: Callable[[], bool], wake: threading.Event, *,
-                   poll_every: float = POLL_ACTIVE, scan_every: float = SCAN_EVERY) -> None:
-    """Post a snapshot whenever something changed: the active runs every `poll_every`,
-    every run directory every `scan_every` or when `wake` is set."""
+                   poll_every: float = POLL_ACTIVE, scan_every: float = SCAN_EVERY,
+                   watch: FolderWatch | None = None,
+                   frames: Callable[[], float] = lambda: FRAMES_CATALOG) -> None:
+    """Post a snapshot whenever something changed: the active runs when their files
+    change (or every `poll_every` where that cannot be watched), every run directory
+    every `scan_every` or when `wake` is set; at most `frames()` a second."""
     catalog.poll()  # the live runs first: they show before the slow first listing
     post(catalog.snapshot())
     catalog.scan()
     catalog.poll()
     post(catalog.snapshot())
+    watch = watch or FolderWatch()
+    throttle = Throttle(FRAMES_CATALOG)
     last_scan = time.monotonic()
-    while not cancelled():
-        woken = wake.wait(poll_every)
-        if cancelled():
-            return
-        wake.clear()
-        changed = catalog.poll()
-        if woken or time.monotonic() - last_scan >= scan_every:
-            changed |= catalog.scan()
-            last_scan = time.monotonic()
-        if changed:
-            post(catalog.snapshot())
+    try:
+        while not cancelled():
+            watch.watch(catalog_folders(catalog))
+            if watch.active:
+                watch.wait(min(WATCHED_TIMEOUT, scan_every))
+                woken = wake.is_set()
+            else:
+                woken = wake.wait(poll_every)
+            if cancelled():
+                return
+            wake.clear()
+            throttle.gap = 1.0 / frames()
+            throttle.wait()  # before reading, so that what is posted is what came last
+            changed = catalog.poll()
+            if woken or time.monotonic() - last_scan >= scan_every:
+                changed |= catalog.scan()
+                last_scan = time.monotonic()
+            if changed:
+                post(catalog.snapshot())
+    finally:
+        watch.close()
 
 
 class RunFollower:
@@ -65,7 +112,7 @@ class RunFollower:
                  ) -> None:
         self.path = path
         self.clock = clock
-        self.history: MetricHistory | None = None
+        self.history: CurveHistory | None = None
         self.tail: deque[str] = deque(maxlen=tail)
         self.seq = 0
         self.info: RunInfo | None = None
@@ -74,17 +121,28 @@ class RunFollower:
         self._pending = b""
         self._status_at = 0.0
         self._stamp: tuple[int, int, int] | None = None
+        self._look = False
+        self._digest: RunDigest | None = None
+
+    def status_due(self) -> None:
+        """Something in the folder changed: at the next `read`, look whether the status
+        file did (one stat), and read it if so."""
+        self._look = True
 
     def read(self) -> RunView | None:
         """The run as it is now, or None when nothing changed since the last call."""
         changed = False
         now = time.monotonic()
         stamp = self._stamp
-        if self.info is None or now - self._status_at >= POLL_STATUS:
+        due = now - self._status_at >= POLL_STATUS
+        if self.info is None or due or self._look:
             stamp = rd.RunDir(self.path).status_stamp()
         # An ended run is read again only when its status file changes (it was requeued
-        # in place); a live one at every poll, to notice a process that died.
-        if self.info is None or (now - self._status_at >= POLL_STATUS and (
+        # in place); a live one at every poll, to notice a process that died, and as
+        # soon as its status file changes when that is watched.
+        replaced = self._look and stamp != self._stamp
+        self._look = False
+        if self.info is None or replaced or (due and (
                 not self.info.is_final or stamp != self._stamp)):
             self._status_at = now
             self._stamp = stamp
@@ -98,12 +156,16 @@ class RunFollower:
                 changed = True
         info = self.info
         if self.history is None:
-            self.history = MetricHistory(info.dir.metrics_file)
-        changed |= self.history.update()
-        changed |= self._read_log(info)
-        if not changed:
+            self.history = CurveHistory(info.dir.metrics_file)
+        measured = self.history.update()
+        logged = self._read_log(info)
+        if not (changed or measured or logged):
             return None
-        digest = digest_history(self.history, info, now=self.clock())
+        # A new log line alone keeps the digest: curves are cut down again only when
+        # they (or the run's status, for the ETA) changed.
+        digest = self._digest
+        if digest is None or changed or measured:
+            digest = self._digest = digest_history(self.history, info, now=self.clock())
         return RunView(info, digest, tuple(self.tail), self.seq, dict(self.summary))
 
     def _read_log(self, info: RunInfo) -> bool:
@@ -137,15 +199,27 @@ class RunFollower:
 
 
 def follow_run(follower: RunFollower, post: Callable[[RunView], object],
-               cancelled: Callable[[], bool], *, every: float = POLL_RUN) -> None:
-    """Post the run whenever it changed; slower once it has ended and all is read."""
-    pause = threading.Event()
-    while not cancelled():
-        view = follower.read()
-        if view is not None:
-            post(view)
-        done = follower.info is not None and follower.info.is_final and view is None
-        pause.wait(1.0 if done else every)
+               cancelled: Callable[[], bool], *, every: float = POLL_RUN,
+               watch: FolderWatch | None = None) -> None:
+    """Post the run whenever it changed: as soon as one of its files changes where that
+    can be watched, else every `every`; slower once it has ended and all is read."""
+    watch = watch or FolderWatch()
+    watch.watch([follower.path])
+    throttle = Throttle(FRAMES_RUN)
+    try:
+        while not cancelled():
+            throttle.wait()  # before reading: a value that came while it waited goes too
+            view = follower.read()
+            if view is not None:
+                post(view)
+            done = follower.info is not None and follower.info.is_final and view is None
+            if watch.active:
+                if watch.wait(WATCHED_TIMEOUT):
+                    follower.status_due()  # a status file replaced is read at once
+            else:
+                watch.wait(1.0 if done else every)
+    finally:
+        watch.close()
 
 
 def follow_gpus(query: Callable[[], list[Gpu]], post: Callable[[list[Gpu]], object],

@@ -33,15 +33,18 @@ def register(app: typer.Typer) -> None:
         from dltui.report.writer import REPORT_FORMATS, write_report
         from dltui.tui.options import open_store as _store
         from dltui.tui.options import say_left_out
-        from dltui.views.selection import labels_for, select_runs
+        from dltui.views.selection import dropped_note, labels_for, select_counted
 
         if fmt not in REPORT_FORMATS:
             raise UserError(f"unknown report format {fmt!r}", fix="use --format md or html")
         loaded, store = _store(manifest, runs)
         damaged: list[Any] = []
-        chosen = select_runs(store, selection or [], manifest=loaded, all_runs=all_runs,
-                             left_out=damaged)
+        chosen, considered = select_counted(store, selection or [], manifest=loaded,
+                                            all_runs=all_runs, left_out=damaged)
         say_left_out(damaged)
+        note = dropped_note(len(chosen), considered)
+        if note:
+            typer.echo(f"note: {note}", err=True)
         target = write_report(runs=chosen, out_dir=out, fmt=fmt, title=title,
                               labels=labels_for(loaded, chosen), manifest=loaded)
         typer.echo(f"wrote {target} ({len(chosen)} runs)")

@@ -71,10 +71,47 @@ def state_counts_label(counts: Mapping[str, int]) -> str:
 
 
 def number(value: Any) -> str:
-    """A metric value as compact as a table wants it; blank when there is none."""
+    """A metric value in at most four significant digits, as logged: 0.6, 2.205, 0.0513;
+    blank when there is none. A column of them goes through `column_numbers`."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "" if value is None else str(value)
+    if isinstance(value, float) and not value.is_integer():
+        if abs(value) >= 10_000:
+            return f"{value:,.0f}"
+        if abs(value) < 1e-3:
+            return f"{value:.3e}"
+        return f"{value:.4g}"  # in this range: no exponent, trailing zeros dropped
     return format_value(value)
+
+
+def _decimals(value: float, digits: int) -> int:
+    """The decimals `value` needs for at most `digits` significant digits, trailing zeros
+    dropped: 0.6 needs 1, 2.3049 needs 3."""
+    if not value:
+        return 0
+    most = max(0, digits - 1 - math.floor(math.log10(abs(value))))
+    shown = f"{value:.{most}f}"
+    return len(shown.rstrip("0").split(".")[1]) if "." in shown else 0
+
+
+def column_numbers(values: list[Any], digits: int = 4) -> list[str]:
+    """Numbers of one column with one number of decimals: as many as its values need,
+    up to `digits` significant digits of the largest (2.205 / 2.300 / 2.302; 0.6 alone
+    stays 0.6). Other values as `number` shows them."""
+    finite = [v for v in values if isinstance(v, float) and math.isfinite(v)
+              and not v.is_integer() and 1e-3 <= abs(v) < 10_000]
+    if not finite:
+        return [number(v) for v in values]
+    largest = max(abs(v) for v in finite)
+    most = max(0, min(6, digits - 1 - math.floor(math.log10(largest))))
+    decimals = min(most, max(_decimals(v, digits) for v in finite))
+    return [f"{v:.{decimals}f}" if isinstance(v, float) and math.isfinite(v)
+            and (v == 0 or 1e-3 <= abs(v) < 10_000) else number(v) for v in values]
+
+
+def plural(count: int, word: str) -> str:
+    """`1 run`, `2 runs`, `10,000 runs`."""
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
 def duration(seconds: float | None) -> str:

@@ -11,13 +11,12 @@ from typing import Any
 
 from dltui.store.runs import RunInfo
 
-# Points kept per curve; a widget downsamples again to its own width.
-CURVE_POINTS = 240
-
 
 @dataclass(frozen=True)
 class MetricDigest:
-    """One metric of one run: its last and best values and its curve, downsampled."""
+    """One metric of one run: its last and best values and its curve, downsampled:
+    `points` are the values, `steps` and `times` (seconds since the run's first record)
+    where each was logged."""
 
     name: str
     last: float | None
@@ -25,6 +24,16 @@ class MetricDigest:
     mode: str
     count: int
     points: tuple[float, ...] = ()
+    steps: tuple[float, ...] = ()
+    times: tuple[float, ...] = ()
+
+    def xs(self, wall_time: bool = False) -> tuple[float, ...]:
+        """The x of each point: its step, or its wall time."""
+        if wall_time and len(self.times) == len(self.points):
+            return self.times
+        if len(self.steps) == len(self.points):
+            return self.steps
+        return tuple(float(i) for i in range(len(self.points)))
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,9 @@ class ExperimentEntry:
     best: float | None
     curve: tuple[float, ...]
     search: str
+    # The metric's curve of each run the chart overlays: (label, digest), a sweep's rows
+    # for an experiment, the row's latest run for a sweep row.
+    curves: tuple[tuple[str, MetricDigest], ...] = ()
 
 
 @dataclass(frozen=True)

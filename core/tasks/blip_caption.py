@@ -40,6 +40,7 @@ import torch
 
 from dltui.data.shapes import load_shapes
 from dltui.errors import UserError
+from dltui.tasks.batch_log import LOG_EVERY, BatchLoss, batches
 from dltui.tasks.blip_model import (
     DEC,
     PAD,
@@ -76,6 +77,7 @@ class Config:
     val_count: int = 300
     test_count: int = 500
     epochs: int = 8
+    log_every: int = LOG_EVERY  # batches between two points of the batch loss; 0: none
     batch_size: int = 64
     lr: float = 2e-3
     seed: int = 0
@@ -212,6 +214,8 @@ def main() -> None:
             order = torch.randperm(len(train))
             pick = torch.randint(len(train.captions[0]), (len(train),))
             loss_sum = 0.0
+            batch_log = BatchLoss(run, every=cfg.log_every, epoch=epoch,
+                                  batches_per_epoch=batches(len(order), cfg.batch_size))
             for start in range(0, len(order), cfg.batch_size):
                 idx = order[start:start + cfg.batch_size].tolist()
                 ids, mask, labels = training_batch(
@@ -224,6 +228,7 @@ def main() -> None:
                 opt.step()
                 sched.step()
                 loss_sum += out.loss.item() * len(idx)
+                batch_log.add(out.loss.item())
             hyps, _ = caption(captioner, val.images, cfg, device)
             val_bleu = corpus_bleu4(hyps, val.captions)
             run.log({"train_loss": loss_sum / len(order), "val_bleu4": val_bleu,

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dltui.errors import UserError
+from dltui.tasks.batch_log import LOG_EVERY, BatchLoss, batches
 from dltui.tasks.caption_model import (
     END,
     START,
@@ -61,6 +62,7 @@ class CaptionConfig:
     data_root: str = ""  # the folder holding dataset.json and imgs/
     attention: bool = False
     epochs: int = 10
+    log_every: int = LOG_EVERY  # batches between two points of the batch loss; 0: none
     lr: float = 4e-4
     batch_size: int = 8
     embed_dim: int = 100
@@ -187,7 +189,8 @@ def pad_batch(encoded: list[list[int]], device: Any) -> torch.Tensor:
 
 def train_epoch(decoder: CaptionDecoder, optimizer: torch.optim.Optimizer,
                 features: torch.Tensor, encoded: list[list[list[int]]], per_image: int,
-                batch_size: int, rng: np.random.Generator) -> float:
+                batch_size: int, rng: np.random.Generator,
+                batch_log: BatchLoss | None = None) -> float:
     """One epoch of teacher forcing over shuffled pairs; the mean batch loss (per word)."""
     decoder.train()
     pairs = [(i, k) for i, refs in enumerate(encoded) for k in
@@ -207,6 +210,8 @@ def train_epoch(decoder: CaptionDecoder, optimizer: torch.optim.Optimizer,
         optimizer.step()
         total += loss.item()
         steps += 1
+        if batch_log is not None:
+            batch_log.add(loss.item())
     return total / max(steps, 1)
 
 
@@ -333,8 +338,12 @@ def main() -> None:
     run.progress(done, cfg.epochs)
     for epoch in range(done + 1, cfg.epochs + 1):
         started = time.perf_counter()
+        pairs = sum(len(refs) if cfg.pairs_per_image <= 0 or cfg.pairs_per_image >= len(refs)
+                    else cfg.pairs_per_image for refs in encoded)
+        batch_log = BatchLoss(run, every=cfg.log_every, epoch=epoch,
+                              batches_per_epoch=batches(pairs, cfg.batch_size))
         loss = train_epoch(decoder, optimizer, features["train"], encoded, cfg.pairs_per_image,
-                           cfg.batch_size, rng)
+                           cfg.batch_size, rng, batch_log)
         hyps, _ = generate(decoder, vocab, features["val"], cfg.max_len)
         scores = bleu_scores(hyps, data["val"].captions, "val")
         run.log({"train_loss": loss, **scores}, step=epoch)

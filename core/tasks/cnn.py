@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dltui.errors import UserError
+from dltui.tasks.batch_log import LOG_EVERY, BatchLoss, batches
 from dltui.tasks.checkpoint import Checkpoint
 from dltui.tasks.config import pick_device, seed_everything
 from dltui.tasks.harness import fail, shapes_cache, start_task
@@ -47,6 +48,7 @@ class CnnConfig:
     data_root: str = ""  # the folder holding FashionMNIST/raw/
     download: bool = False  # let torchvision fetch Fashion-MNIST into data_root
     epochs: int = 15
+    log_every: int = LOG_EVERY  # batches between two points of the batch loss; 0: none
     lr: float = 0.01
     batch_size: int = 8
     dropout: float = 0.3
@@ -138,7 +140,8 @@ def normalize(splits: dict[str, Split]) -> None:
 
 
 def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, data: Split,
-                batch_size: int, generator: torch.Generator) -> float:
+                batch_size: int, generator: torch.Generator,
+                batch_log: BatchLoss | None = None) -> float:
     """One pass over `data` in shuffled batches; the mean of the batch losses."""
     model.train()
     # One gather an epoch; each batch is then a view, with no per-step indexing.
@@ -156,6 +159,8 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, data: Split,
         optimizer.step()
         total += loss.detach()
         steps += 1
+        if batch_log is not None:
+            batch_log.add(loss)
     if WORLD > 1:  # the mean over every rank's batches
         dist.all_reduce(total)
         total /= WORLD
@@ -249,7 +254,10 @@ def run_task(cls: type[CnnConfig], experiment: str) -> None:
     run.progress(done, cfg.epochs)
     for epoch in range(done + 1, cfg.epochs + 1):
         started = time.perf_counter()
-        train_loss = train_epoch(trained, optimizer, data["train"], cfg.batch_size, generator)
+        per_epoch = batches(len(data["train"].labels) // WORLD, cfg.batch_size)
+        batch_log = BatchLoss(run, every=cfg.log_every, batches_per_epoch=per_epoch, epoch=epoch)
+        train_loss = train_epoch(trained, optimizer, data["train"], cfg.batch_size, generator,
+                                 batch_log)
         val_acc = accuracy(predict(model, data["val"].images), data["val"].labels)
         run.log({"train_loss": train_loss, "val_acc": val_acc}, step=epoch)
         run.progress(epoch, cfg.epochs)

@@ -35,6 +35,7 @@ from torch import nn
 
 from dltui.data.shapes import CLASS_NAMES, load_shapes
 from dltui.errors import UserError
+from dltui.tasks.batch_log import LOG_EVERY, BatchLoss, batches
 from dltui.tasks.checkpoint import Checkpoint
 from dltui.tasks.config import pick_device, seed_everything
 from dltui.tasks.harness import fail, shapes_cache, start_task
@@ -57,6 +58,7 @@ class Config:
     train_count: int = 3000
     val_count: int = 500
     epochs: int = 6
+    log_every: int = LOG_EVERY  # batches between two points of the batch loss; 0: none
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 0.05
@@ -151,6 +153,8 @@ def main() -> None:
         model.train()
         order = torch.randperm(len(x_train))
         sums = np.zeros(3)
+        batch_log = BatchLoss(run, every=cfg.log_every, epoch=epoch,
+                              batches_per_epoch=batches(len(order), cfg.batch_size))
         for start in range(0, len(order), cfg.batch_size):
             idx = order[start:start + cfg.batch_size]
             x = x_train[idx].to(device)
@@ -163,6 +167,7 @@ def main() -> None:
             opt.step()
             sched.step()
             sums += np.array([loss.item(), mim.item(), cls.item()]) * len(idx)
+            batch_log.add(loss.item())
         train_loss, mim_loss, cls_loss = sums / len(order)
 
         model.eval()

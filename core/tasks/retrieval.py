@@ -39,6 +39,7 @@ from torch import nn
 
 from dltui.data.shapes import load_shapes
 from dltui.errors import UserError
+from dltui.tasks.batch_log import LOG_EVERY, BatchLoss, batches
 from dltui.tasks.checkpoint import Checkpoint
 from dltui.tasks.config import pick_device, seed_everything
 from dltui.tasks.harness import fail, needed_run, shapes_cache, start_task
@@ -57,6 +58,7 @@ class Config:
     train_count: int = 4000
     val_count: int = 1000
     epochs: int = 10
+    log_every: int = LOG_EVERY  # batches between two points of the batch loss; 0: none
     batch_size: int = 128
     lr: float = 1e-3
     weight_decay: float = 1e-4
@@ -201,6 +203,8 @@ def main() -> None:
         order = torch.randperm(len(img_train))
         pick = torch.randint(per_image, (len(img_train),))
         loss_sum = 0.0
+        batch_log = BatchLoss(run, every=cfg.log_every, epoch=epoch,
+                              batches_per_epoch=batches(len(order), cfg.batch_size))
         for start in range(0, len(order), cfg.batch_size):
             idx = order[start:start + cfg.batch_size]
             i, t = heads(img_train[idx].to(device), txt_train[idx, pick[idx]].to(device))
@@ -209,6 +213,7 @@ def main() -> None:
             loss.backward()
             opt.step()
             loss_sum += loss.item() * len(idx)
+            batch_log.add(loss.item())
         scores = evaluate()
         best = max(best, scores["i_r1"])
         run.log({"train_loss": loss_sum / len(order), **scores}, step=epoch)

@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from dltui.errors import UserError
+from dltui.tasks.batch_log import LOG_EVERY, BatchLoss, batches
 from dltui.tasks.checkpoint import Checkpoint
 from dltui.tasks.config import pick_device, seed_everything
 from dltui.tasks.harness import fail, shapes_cache, start_task
@@ -49,6 +50,7 @@ class Config:
     train_count: int = 2000
     val_count: int = 500
     epochs: int = 12
+    log_every: int = LOG_EVERY  # batches between two points of the batch loss; 0: none
     batch_size: int = 32
     lr: float = 1e-3
     weight_decay: float = 1e-3
@@ -147,6 +149,8 @@ def main() -> None:
         head.train()
         order = torch.randperm(len(f_train))
         loss_sum = 0.0
+        batch_log = BatchLoss(run, every=cfg.log_every, epoch=epoch,
+                              batches_per_epoch=batches(len(order), cfg.batch_size))
         for start in range(0, len(order), cfg.batch_size):
             idx = order[start:start + cfg.batch_size]
             logits = head(f_train[idx].to(device))
@@ -158,6 +162,7 @@ def main() -> None:
             opt.step()
             sched.step()
             loss_sum += loss.item() * len(idx)
+            batch_log.add(loss.item())
         pred = predict(head, f_val, size, device)
         counter = IoUCounter(classes)
         counter.add(pred, val.masks)

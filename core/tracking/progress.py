@@ -5,9 +5,17 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from dltui.tracking.stream import MetricHistory, is_number
+from dltui.tracking.stream import is_number
+
+
+class ReadProgress(Protocol):
+    """What a reader of the metrics stream knows of progress (MetricHistory, a chart's)."""
+
+    total: float | None
+    last_step: float | None
+    last_time: float | None
 
 
 @dataclass(frozen=True)
@@ -17,7 +25,7 @@ class Progress:
     eta: float | None  # seconds left; None when it cannot be told
 
 
-def progress_of_history(history: MetricHistory, *, params: Mapping[str, Any],
+def progress_of_history(history: ReadProgress, *, params: Mapping[str, Any],
                         started: float | None, is_final: bool,
                         now: float | None = None) -> Progress:
     """Step and total from the metrics stream (the run's `epochs` param when the stream

@@ -107,9 +107,12 @@ class MetricHistory:
             self.last_time = when
             if self.first_time is None:
                 self.first_time = when
-        if TOTAL_KEY in record and is_number(record[TOTAL_KEY]):
+        progress = TOTAL_KEY in record and is_number(record[TOTAL_KEY])
+        if progress:
             self.total = record[TOTAL_KEY]
-        if is_number(step):
+        # Once a run reports progress, only progress moves the step reached: a loss logged
+        # every N batches at a global batch step is not the epoch.
+        if is_number(step) and (progress or self.total is None):
             self.last_step = step
         for key, value in record.items():
             if key in RECORD_KEYS or key.startswith("_") or not is_number(value):

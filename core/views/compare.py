@@ -33,14 +33,7 @@ class CompareTable:
     mode: str = "min"
     # Set when rows are configurations over seeds: each row's runs (`runs` holds the first).
     seed_groups: list[list[RunInfo]] = field(default_factory=list)
-
-
-
-
-
-
-
-
+    note: str = ""  # what the selection left out (`selection.dropped_note`), if anything
 
 
 def compare(runs: list[RunInfo], *, labels: Mapping[str, str] | None = None,
@@ -58,30 +51,46 @@ def compare(runs: list[RunInfo], *, labels: Mapping[str, str] | None = None,
     names = labels or {}
     refs = [info.ref for info in runs]
     metrics = {ref: final_metrics(info) for ref, info in zip(refs, runs, strict=True)}
+    # Columns in an order that does not depend on the selection's: the oldest run first.
+    by_age = sorted(runs, key=lambda i: i.run_id)
+    lead = runs[0].spec
+    declared = manifest.experiments.get(lead.experiment) if manifest else None
+    ranking, mode = lead.metric, lead.mode
+    if not ranking and declared is not None and declared.metric:
+        ranking, mode = declared.metric, declared.mode
     param_keys: list[str] = []
-    for info in runs:
-        param_keys.extend(k for k in info.spec.params if k not in param_keys)
+    for info in by_age:  # as the manifest declares them, then as the runs have them
+        exp = manifest.experiments.get(info.experiment) if manifest else None
+        for key in [*(exp.params if exp else ()), *(exp.sweep if exp else ()),
+                    *info.spec.params]:
+            if key not in param_keys and key in info.spec.params:
+                param_keys.append(key)
     differing = [k for k in param_keys if show_same or len(runs) == 1 or len(
         {repr(i.spec.params.get(k)) for i in runs}) > 1]
-    metric_keys: list[str] = []
-    for found in metrics.values():
-        metric_keys.extend(k for k in found if k not in metric_keys and not is_system_metric(k))
+    metric_keys: list[str] = [ranking] if ranking and any(
+        ranking in metrics[i.ref] for i in runs) else []
+    for info in by_age:
+        metric_keys.extend(k for k in metrics[info.ref]
+                           if k not in metric_keys and not is_system_metric(k))
     summary_keys: list[str] = []
     summaries = {ref: info.summary() for ref, info in zip(refs, runs, strict=True)}
-    for summary in summaries.values():
-        summary_keys.extend(k for k, v in summary.items() if k not in metric_keys
+    for info in by_age:
+        summary_keys.extend(k for k, v in summaries[info.ref].items() if k not in metric_keys
                             and k not in summary_keys and (is_number(v) or isinstance(v, str)))
     columns = [Column("run", "Run", "run")]
     experiments = {info.experiment for info in runs}
     if len(experiments) > 1:
         columns.append(Column("experiment", "Experiment", "run"))
-    columns += [Column(f"param:{k}", names.get(k, k), "param") for k in differing]
-    lead = runs[0].spec
-    for key in metric_keys:
+    params = [Column(f"param:{k}", names.get(k, k), "param") for k in differing]
+    for index, key in enumerate(metric_keys):
+        if index == 1 or (index == 0 and key != ranking):
+            columns += params  # the ranking metric, then the params, then the rest
+            params = []
         columns.append(Column(f"last:{key}", names.get(key, key), "last"))
         if any(m.get(key, {}).get("count", 0) > 1 and m[key].get("best") != m[key].get("last")
                for m in metrics.values()):
             columns.append(Column(f"best:{key}", f"{names.get(key, key)} (best)", "best"))
+    columns += params
     columns += [Column(f"summary:{k}", names.get(k, k), "summary") for k in summary_keys]
     peaks = peak_columns([info.status for info in runs])
     columns += [Column(f"peak:{k}", label, "summary") for k, label in peaks]
@@ -100,10 +109,6 @@ def compare(runs: list[RunInfo], *, labels: Mapping[str, str] | None = None,
             row[f"summary:{key}"] = summaries[ref].get(key)
         row.update((f"peak:{k}", peak_of(info.status, k)) for k, _ in peaks)
         rows.append(row)
-    ranking, mode = lead.metric, lead.mode
-    declared = manifest.experiments.get(lead.experiment) if manifest else None
-    if not ranking and declared is not None and declared.metric:
-        ranking, mode = declared.metric, declared.mode
     metric = ranking if ranking in metric_keys or ranking in summary_keys else None
     table = CompareTable(columns, rows, list(runs), metric, mode)
     if metric:
@@ -136,19 +141,5 @@ def sort_rows(table: CompareTable, key: str, *, descending: bool = False) -> Non
     table.runs = [p[1] for p in pairs]
     if table.seed_groups:
         table.seed_groups = [p[2] for p in pairs]
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 

@@ -28,6 +28,8 @@ class DashboardScreen(Screen[Any]):
     while it is on top, and once when it comes back on top."""
 
     _shown_version = -1
+    # False for screens that draw no list of runs: the catalog then refreshes slowly.
+    shows_catalog = True
 
     @property
     def dash_app(self) -> DltuiApp:
@@ -46,6 +48,12 @@ class DashboardScreen(Screen[Any]):
             field.cursor_blink = self.dashboard.cursor_blink
 
     def on_screen_resume(self) -> None:
+        from dltui.tui.feeds import FRAMES_CATALOG, FRAMES_CATALOG_HIDDEN
+
+        app = self.dash_app
+        app.catalog_frames = FRAMES_CATALOG if self.shows_catalog else FRAMES_CATALOG_HIDDEN
+        if self.shows_catalog:
+            app.catalog_wake.set()  # back on a list: what changed meanwhile, now
         self.catalog_changed(self.snapshot)
 
     def catalog_changed(self, snapshot: CatalogSnapshot) -> None:
@@ -127,6 +135,7 @@ class FilteredTableScreen(DashboardScreen):
         field = self.query_one("#filter", Input)
         if field.value:
             field.value = ""
+            self.show_rows()  # now, not on Input.Changed: the next key sees every row
         elif self.table.marked:
             self.table.marked.clear()
             self.table.refresh()

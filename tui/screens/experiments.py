@@ -3,6 +3,7 @@ state of their latest runs, the best value of their metric and its curve."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from rich.text import Text
@@ -16,12 +17,15 @@ from dltui.tui.screens.launch_dialog import LaunchDialog
 from dltui.tui.text import (
     STATE_STYLES,
     STATE_SYMBOLS,
+    column_numbers,
     literal,
     number,
     params_label,
+    plural,
     state_counts_label,
 )
 from dltui.tui.views import CatalogSnapshot, ExperimentEntry
+from dltui.tui.widgets.line_chart import ChartKeys, LineChart
 from dltui.tui.widgets.sparkline import sparkline
 from dltui.tui.widgets.virtual_table import Column, Row, VirtualTable
 
@@ -33,24 +37,26 @@ def latest_style(cell: str) -> str:
     return _SYMBOL_STYLE.get(cell[:1], "")
 
 
+# At 80 columns: name, runs, latest, best and the curve; group, tags and metric when wider.
 COLUMNS = (
-    Column("name", "Experiment", max_width=32),
-    Column("group", "Group", max_width=16),
-    Column("tags", "Tags", max_width=20),
+    Column("name", "Experiment", max_width=72, min_width=22),
+    Column("group", "Group", max_width=16, drop=3),
+    Column("tags", "Tags", max_width=20, drop=4),
     Column("runs", "Runs", align="right", max_width=6),
     Column("latest", "Latest", max_width=22, style_of=latest_style),
-    Column("metric", "Metric", max_width=16),
+    Column("metric", "Metric", max_width=16, drop=2),
     Column("best", "Best", align="right", max_width=10),
-    Column("curve", "Curve", width=CURVE_WIDTH),
+    Column("curve", "Curve", width=CURVE_WIDTH, drop=1),
 )
 
 
-def entry_row(entry: ExperimentEntry) -> Row:
+def entry_row(entry: ExperimentEntry, best: str | None = None) -> Row:
+    """The entry's row; `best` as its column shows it (`column_numbers`), else alone."""
     label = ("└ " + entry.label) if entry.depth else entry.label
     return Row(entry.key, (
         label, entry.group if not entry.depth else "", ",".join(entry.tags) if not entry.depth
         else "", str(entry.runs), state_counts_label(entry.states), entry.metric,
-        number(entry.best), sparkline(entry.curve, CURVE_WIDTH)),
+        number(entry.best) if best is None else best, sparkline(entry.curve, CURVE_WIDTH)),
         style="" if entry.depth else "bold")
 
 
@@ -68,14 +74,15 @@ def filter_entries(entries: tuple[ExperimentEntry, ...], text: str) -> list[Expe
                                                           experiments)]
 
 
-class ExperimentsScreen(FilteredTableScreen):
+class ExperimentsScreen(ChartKeys, FilteredTableScreen):
     BINDINGS = [
         Binding("space", "mark", "Mark"),
         Binding("l", "launch", "Launch…"),
-        Binding("L", "launch_now", "Launch as is"),
-        Binding("s", "stop", "Stop"),
+        Binding("L", "launch_now", "Launch as is", show=False),
+        Binding("s", "stop", "Stop", show=False),
         Binding("c", "compare", "Compare"),
-        Binding("g", "compare_group", "Compare group"),
+        Binding("g", "compare_group", "Compare group", show=False),
+        *ChartKeys.CHART_BINDINGS,
     ]
 
     def __init__(self) -> None:
@@ -86,6 +93,7 @@ class ExperimentsScreen(FilteredTableScreen):
         yield Header()
         yield Input(placeholder="/ filter: name, group, tag, params", id="filter")
         yield VirtualTable(COLUMNS, id="experiments", empty_text="no experiment matches")
+        yield LineChart(id="experiment-chart")
         yield Static(id="detail")
         yield Footer()
 
@@ -104,7 +112,8 @@ class ExperimentsScreen(FilteredTableScreen):
 
     def show_rows(self) -> None:
         shown = filter_entries(self.entries, self.query_one("#filter", Input).value)
-        self.table.set_rows([entry_row(e) for e in shown])
+        bests = column_numbers([e.best for e in shown])
+        self.table.set_rows([entry_row(e, best) for e, best in zip(shown, bests, strict=True)])
         self._show_detail()
 
     def _entry(self, key: str | None) -> ExperimentEntry | None:
@@ -113,16 +122,25 @@ class ExperimentsScreen(FilteredTableScreen):
     def _show_detail(self) -> None:
         entry = self._entry(self.table.current_key)
         detail = self.query_one("#detail", Static)
+        chart = self.query_one("#experiment-chart", LineChart)
         if entry is None:
             detail.update("")
+            chart.curves = ()
             return
+        chart.curves = entry.curves
+        chart.options = replace(chart.options, title=entry.metric or "")
         exp = self.dashboard.manifest.experiments[entry.experiment]
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append_text(literal(exp.description or exp.name, "bold"))
         what = f"task {exp.task}" if exp.task else " ".join(exp.command)
         text.append("\n")
-        text.append_text(literal(f"{what}   params {params_label(exp.params) or '-'}"
-                                 + (f"   sweep {params_label(exp.sweep)}" if exp.sweep else "")))
+        if entry.depth:  # a sweep row: its own values, in full
+            text.append_text(literal(f"{plural(entry.runs, 'run')} with "
+                                     + params_label(entry.params)))
+        else:
+            text.append_text(literal(
+                f"{what}   params {params_label(exp.params) or '-'}"
+                + (f"   sweep {params_label(exp.sweep)}" if exp.sweep else "")))
         if entry.latest is not None:
             text.append("\nlatest ")
             text.append_text(literal(entry.latest.ref))
@@ -139,7 +157,14 @@ class ExperimentsScreen(FilteredTableScreen):
     # -- filter ----------------------------------------------------------------------------
     # -- selection -------------------------------------------------------------------------
     def action_mark(self) -> None:
+        key = self.table.current_key
         self.table.toggle_mark()
+        marked = len(self.table.marked)
+        entry = self._entry(key)
+        if entry is not None:
+            said = "marked" if key in self.table.marked else "unmarked"
+            self.notify(f"{said} {entry.label} ({marked} marked: c compares, esc clears)",
+                        markup=False, timeout=2)
         self.table.action_cursor(1)
 
     def selected(self) -> list[ExperimentEntry]:
@@ -205,7 +230,7 @@ class ExperimentsScreen(FilteredTableScreen):
                 queued += launch(manifest=dashboard.manifest, names=[name],
                                  overrides={**fixed, **user} or None,
                                  runs_dir=dashboard.runs_dir)
-            return f"queued {len(queued)} run{'s' if len(queued) != 1 else ''}"
+            return f"queued {plural(len(queued), 'run')}"
 
         self.run_blocking(launch_them)
 
@@ -239,6 +264,6 @@ class ExperimentsScreen(FilteredTableScreen):
 def _catalog_line(snapshot: CatalogSnapshot, manifest_name: str) -> str:
     running = sum(i.state in (rd.RUNNING, rd.STARTING) for i in snapshot.active)
     queued = sum(i.state == rd.QUEUED for i in snapshot.active)
-    runs = f"{len(snapshot.records):,} runs" if snapshot.loaded else "reading runs…"
+    runs = plural(len(snapshot.records), "run") if snapshot.loaded else "reading runs…"
     return f"{manifest_name} · {runs} · {running} running · {queued} queued"
 

@@ -43,6 +43,12 @@ def report_rows(report: Any) -> list[tuple[Text, ...]]:
     return rows
 
 
+def column_widths(rows: list[tuple[Text, ...]]) -> list[int]:
+    """Each column's width: its widest cell or its label."""
+    return [max([len(label)] + [row[i].cell_len for row in rows])
+            for i, (label, _) in enumerate(COLUMNS)]
+
+
 def totals_text(report: Any) -> Text:
     out = Text()
     out.append(f"total {report.total:,}", style="bold")
@@ -80,9 +86,6 @@ class ParamsScreen(DashboardScreen):
     def on_mount(self) -> None:
         self.title = "Parameters"
         self.examples += self._manifest_models()
-        grid = self.query_one(DataTable)
-        for label, align in COLUMNS:
-            grid.add_column(Text(label, justify=align), key=label)  # type: ignore[arg-type]
         self.query_one("#spec", Input).focus()
         self.count(self.query_one("#spec", Input).value)
 
@@ -117,8 +120,14 @@ class ParamsScreen(DashboardScreen):
         error.update("")
         self.report = report
         grid = self.query_one(DataTable)
-        grid.clear()
-        grid.add_rows(report_rows(report))
+        rows = report_rows(report)
+        # Columns sized for this spec: a long formula of the last one neither stays nor cuts.
+        grid.clear(columns=True)
+        for index, width in enumerate(column_widths(rows)):
+            label, align = COLUMNS[index]
+            grid.add_column(Text(label, justify=align),  # type: ignore[arg-type]
+                            key=label, width=width)
+        grid.add_rows(rows)
         self.query_one("#params-totals", Static).update(totals_text(report))
 
     def action_example(self, step: int) -> None:

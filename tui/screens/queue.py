@@ -25,15 +25,16 @@ from dltui.tui.views import CatalogSnapshot, RunDigest
 from dltui.tui.widgets.gpu_panel import GpuPanel
 from dltui.tui.widgets.virtual_table import Column, Row, VirtualTable
 
+# At 80 columns: slot, run, experiment, state, progress and ETA; the rest when wider.
 COLUMNS = (
     Column("slot", "Slot", max_width=10),
     Column("run", "Run", width=20),
-    Column("experiment", "Experiment", max_width=24),
+    Column("experiment", "Experiment", max_width=24, min_width=12),
     Column("state", "State", width=11, style_of=latest_style),
     Column("progress", "Progress", max_width=12),
-    Column("eta", "ETA", max_width=9),
-    Column("metric", "Latest", max_width=24),
-    Column("params", "Params", max_width=40),
+    Column("eta", "ETA", max_width=9, drop=2),
+    Column("metric", "Latest", max_width=24, drop=1),
+    Column("params", "Params", max_width=40, drop=3),
 )
 
 

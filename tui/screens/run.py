@@ -3,6 +3,7 @@ code, and the log following the file. Stop it, restart it, open it in TensorBoar
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.timer import Timer
 from textual.widgets import Footer, Header, Log
 from textual.worker import get_current_worker
 
@@ -20,6 +22,8 @@ from dltui.tui.screens.base import DashboardScreen
 from dltui.tui.screens.launch_dialog import LaunchDialog
 from dltui.tui.text import overrides_text, params_label
 from dltui.tui.views import MetricDigest, RunView
+from dltui.tui.widgets.line_chart import ChartKeys
+from dltui.tui.widgets.log_tail import LogTail
 from dltui.tui.widgets.metric_panel import MetricPanel
 from dltui.tui.widgets.run_status import RunStatus
 
@@ -34,15 +38,28 @@ def ordered_metrics(view: RunView) -> tuple[MetricDigest, ...]:
     return tuple(first + list(metrics.values()))
 
 
-class RunScreen(DashboardScreen):
+def _lasts(view: RunView) -> dict[str, float | None]:
+    return {name: digest.last for name, digest in view.digest.metrics.items()}
+
+
+# Seconds between two redraws of the charts and the log while a run is followed.
+HEAVY_EVERY = 1.0
+# Below this width the log goes under the charts instead of beside them.
+WIDE = 120
+
+
+class RunScreen(ChartKeys, DashboardScreen):
+    shows_catalog = False  # its own feed (or none): the lists behind it refresh slowly
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("s", "stop", "Stop"),
-        Binding("r", "restart", "Restart"),
-        Binding("R", "restart_changed", "Restart with…"),
-        Binding("c", "resume", "Continue"),
-        Binding("t", "tensorboard", "TensorBoard"),
-        Binding("f", "follow", "Follow log"),
+        Binding("r", "restart", "Restart", show=False),
+        Binding("R", "restart_changed", "Restart with…", show=False),
+        Binding("c", "resume", "Continue", show=False),
+        Binding("t", "tensorboard", "TensorBoard", show=False),
+        Binding("f", "follow", "Follow log", show=False),
+        Binding("a", "overlay", "All on one chart", show=False),
+        *ChartKeys.CHART_BINDINGS,
         Binding("T", "tag", "Tag", show=False),
         Binding("n", "note", "Note", show=False),
         Binding("p", "reproduce", "Reproduce", show=False),
@@ -54,19 +71,29 @@ class RunScreen(DashboardScreen):
         self.path = Path(path)
         self.view: RunView | None = None
         self._log_seq = 0
+        self._pending: RunView | None = None
+        self._heavy_at = -1e9
+        self._heavy_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield RunStatus()
         with Horizontal(id="run-body"):
             yield MetricPanel()
-            yield Log(max_lines=LOG_LINES, id="run-log")
+            yield LogTail(max_lines=LOG_LINES, id="run-log")
         yield Footer()
 
     def on_mount(self) -> None:
         self.title = f"Run {self.path.parent.name}/{self.path.name}"
         self.follow()
         self.set_interval(1.0, self._tick)
+
+    def on_resize(self) -> None:
+        self.query_one("#run-body").set_class(self.size.width < WIDE, "narrow")
+
+    def action_overlay(self) -> None:
+        panel = self.query_one(MetricPanel)
+        panel.overlay = not panel.overlay
 
     def _tick(self) -> None:
         """Elapsed time moves on between log lines."""
@@ -88,9 +115,29 @@ class RunScreen(DashboardScreen):
     def on_run_updated(self, message: RunUpdated) -> None:
         view = message.view
         self.view = view
-        self.query_one(RunStatus).view = view
-        self.query_one(MetricPanel).metrics = ordered_metrics(view)
+        status = self.query_one(RunStatus)
+        if status.view is None or status.view.info != view.info \
+                or status.view.digest.step != view.digest.step \
+                or status.view.summary != view.summary \
+                or _lasts(status.view) != _lasts(view):
+            status.view = view
         self.sub_title = view.info.state
+        # The status (with the newest values) now; the charts and the log, most of the
+        # screen, at most every HEAVY_EVERY: redrawing them is what following costs.
+        self._pending = view
+        wait = self._heavy_at + HEAVY_EVERY - time.monotonic()
+        if wait <= 0:
+            self._draw_heavy()
+        elif self._heavy_timer is None:
+            self._heavy_timer = self.set_timer(wait, self._draw_heavy)
+
+    def _draw_heavy(self) -> None:
+        self._heavy_timer = None
+        view, self._pending = self._pending, None
+        if view is None:
+            return
+        self._heavy_at = time.monotonic()
+        self.query_one(MetricPanel).metrics = ordered_metrics(view)
         log = self.query_one("#run-log", Log)
         new = view.log_seq - self._log_seq
         if new > 0:

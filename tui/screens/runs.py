@@ -8,19 +8,24 @@ from textual.binding import Binding
 from textual.widgets import Footer, Header, Input
 
 from dltui.tui import run_actions
+from dltui.tui.catalog import MISSING as _MISSING
 from dltui.tui.catalog import RUN_COLUMNS
 from dltui.tui.screens.base import FilteredTableScreen
 from dltui.tui.screens.experiments import latest_style
+from dltui.tui.text import plural
 from dltui.tui.views import CatalogSnapshot, RunRecord
 from dltui.tui.widgets.virtual_table import Column, VirtualTable
 
 _RIGHT = {"best", "last", "duration"}
 _WIDTHS = {"run": 20, "experiment": 24, "state": 11, "params": 40, "metric": 12, "best": 10,
            "last": 10, "duration": 8, "notes": 30}
+# At 80 columns: run, experiment, state and best; the others as the width allows.
+_DROP = {"params": 1, "last": 2, "duration": 3, "metric": 4, "notes": 5}
 COLUMNS = tuple(
     Column(key, label, width=_WIDTHS[key] if key in ("run", "state") else None,
            max_width=_WIDTHS[key], align="right" if key in _RIGHT else "left",
-           style_of=latest_style if key == "state" else None)
+           style_of=latest_style if key == "state" else None, drop=_DROP.get(key, 0),
+           min_width=12 if key == "experiment" else None)
     for key, label in RUN_COLUMNS)
 _KEYS = [key for key, _ in RUN_COLUMNS]
 
@@ -36,8 +41,11 @@ def filter_records(records: list[RunRecord], text: str) -> list[RunRecord]:
 
 
 def sort_records(records: list[RunRecord], column: str, descending: bool) -> list[RunRecord]:
+    """Sorted by one column; runs without a value in it go last either way."""
     index = _KEYS.index(column)
-    return sorted(records, key=lambda r: r.sort_keys[index], reverse=descending)
+    empty = [r for r in records if r.sort_keys[index] == _MISSING]
+    valued = [r for r in records if r.sort_keys[index] != _MISSING] if empty else records
+    return sorted(valued, key=lambda r: r.sort_keys[index], reverse=descending) + empty
 
 
 class RunsScreen(FilteredTableScreen):
@@ -107,8 +115,9 @@ class RunsScreen(FilteredTableScreen):
         self._filtered = (text, ordered, shown)
         table.set_rows(shown)
         total = len(self.records)
-        self.sub_title = (f"{len(shown):,} of {total:,} runs" if len(shown) != total
-                          else f"{total:,} runs") + ("" if self.snapshot.loaded else " (reading…)")
+        counted = (f"{len(shown):,} of {plural(total, 'run')}" if len(shown) != total
+                   else plural(total, "run"))
+        self.sub_title = counted + ("" if self.snapshot.loaded else " (reading…)")
 
     # -- filter and order -------------------------------------------------------------------
     def action_sort(self) -> None:
@@ -129,7 +138,12 @@ class RunsScreen(FilteredTableScreen):
 
     # -- actions -----------------------------------------------------------------------------
     def action_mark(self) -> None:
+        key = self.table.current_key
         self.table.toggle_mark()
+        if key is not None:
+            said = "marked" if key in self.table.marked else "unmarked"
+            self.notify(f"{said} {key} ({len(self.table.marked)} marked: c compares, "
+                        "esc clears)", markup=False, timeout=2)
         self.table.action_cursor(1)
 
     def chosen(self) -> list[RunRecord]:

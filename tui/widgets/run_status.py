@@ -21,6 +21,16 @@ from dltui.tui.text import (
 from dltui.tui.views import RunView
 from dltui.tui.widgets.gpu_panel import bar
 
+_SIGNALS = {1: "SIGHUP", 2: "SIGINT", 9: "SIGKILL", 15: "SIGTERM"}
+
+
+def exit_label(code: int) -> str:
+    """`exit code 1`, or `stopped (SIGTERM)` for a process ended by a signal."""
+    if isinstance(code, int) and code < 0:
+        name = _SIGNALS.get(-code, f"signal {-code}")
+        return f"stopped ({name})"
+    return f"exit code {code}"
+
 
 def render_run_status(view: RunView | None, *, tensorboard: str = "") -> Text:
     out = Text(no_wrap=True, overflow="ellipsis", end="")
@@ -39,9 +49,10 @@ def render_run_status(view: RunView | None, *, tensorboard: str = "") -> Text:
         out.append("  GPU " + ",".join(str(g) for g in gpu_ids), style="dim")
     elif info.state != rd.QUEUED:
         out.append("  CPU", style="dim")
-    if status.exit_code is not None:
-        out.append(f"  exit code {status.exit_code}",
-                   style="bold red" if status.exit_code else "green")
+    code = status.exit_code
+    if code is not None:
+        out.append(f"  {exit_label(code)}", style="bold red" if code and code > 0 else
+                   "yellow" if code else "green")
     if status.error:
         out.append("\n")
         out.append_text(literal(str(status.error), "red"))
@@ -52,10 +63,16 @@ def render_run_status(view: RunView | None, *, tensorboard: str = "") -> Text:
     out.append(f" {progress(step, total) or '-'}")
     if digest.eta is not None and not info.is_final:
         out.append(f"  ETA {eta(digest.eta)}")
-    if info.duration is not None:
+    if info.duration is not None and info.state != rd.QUEUED:  # a requeued run waits anew
         out.append(f"  {'took' if info.is_final else 'elapsed'} {duration(info.duration)}")
     if info.state == rd.QUEUED and status.waits_for:
         out.append("  waiting for " + ", ".join(status.waits_for), style="dim")
+    if digest.metrics:  # the newest values at once; the charts are redrawn less often
+        main = info.spec.metric
+        names = sorted(digest.metrics, key=lambda name: name != main)
+        out.append("\nlast     ")
+        out.append_text(literal("  ".join(f"{name} {number(digest.metrics[name].last)}"
+                                          for name in names)))
     out.append("\nparams   ")
     out.append_text(literal(params_label(info.spec.params) or "(none)"))
     summary = {k: v for k, v in view.summary.items() if is_number(v) or isinstance(v, str)}
@@ -73,8 +90,17 @@ class RunStatus(Widget):
     DEFAULT_CSS = """
     RunStatus { height: auto; padding: 0 1; }
     """
-    view: reactive[RunView | None] = reactive(None, layout=True)
+    # A new view redraws these lines; the screen is laid out again only when their
+    # number changes (a layout costs every widget of the screen a redraw).
+    view: reactive[RunView | None] = reactive(None, layout=False)
     tensorboard: reactive[str] = reactive("", layout=True)
+    _lines = 0
+
+    def watch_view(self) -> None:
+        lines = len(self.render().plain.split("\n"))
+        if lines != self._lines:
+            self._lines = lines
+            self.refresh(layout=True)
 
     def render(self) -> Text:
         return render_run_status(self.view, tensorboard=self.tensorboard)

@@ -36,6 +36,10 @@ class Column:
     max_width: int = 40
     align: str = "left"
     style_of: Callable[[str], str] | None = None  # a cell's style from its text
+    # Narrow screens drop columns, the highest `drop` first; 0 is never dropped.
+    drop: int = 0
+    # The one column that gives way (down to `min_width`) before any is dropped.
+    min_width: int | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,33 @@ def fit_widths(columns: Sequence[Column], rows: Sequence[TableRow]) -> list[int]
                     widths[index] = size
     return [max(1, min(columns[i].max_width, w)) if i in auto else w
             for i, w in enumerate(widths)]
+
+
+def fit_to(columns: Sequence[Column], widths: Sequence[int], room: int
+           ) -> tuple[list[int], list[int]]:
+    """Which columns show in `room` cells, and their widths: a column with a `min_width`
+    narrows first, then the columns with the highest `drop` go, until the rest fit."""
+    shown = list(range(len(columns)))
+
+    def total(chosen: list[int], narrowed: bool) -> int:
+        cells = [min(widths[i], columns[i].min_width or widths[i]) if narrowed else widths[i]
+                 for i in chosen]
+        return _GUTTER + sum(cells) + _GAP * max(0, len(chosen) - 1)
+
+    while total(shown, True) > room:
+        droppable = [i for i in shown if columns[i].drop > 0]
+        if not droppable:
+            break
+        shown.remove(max(droppable, key=lambda i: (columns[i].drop, i)))
+    sized = [widths[i] for i in shown]
+    over = total(shown, False) - room
+    for at, index in enumerate(shown):
+        least = columns[index].min_width
+        if over > 0 and least is not None and sized[at] > least:
+            give = min(over, sized[at] - least)
+            sized[at] -= give
+            over -= give
+    return shown, sized
 
 
 def layout_line(cells: Sequence[str], columns: Sequence[Column], widths: Sequence[int]) -> str:
@@ -187,6 +218,8 @@ class VirtualTable(ScrollView, can_focus=True):
         self.columns: list[Column] = list(columns)
         self.rows: Sequence[TableRow] = []
         self.widths: list[int] = fit_widths(self.columns, [])
+        self.shown: list[int] = list(range(len(self.columns)))  # columns that fit
+        self.shown_widths: list[int] = list(self.widths)
         self.marked: set[str] = set()
         self.cursor = 0
         self.empty_text = empty_text
@@ -212,9 +245,18 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def _relayout(self) -> None:
         self.widths = fit_widths(self.columns, self.rows)
-        width = _GUTTER + sum(self.widths) + _GAP * max(0, len(self.widths) - 1)
-        self.virtual_size = Size(width, len(self.rows) + 1)
+        self._fit()
         self.refresh()
+
+    def _fit(self) -> None:
+        room = self.scrollable_content_region.width or self.size.width or 10_000
+        self.shown, self.shown_widths = fit_to(self.columns, self.widths, room)
+        width = _GUTTER + sum(self.shown_widths) + _GAP * max(0, len(self.shown) - 1)
+        self.virtual_size = Size(width, len(self.rows) + 1)
+
+    @property
+    def shown_columns(self) -> list[Column]:
+        return [self.columns[i] for i in self.shown]
 
     @property
     def current_key(self) -> str | None:
@@ -291,6 +333,7 @@ class VirtualTable(ScrollView, can_focus=True):
 
 
     def on_resize(self) -> None:
+        self._fit()
         self.move_cursor(self.cursor, announce=False)
 
     def on_click(self, event: events.Click) -> None:
@@ -310,7 +353,7 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def _column_at(self, x: int) -> str | None:
         left = _GUTTER
-        for column, width in zip(self.columns, self.widths, strict=False):
+        for column, width in zip(self.shown_columns, self.shown_widths, strict=False):
             if left <= x < left + width + _GAP:
                 return column.key
             left += width + _GAP
@@ -342,14 +385,13 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def header_text(self) -> str:
         labels = []
-        for column in self.columns:
+        columns = self.shown_columns
+        for column in columns:
             label = column.label
             if column.key == self.sort_column:
                 label += " ▼" if self.sort_descending else " ▲"
             labels.append(label)
-        widths = [max(w, cell_len(lbl)) if c.key == self.sort_column else w
-                  for w, lbl, c in zip(self.widths, labels, self.columns, strict=False)]
-        return " " * _GUTTER + layout_line(labels, self.columns, widths)
+        return " " * _GUTTER + layout_line(labels, columns, self.shown_widths)
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
@@ -378,11 +420,12 @@ class VirtualTable(ScrollView, can_focus=True):
         segments = [Segment("● " if marked else "  ", style)]
         cells = row.cells
         total = _GUTTER
-        for i, (column, width) in enumerate(zip(self.columns, self.widths, strict=False)):
+        for i, (index, width) in enumerate(zip(self.shown, self.shown_widths, strict=False)):
+            column = self.columns[index]
             if i:
                 segments.append(Segment(" " * _GAP, style))
                 total += _GAP
-            cell = cells[i] if i < len(cells) else ""
+            cell = cells[index] if index < len(cells) else ""
             segments.append(Segment(_fit(cell, width, column.align == "right"), self._style(
                 row.style, column.style_of(cell) if column.style_of else "", marked, cursor)))
             total += width
@@ -390,6 +433,8 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def rendered_lines(self) -> list[str]:
         """The rows as plain text, header first (what a test compares against)."""
+        columns = self.shown_columns
         return [self.header_text().rstrip()] + [
             (("● " if r.key in self.marked else "  ")
-             + layout_line(r.cells, self.columns, self.widths)).rstrip() for r in self.rows]
+             + layout_line([r.cells[i] if i < len(r.cells) else "" for i in self.shown],
+                           columns, self.shown_widths)).rstrip() for r in self.rows]
