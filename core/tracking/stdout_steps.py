@@ -160,4 +160,6 @@ class StdoutSteps:
         if pending.total is not None:
             self._total_sent = pending.total
         self._count += 1
-        self._write(step, pending.values, pending.total)
+        # Every record carries the total once it is known: a reader takes the step reached
+        # from records that say how far along the run is (see MetricHistory).
+        self._write(step, pending.values, self._total_sent)
