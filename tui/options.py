@@ -13,6 +13,9 @@ if TYPE_CHECKING:
 
 ManifestOpt = Annotated[Path, typer.Option("--manifest", "-m", help="The experiments file.",
                                            show_default=True)]
+# Without -m: `dltui tag RUN -smoke` removes a tag, it does not name a manifest "oke".
+ManifestLongOpt = Annotated[Path, typer.Option("--manifest", help="The experiments file.",
+                                               show_default=True)]
 RunsOpt = Annotated[
     Path | None,
     typer.Option("--runs", help="Runs directory (default: the manifest's runs_dir, ./runs)."),

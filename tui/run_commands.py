@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dltui.tui.options import DEFAULT_MANIFEST, ManifestOpt, RunsOpt
+from dltui.tui.options import DEFAULT_MANIFEST, ManifestLongOpt, RunsOpt
 
 if TYPE_CHECKING:
     from dltui.store.runs import RunInfo, RunStore
@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
         run: Annotated[str, typer.Argument(help="The run to run again.")],
         detach: Annotated[bool, typer.Option(
             "--detach", "-d", help="Queue and return.")] = False,
-        manifest: ManifestOpt = DEFAULT_MANIFEST,
+        manifest: ManifestLongOpt = DEFAULT_MANIFEST,
         runs: RunsOpt = None,
     ) -> None:
         """A new run of the same code snapshot, params and needed runs."""
@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
         run_a: Annotated[str, typer.Argument(help="The first run.")],
         run_b: Annotated[str, typer.Argument(help="The second run.")],
         fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
-        manifest: ManifestOpt = DEFAULT_MANIFEST,
+        manifest: ManifestLongOpt = DEFAULT_MANIFEST,
         runs: RunsOpt = None,
     ) -> None:
         """What differs between two runs: params, final metrics, code, environment."""
@@ -76,7 +76,7 @@ def register(app: typer.Typer) -> None:
     def tag_command(
         words: Annotated[list[str], typer.Argument(
             metavar="RUN... +TAG -TAG", help="Runs, then +tag to add and -tag to remove.")],
-        manifest: ManifestOpt = DEFAULT_MANIFEST,
+        manifest: ManifestLongOpt = DEFAULT_MANIFEST,
         runs: RunsOpt = None,
     ) -> None:
         """Add (+tag) and remove (-tag) tags of runs."""
@@ -98,7 +98,7 @@ def register(app: typer.Typer) -> None:
     def note_command(
         run: Annotated[str, typer.Argument(help="The run.")],
         text: Annotated[str, typer.Argument(help="The note (\"\" removes it).")],
-        manifest: ManifestOpt = DEFAULT_MANIFEST,
+        manifest: ManifestLongOpt = DEFAULT_MANIFEST,
         runs: RunsOpt = None,
     ) -> None:
         """Write a note on a run (shown by `dltui ps` and the dashboard)."""
@@ -113,7 +113,7 @@ def register(app: typer.Typer) -> None:
     @app.command("rm")
     def rm_command(
         run_refs: Annotated[list[str], typer.Argument(metavar="RUN...", help="Runs to remove.")],
-        manifest: ManifestOpt = DEFAULT_MANIFEST,
+        manifest: ManifestLongOpt = DEFAULT_MANIFEST,
         runs: RunsOpt = None,
     ) -> None:
         """Move ended runs to the runs folder's trash (`dltui gc` empties it)."""
@@ -134,7 +134,7 @@ def register(app: typer.Typer) -> None:
     def gc_command(
         dry_run: Annotated[bool, typer.Option(
             "--dry-run", "-n", help="Say what would be deleted, delete nothing.")] = False,
-        manifest: ManifestOpt = DEFAULT_MANIFEST,
+        manifest: ManifestLongOpt = DEFAULT_MANIFEST,
         runs: RunsOpt = None,
     ) -> None:
         """Delete the trash and the code snapshots no run names."""
