@@ -116,3 +116,24 @@ def test_backbone_at_a_finer_grid_keeps_its_position_pattern() -> None:
     rows = pos[1:, 0].reshape(8, 8)
     torch.testing.assert_close(rows, rows[:1].expand(8, 8))  # still the same in every row
     assert bool((rows[0, 1:] > rows[0, :-1]).all())  # still rising left to right
+
+
+def test_the_tasks_take_the_variants_by_their_data_setting(tmp_path) -> None:
+    import json
+
+    from task_runs import TINY_VIT, only_run_dir, run_by_hand
+
+    runs = tmp_path / "runs"
+    done = run_by_hand("pretrain_vit", runs, *TINY_VIT, "data=shapes-large")
+    assert done.returncode == 0, done.stderr
+    backbone = only_run_dir(runs, "pretrain-vit")
+    assert json.loads((backbone / "artifacts" / "config.json").read_text())["data"] == (
+        "shapes-large")
+    assert any(f.name.startswith("shapes-large-") for f in (runs / ".cache" / "shapes").iterdir())
+    done = run_by_hand("seg_heads", runs, f"backbone_run={backbone}", "data=shapes-large",
+                       "image_size=30", "epochs=1", "train_count=8", "val_count=4")
+    assert done.returncode == 2 and "multiple of" in done.stderr and "Traceback" not in done.stderr
+    for task in ("pretrain_vit", "blip_caption"):
+        done = run_by_hand(task, runs, "data=shapes-huge")
+        assert done.returncode == 2 and "shapes-" in done.stderr
+        assert "Traceback" not in done.stderr
