@@ -32,7 +32,8 @@ def main(argv: list[str]) -> int:
         values = [final_value(run, json.loads(summary.read_text()), m) for m in metrics]
         if None in values:
             continue
-        groups[tuple(str(settings.get(k)) for k in keys)].append(
+        # A path given with or without its trailing "/" is the same setting.
+        groups[tuple(str(settings.get(k)).rstrip("/") for k in keys)].append(
             (int(settings.get("seed", 0)), [float(v) for v in values if v is not None]))
     print("| " + " | ".join([*keys, *metrics]) + " | seeds |")
     print("|" + "---|" * len(keys) + "---:|" * len(metrics) + "---|")
