@@ -16,7 +16,10 @@ right of, above or below. One scene serves every task:
   centre y), for checks.
 
 Splits are deterministic: image i of a split depends only on (seed, split, i,
-image_size), so a smaller `count` gives a prefix of the larger one.
+image_size, variant), so a smaller `count` gives a prefix of the larger one.
+`variant` "large" (large, overlapping shapes) and "long-tail" (the same
+images, references drawn from a long tail of synonyms) are described in
+shapes_variants.py; "plain" is the default.
 """
 
 from __future__ import annotations
@@ -27,6 +30,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from dltui.data.shapes_variants import (
+    LARGE_RADIUS,
+    VARIANTS,
+    describe_long_tail,
+    place_large,
+)
 
 SHAPE_NAMES: list[str] = ["circle", "square", "triangle", "cross"]
 COLOUR_NAMES: list[str] = ["red", "green", "blue", "yellow", "purple", "white"]
@@ -72,28 +82,32 @@ def default_cache_dir() -> Path:
 
 
 def load_shapes(split: str, *, image_size: int = 28, count: int | None = None, seed: int = 0,
-                cache_dir: Path | None = None) -> ShapesSplit:
+                cache_dir: Path | None = None, variant: str = "plain") -> ShapesSplit:
     """The `split` ("train", "val" or "test") of the embedded set, from the cache or made now.
 
     `count` defaults to DEFAULT_COUNTS[split]. With `cache_dir`, the split is
     kept there as an .npz named after every setting and read back next time.
+    `variant` is one of VARIANTS ("plain", "large", "long-tail").
     """
     if split not in _SPLIT_STREAM:
         raise ValueError(f"split is one of {', '.join(SPLITS)}, not {split!r}")
+    if variant not in VARIANTS:
+        raise ValueError(f"variant is one of {', '.join(VARIANTS)}, not {variant!r}")
     if image_size < 16:
         raise ValueError(f"image_size must be at least 16 pixels, not {image_size}")
     n = DEFAULT_COUNTS[split] if count is None else int(count)
     if n < 0:
         raise ValueError(f"count must not be negative, not {n}")
     if cache_dir is None:
-        return _generate(split, image_size, n, seed)
-    path = Path(cache_dir) / f"shapes-v{VERSION}-{split}-{image_size}px-n{n}-seed{seed}.npz"
+        return _generate(split, image_size, n, seed, variant)
+    name = "shapes" if variant == "plain" else f"shapes-{variant}"
+    path = Path(cache_dir) / f"{name}-v{VERSION}-{split}-{image_size}px-n{n}-seed{seed}.npz"
     if path.exists():
         try:
             return _read(path)
         except (OSError, ValueError, KeyError):
             pass  # a damaged file is made again below
-    data = _generate(split, image_size, n, seed)
+    data = _generate(split, image_size, n, seed, variant)
     _write_atomic(path, data)
     return data
 
@@ -121,7 +135,7 @@ def _write_atomic(path: Path, data: ShapesSplit) -> None:
         raise
 
 
-def _generate(split: str, size: int, n: int, seed: int) -> ShapesSplit:
+def _generate(split: str, size: int, n: int, seed: int, variant: str = "plain") -> ShapesSplit:
     images = np.empty((n, size, size, 3), np.uint8)
     masks = np.zeros((n, size, size), np.uint8)
     labels = np.empty(n, np.int64)
@@ -135,8 +149,12 @@ def _generate(split: str, size: int, n: int, seed: int) -> ShapesSplit:
         rng.shuffle(kinds)
         colours = rng.choice(len(COLOUR_NAMES), size=2, replace=False)
         sizes = rng.integers(2, size=2)
-        radii = [size * rng.uniform(*_RADIUS[int(s)]) for s in sizes]
-        centres = _place(rng, size, radii)
+        if variant == "large":
+            radii = [size * rng.uniform(*LARGE_RADIUS[int(s)]) for s in sizes]
+            centres = place_large(rng, size, radii)  # shape 1 may cover part of shape 0
+        else:
+            radii = [size * rng.uniform(*_RADIUS[int(s)]) for s in sizes]
+            centres = _place(rng, size, radii)
         image = _background(rng, size)
         for j in range(2):
             inside = _shape_mask(kinds[j], centres[j], radii[j], xs, ys)
@@ -148,7 +166,12 @@ def _generate(split: str, size: int, n: int, seed: int) -> ShapesSplit:
                              round(centres[j][0]), round(centres[j][1]))
         images[i] = np.clip(image, 0, 255).astype(np.uint8)
         labels[i] = label
-        captions.append(describe(objects[i], rng))
+        if variant == "long-tail":
+            captions.append(describe_long_tail(
+                [SHAPE_NAMES[k] for k in kinds], [COLOUR_NAMES[int(c)] for c in colours],
+                [int(z) for z in sizes], relation(objects[i]), rng))
+        else:
+            captions.append(describe(objects[i], rng))
     return ShapesSplit(images=images, labels=labels, masks=masks, captions=captions,
                        objects=objects)
 

@@ -68,8 +68,9 @@ def caption_spec(params: Mapping[str, Any]) -> str:
 
 SEG_HEADS = ("linear", "conv", "transformer", "transformer-shared-qk")
 # The frozen backbones' token maps: (width C, patch size, default image size).
-_BACKBONES = {"pretrain-vit": (96, 8, 64), "dino-vits16": (384, 16, 224)}
-_SEG_CLASSES = {"shapes": 5, "voc": 21}  # background + 4 shape kinds; VOC's 20 + background
+_BACKBONES = {"pretrain-vit": (96, 4, 32), "dino-vits16": (384, 16, 224)}
+# background + 4 shape kinds (both embedded variants); VOC's 20 + background
+_SEG_CLASSES = {"shapes": 5, "shapes-large": 5, "voc": 21}
 
 
 def seg_head_spec(params: Mapping[str, Any]) -> str | None:

@@ -21,8 +21,11 @@ Logs: train_loss and val_bleu4 per epoch (small model); test_bleu4 and bleu4
 Artifacts: predictions.jsonl (test: prediction, raw output, references),
 examples.md, and the trained small model in model/ (save_pretrained).
 
-`data=karpathy` reads a Karpathy-style dataset.json (Sydney-/UCM-Captions)
-from `data_root` instead of the embedded shapes.
+`data=shapes-long-tail` (the bundled manifest's choice) has the same images
+with references drawn from a long tail of synonyms, as real caption sets
+have (see dltui.data.shapes_variants). `data=karpathy` reads a
+Karpathy-style dataset.json (Sydney-/UCM-Captions) from `data_root` instead
+of the embedded shapes.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ from dltui.tasks.harness import fail, shapes_cache, start_task
 LONG_PROMPT = "a simple synthetic picture of two coloured shapes on a dark background showing"
 # Words of the prompts the built-in sweep uses are in the small model's vocabulary.
 SWEEP_PROMPTS = ["a picture of", "an image of", LONG_PROMPT]
+SHAPES_DATA = {"shapes": "plain", "shapes-long-tail": "long-tail"}
 
 
 @dataclass
@@ -136,8 +140,9 @@ def check_config(cfg: Config) -> None:
                         fix='use model = "auto", "small" or "pretrained"')
     if cfg.decoding not in ("greedy", "topk"):
         raise UserError(f"unknown decoding {cfg.decoding!r}", fix='use "greedy" or "topk"')
-    if cfg.data not in ("shapes", "karpathy"):
-        raise UserError(f"unknown data {cfg.data!r}", fix='use data = "shapes" or "karpathy"')
+    if cfg.data not in (*SHAPES_DATA, "karpathy"):
+        raise UserError(f"unknown data {cfg.data!r}",
+                        fix='use data = "shapes", "shapes-long-tail" or "karpathy"')
 
 
 def load_split(cfg: Config, split: str, count: int, size: int) -> Any:
@@ -146,7 +151,8 @@ def load_split(cfg: Config, split: str, count: int, size: int) -> Any:
         from dltui.data.karpathy import load_karpathy
 
         return load_karpathy(cfg.data_root, split, image_size=size, count=count or None)
-    return load_shapes(split, image_size=size, count=count, cache_dir=shapes_cache())
+    return load_shapes(split, image_size=size, count=count, cache_dir=shapes_cache(),
+                       variant=SHAPES_DATA[cfg.data])
 
 
 def wants_pretrained(cfg: Config) -> bool:

@@ -16,6 +16,8 @@ learns far slower from a few thousand images). Objectives, alone or summed:
   that patch's normalised pixels, scored on the hidden patches only.
 
 No masks are used: the segmentation labels stay unseen until the heads.
+`data=shapes-large` pretrains on the large, overlapping shapes instead of
+the plain scenes (same labels).
 
 Logs per epoch: train_loss, lr; with cls, cls_loss and val_acc (the
 classifier on clean validation images); with mim, mim_loss and val_mim_loss.
@@ -42,6 +44,7 @@ from dltui.tasks.harness import fail, shapes_cache, start_task
 from dltui.tasks.vit import SmallViT, VitShape, cosine_warmup, save_backbone, to_input
 
 OBJECTIVES = ("mim", "cls", "mim+cls")
+DATA_VARIANTS = {"shapes": "plain", "shapes-large": "large"}
 
 
 @dataclass
@@ -54,6 +57,7 @@ class Config:
     stem: str = "conv"
     pool: str = "mean"
     objective: str = "cls"
+    data: str = "shapes"  # or "shapes-large": the large, overlapping shapes of seg-heads
     mask_ratio: float = 0.4
     train_count: int = 3000
     val_count: int = 500
@@ -115,6 +119,9 @@ def main() -> None:
                             fix=f"use one of {', '.join(OBJECTIVES)}")
         if cfg.pool not in ("mean", "cls"):
             raise UserError(f"unknown pool {cfg.pool!r}", fix='use pool = "mean" or "cls"')
+        if cfg.data not in DATA_VARIANTS:
+            raise UserError(f"unknown data {cfg.data!r}",
+                            fix='use data = "shapes" or "shapes-large"')
     except UserError as err:
         fail(run, err)
     seed_everything(cfg.seed)
@@ -122,10 +129,11 @@ def main() -> None:
     started = time.time()
     shape = VitShape(cfg.image_size, cfg.patch_size, cfg.dim, cfg.depth, cfg.heads,
                      stem=cfg.stem)
+    variant = DATA_VARIANTS[cfg.data]
     train = load_shapes("train", image_size=cfg.image_size, count=cfg.train_count,
-                        cache_dir=shapes_cache())
+                        cache_dir=shapes_cache(), variant=variant)
     val = load_shapes("val", image_size=cfg.image_size, count=cfg.val_count,
-                      cache_dir=shapes_cache())
+                      cache_dir=shapes_cache(), variant=variant)
     half = (0.5, 0.5, 0.5)
     x_train = to_input(train.images, half, half)
     x_val = to_input(val.images, half, half).to(device)

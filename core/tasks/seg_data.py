@@ -23,10 +23,12 @@ class SegSplit:
     class_names: list[str]
 
 
-def load_shapes_split(split: str, size: int, count: int, cache_dir: Path) -> SegSplit:
+def load_shapes_split(split: str, size: int, count: int, cache_dir: Path,
+                      variant: str = "plain") -> SegSplit:
+    """The embedded shapes' `split`; `variant` "large" has large, overlapping shapes."""
     from dltui.data.shapes import MASK_CLASS_NAMES, load_shapes
 
-    data = load_shapes(split, image_size=size, count=count, cache_dir=cache_dir)
+    data = load_shapes(split, image_size=size, count=count, cache_dir=cache_dir, variant=variant)
     return SegSplit(data.images, data.masks, list(MASK_CLASS_NAMES))
 
 

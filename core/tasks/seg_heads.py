@@ -9,8 +9,10 @@ without gradients, over every image; its patch maps are kept for all epochs.
 
 Heads (see heads.py): linear, conv, transformer, transformer-shared-qk. Logits
 are upsampled bilinearly to the input size. AdamW, polynomial LR decay,
-cross-entropy ignoring label 255. `data=voc` reads PASCAL VOC 2012 from
-`data_root` (torchvision's layout).
+cross-entropy ignoring label 255. `data=shapes-large` has large,
+overlapping shapes whose class a patch's neighbourhood does not decide (the
+bundled manifest's choice, see dltui.data.shapes_variants); `data=voc`
+reads PASCAL VOC 2012 from `data_root` (torchvision's layout).
 
 Logs per epoch: train_loss, val_miou, lr. At the end: iou/<class>; summary
 val_miou, best_val_miou, num_params (the head's); artifacts per_class_iou.md,
@@ -46,7 +48,7 @@ class Config:
     backbone_path: str = ""
     data: str = "shapes"
     data_root: str = "data/voc"
-    image_size: int = 0  # 0: the backbone's own (64 for pretrain-vit, 224 for DINO)
+    image_size: int = 0  # 0: the backbone's own (32 for pretrain-vit, 224 for DINO)
     train_count: int = 2000
     val_count: int = 500
     epochs: int = 12
@@ -61,14 +63,41 @@ class Config:
     seed: int = 0
 
 
+SHAPES_DATA = {"shapes": "plain", "shapes-large": "large"}
+
+
+def at_resolution(backbone: FrozenBackbone, image_size: int) -> None:
+    """Make a pretrain-vit backbone take image_size px images: a finer grid of patches.
+
+    The position embeddings of the patches are resized bicubically to the new
+    grid (the CLS one is kept), as DINO's are when it segments images larger
+    than it was trained on.
+    """
+    if image_size % backbone.patch_size:
+        raise UserError(f"image_size={image_size} is not a multiple of the backbone's "
+                        f"{backbone.patch_size}px patches",
+                        fix=f"use a multiple of {backbone.patch_size}, or 0 for its own size")
+    encoder = backbone.encoder
+    pos: torch.Tensor = encoder.pos_embed.data  # type: ignore[assignment]
+    old, dim = round((pos.shape[1] - 1) ** 0.5), pos.shape[2]
+    new = image_size // backbone.patch_size
+    grid = pos[:, 1:].reshape(1, old, old, dim).permute(0, 3, 1, 2)
+    grid = F.interpolate(grid, size=(new, new), mode="bicubic", align_corners=False)
+    encoder.pos_embed = torch.nn.Parameter(
+        torch.cat([pos[:, :1], grid.flatten(2).transpose(1, 2)], dim=1), requires_grad=False)
+    backbone.image_size = image_size
+
+
 def load_data(cfg: Config, size: int) -> tuple[SegSplit, SegSplit]:
-    if cfg.data == "shapes":
-        return (load_shapes_split("train", size, cfg.train_count, shapes_cache()),
-                load_shapes_split("val", size, cfg.val_count, shapes_cache()))
+    if cfg.data in SHAPES_DATA:
+        variant = SHAPES_DATA[cfg.data]
+        return (load_shapes_split("train", size, cfg.train_count, shapes_cache(), variant),
+                load_shapes_split("val", size, cfg.val_count, shapes_cache(), variant))
     if cfg.data == "voc":
         return (load_voc_split(cfg.data_root, "train", size, cfg.train_count),
                 load_voc_split(cfg.data_root, "val", size, cfg.val_count))
-    raise UserError(f"unknown data {cfg.data!r}", fix='use data = "shapes" or "voc"')
+    raise UserError(f"unknown data {cfg.data!r}",
+                    fix='use data = "shapes", "shapes-large" or "voc"')
 
 
 def predict(head: torch.nn.Module, feats: torch.Tensor, size: int, device: torch.device,
@@ -106,9 +135,7 @@ def main() -> None:
             backbone_path=cfg.backbone_path, image_size=cfg.image_size)
         if (cfg.backbone == "pretrain-vit" and cfg.image_size
                 and cfg.image_size != backbone.image_size):
-            raise UserError(f"the pretrain-vit backbone takes {backbone.image_size}px "
-                            f"images, not image_size={cfg.image_size}",
-                            fix="leave image_size at 0 or pretrain at that size")
+            at_resolution(backbone, cfg.image_size)
         train, val = load_data(cfg, backbone.image_size)
     except UserError as err:
         fail(run, err)
