@@ -63,7 +63,10 @@ def test_one_progress_and_eta_rule(tmp_path: Path) -> None:
 
     path = tmp_path / "metrics.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in [
-        {"step": 0, "time": 100.0, "_total": 10}, {"step": 2, "time": 120.0, "loss": 1.0}]))
+        {"step": 0, "time": 100.0, "_total": 10},
+        {"step": 2, "time": 120.0, "loss": 1.0, "_total": 10},
+        # A loss every N batches at a global batch step: not how far along the run is.
+        {"step": 37, "time": 120.0, "batch_loss": 0.9}]))
     history = MetricHistory(path)
     history.update()
     live = progress_of_history(history, params={}, started=100.0, is_final=False, now=125.0)

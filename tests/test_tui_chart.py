@@ -11,10 +11,10 @@ from pathlib import Path
 
 from task_runs import metrics, run_launched
 
-from dltui.tracking.stream import MetricHistory
+from dltui.tracking.stream import MetricHistory, MetricSeries
 from dltui.tui.catalog import sweep_label
 from dltui.tui.chart import BEST_MARK, ChartOptions, ChartSeries, ema, nice_ticks, render_chart
-from dltui.tui.curves import Curve, CurveHistory, thin
+from dltui.tui.curves import thin
 from dltui.tui.text import column_numbers, number, plural
 from dltui.tui.watch import FolderWatch
 from dltui.tui.widgets.run_status import exit_label
@@ -125,7 +125,7 @@ def test_curves_keep_step_time_and_shape_and_progress_comes_from_progress(
     lines += [{"step": b, "time": 100.0 + b, "batch_loss": 1 / b} for b in range(1, 7)]
     lines += [{"step": 1, "time": 107.0, "train_loss": 0.4}, {"step": 1, "_total": 2}]
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    history = CurveHistory(path)
+    history = MetricHistory(path)
     assert history.update()
     assert history.last_step == 1 and history.total == 2  # the epoch, not batch 6
     assert history.series["batch_loss"].steps == [1, 2, 3, 4, 5, 6]
@@ -133,7 +133,7 @@ def test_curves_keep_step_time_and_shape_and_progress_comes_from_progress(
     core = MetricHistory(path)
     core.update()
     assert core.last_step == 1  # the CLI and the runner read progress the same way
-    steps, values, times = thin(Curve("x", list(map(float, range(1000))),
+    steps, values, times = thin(MetricSeries("x", list(map(float, range(1000))),
                                       [float(v) for v in range(1000)], [0.0] * 1000), 100)
     assert len(values) == 100 and steps[-1] == 999 and values[0] == 4.5
 

@@ -23,8 +23,8 @@ from dltui.store.annotations import annotations_label, has_annotations
 from dltui.store.runs import RunInfo, RunStore, load_run
 from dltui.system.figures import first_training_metric
 from dltui.tracking.progress import progress_of_history
-from dltui.tracking.stream import guess_mode, is_finite, is_number
-from dltui.tui.curves import CurveHistory, thin
+from dltui.tracking.stream import MetricHistory, guess_mode, is_finite, is_number
+from dltui.tui.curves import thin
 from dltui.tui.text import duration, number, params_label, state_label
 from dltui.tui.views import (
     CatalogSnapshot,
@@ -60,7 +60,7 @@ def params_key(params: dict[str, Any]) -> str:
     return repr(sorted(params.items()))
 
 
-def digest_history(history: CurveHistory, info: RunInfo, *,
+def digest_history(history: MetricHistory, info: RunInfo, *,
                    now: float | None = None) -> RunDigest:
     """Last, best and a downsampled curve of every metric, with progress and ETA."""
     modes = {info.spec.metric: info.spec.mode} if info.spec.metric else {}
@@ -145,7 +145,7 @@ class RunCatalog:
         self._records: dict[str, RunRecord] = {}
         self._keys: dict[str, str] = {}
         self._active: set[str] = set()
-        self._histories: dict[str, CurveHistory] = {}  # runs still being written
+        self._histories: dict[str, MetricHistory] = {}  # runs still being written
         self._live: dict[str, RunDigest] = {}  # their digests
         self._read: dict[str, RunDigest] = {}  # finished runs' curves, read once when shown
         self._entries: dict[str, list[ExperimentEntry]] = {}
@@ -224,7 +224,7 @@ class RunCatalog:
                 continue
             history = self._histories.get(ref)
             if history is None:
-                history = self._histories[ref] = CurveHistory(info.dir.metrics_file)
+                history = self._histories[ref] = MetricHistory(info.dir.metrics_file)
             if history.update() or ref not in self._live:
                 self._live[ref] = digest = digest_history(history, info, now=self.clock())
                 self._records[ref] = run_record(info, digest_numbers(info, digest))
@@ -278,7 +278,7 @@ class RunCatalog:
             return found
         if info.state == rd.QUEUED:
             return RunDigest()
-        history = CurveHistory(info.dir.metrics_file)
+        history = MetricHistory(info.dir.metrics_file)
         history.update()
         digest = digest_history(history, info)
         if info.is_final:

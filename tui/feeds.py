@@ -17,8 +17,8 @@ from dltui.queue.gpus import Gpu
 from dltui.store import rundir as rd
 from dltui.store.rundir import read_json
 from dltui.store.runs import RunInfo, load_run
+from dltui.tracking.stream import MetricHistory
 from dltui.tui.catalog import RunCatalog, digest_history
-from dltui.tui.curves import CurveHistory
 from dltui.tui.text import clean
 from dltui.tui.views import CatalogSnapshot, RunDigest, RunView
 from dltui.tui.watch import FolderWatch
@@ -112,7 +112,7 @@ class RunFollower:
                  ) -> None:
         self.path = path
         self.clock = clock
-        self.history: CurveHistory | None = None
+        self.history: MetricHistory | None = None
         self.tail: deque[str] = deque(maxlen=tail)
         self.seq = 0
         self.info: RunInfo | None = None
@@ -156,7 +156,7 @@ class RunFollower:
                 changed = True
         info = self.info
         if self.history is None:
-            self.history = CurveHistory(info.dir.metrics_file)
+            self.history = MetricHistory(info.dir.metrics_file)
         measured = self.history.update()
         logged = self._read_log(info)
         if not (changed or measured or logged):

@@ -65,11 +65,12 @@ def is_finite(value: Any) -> bool:
 
 @dataclass
 class MetricSeries:
-    """Every value of one metric in the order logged."""
+    """Every value of one metric in the order logged, with its step and wall time."""
 
     name: str
     steps: list[float] = field(default_factory=list)
     values: list[float] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)  # NaN where a record had none
 
     @property
     def last(self) -> float | None:
@@ -123,6 +124,8 @@ class MetricHistory:
             series.steps.append(float(step) if is_number(step)  # type: ignore[arg-type]
                                 else float(len(series.values)))
             series.values.append(float(value))
+            series.times.append(float(when) if is_number(when)  # type: ignore[arg-type]
+                                else math.nan)
 
 
 def summarize(history: MetricHistory, *, mode_of: dict[str, str] | None = None,

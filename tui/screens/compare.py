@@ -17,8 +17,8 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from dltui.errors import UserError
 from dltui.store.runs import RunInfo, load_run
+from dltui.tracking.stream import MetricHistory
 from dltui.tui.catalog import digest_history
-from dltui.tui.curves import CurveHistory
 from dltui.tui.screens.base import DashboardScreen
 from dltui.tui.screens.folder_dialog import FolderDialog
 from dltui.tui.text import STATE_STYLES, column_numbers, literal, plural
@@ -54,7 +54,7 @@ def run_curves(runs: list[RunInfo]) -> dict[str, dict[str, MetricDigest]]:
     """Every metric's curve of each run, by run ref (read from the metrics files)."""
     curves = {}
     for info in runs:
-        history = CurveHistory(info.dir.metrics_file)
+        history = MetricHistory(info.dir.metrics_file)
         history.update()
         curves[info.ref] = dict(digest_history(history, info).metrics)
     return curves
