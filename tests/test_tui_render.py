@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 import textwrap
@@ -27,6 +28,7 @@ from dltui.tui.screens.compare import export_stem, write_exports
 from dltui.tui.screens.experiments import entry_row, filter_entries
 from dltui.tui.screens.launch_dialog import parse_pairs
 from dltui.tui.screens.params import report_rows, totals_text
+from dltui.tui.screens.queue import COLUMNS as QUEUE_COLUMNS
 from dltui.tui.screens.queue import queue_rows
 from dltui.tui.screens.runs import filter_records, sort_records
 from dltui.tui.text import clean, overrides_text, params_label, state_counts_label
@@ -330,6 +332,23 @@ def test_queue_rows_by_slot_then_queue_order(tmp_path: Path) -> None:
     assert [r.cells[0] for r in rows] == ["GPU 0", "#1", "#2"]
     assert rows[0].cells[3] == "idle" and rows[1].key.endswith("bbbb")
     assert [r.cells[0] for r in queue_rows(active, {})] == ["#1", "#2"]
+
+
+def test_a_running_runs_row_shows_what_it_uses_now(tmp_path: Path) -> None:
+    from dltui.tui.views import MetricDigest, RunDigest
+
+    runs = tmp_path / "runs"
+    run = make_run(runs, "plain", "20260101-000001-aaaa", {"lr": 1}, state=rd.QUEUED)
+    run.write_status(state=rd.RUNNING, gpu_ids=[], pid=os.getpid())
+    (info,) = RunStore(runs).active()
+    digest = RunDigest({"acc": MetricDigest("acc", 0.5, 0.5, "max", 1),
+                        "sys/cpu_percent": MetricDigest("sys/cpu_percent", 97.6, 97.6, "max", 1),
+                        "sys/rss_mb": MetricDigest("sys/rss_mb", 812.0, 812.0, "max", 1)},
+                       step=1, total=3)
+    (row,) = queue_rows([info], {info.ref: digest})
+    cells = dict(zip([c.key for c in QUEUE_COLUMNS], row.cells, strict=True))
+    assert cells["use"].startswith("cpu 98%") and "812" in cells["use"]
+    assert cells["metric"] == "acc 0.5"  # the training metric, not a system figure
 
 
 # -- exports and params ----------------------------------------------------------------------

@@ -15,7 +15,7 @@ from dltui.queue.gpus import Gpu
 from dltui.queue.scheduler import queue_key
 from dltui.store import rundir as rd
 from dltui.store.runs import RunInfo
-from dltui.system.figures import first_training_metric
+from dltui.system.figures import first_training_metric, split_system, use_text
 from dltui.tui.feeds import follow_gpus
 from dltui.tui.messages import GpusUpdated
 from dltui.tui.screens.base import DashboardScreen
@@ -34,6 +34,7 @@ COLUMNS = (
     Column("progress", "Progress", max_width=12),
     Column("eta", "ETA", max_width=9, drop=2),
     Column("metric", "Latest", max_width=24, drop=1),
+    Column("use", "Use", max_width=30, drop=4),  # the run's CPU, memory, GPUs now
     Column("params", "Params", max_width=40, drop=3),
 )
 
@@ -57,17 +58,19 @@ def queue_rows(active: Sequence[RunInfo], digests: dict[str, RunDigest],
         metric = info.spec.metric or first_training_metric(digest.metrics)
         if metric in digest.metrics:
             latest = f"{metric} {number(digest.metrics[metric].last)}"
+        _, use = split_system({name: m.last for name, m in digest.metrics.items()})
         rows.append(Row(info.ref, (slot_label(info), info.run_id, info.experiment,
                                    state_label(info.state), progress(digest.step, digest.total),
-                                   eta(digest.eta), latest, params_label(info.spec.params))))
+                                   eta(digest.eta), latest, use_text(use),
+                                   params_label(info.spec.params))))
     for gpu in gpus:
         if gpu.index not in busy:
             rows.append(Row(f"gpu:{gpu.index}", (f"GPU {gpu.index}", "", "", "idle", "", "",
-                                                 "", ""), style="dim"))
+                                                 "", "", ""), style="dim"))
     for position, info in enumerate(queued, 1):
         waits = " (waits)" if info.status.waits_for else ""
         rows.append(Row(info.ref, (f"#{position}{waits}", info.run_id, info.experiment,
-                                   state_label(info.state), "", "", "",
+                                   state_label(info.state), "", "", "", "",
                                    params_label(info.spec.params))))
     return rows
 
