@@ -112,3 +112,20 @@ def test_runs_started_by_hand_rank_by_the_manifests_metric(project: Project) -> 
     table = json.loads(project.invoke("compare", "byhand", "--format", "json",
                                    check=True).stdout)
     assert [row["param:lr"] for row in table] == [0.01, 0.1, 0.001]
+
+
+def test_compare_says_when_it_keeps_the_latest_per_param_set(project: Project) -> None:
+    """A sweep run twice compares once, and the CLI says how many runs it left out."""
+    from dltui.store import rundir as rd
+
+    for run_id, lr in (("r1", 0.1), ("r2", 0.1), ("r3", 0.01)):
+        spec = rd.RunSpec(run_id=run_id, experiment="twice", argv=[], params={"lr": lr},
+                          cwd=str(project.root))
+        rd.create_run_dir(project.runs, spec, state=rd.SUCCEEDED, started_at=1.0,
+                          ended_at=2.0, metrics={"acc": {"last": lr, "best": lr, "count": 1}})
+    project.write('[experiments.twice]\ncommand = ["python", "x.py"]\nmetric = "acc"\n')
+    done = project.invoke("compare", "twice", "--format", "json", check=True)
+    assert sorted(row["run"] for row in json.loads(done.stdout)) == ["r2", "r3"]
+    assert "latest per param set: 2 of 3, --all-runs shows all" in done.stderr
+    every = project.invoke("compare", "twice", "--all-runs", "--format", "json", check=True)
+    assert len(json.loads(every.stdout)) == 3 and "latest per param set" not in every.stderr
