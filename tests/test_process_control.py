@@ -108,7 +108,9 @@ def test_killed_supervisor_is_replaced_and_runs_go_on(project: Project, tmp_path
     wait_for(lambda: sum(state(project, p) == "running" for p in paths) == 1
              and state(project, running) != "running", what="the next queued run to start")
     project.cli("stop", "--all", "--grace", "1", check=True)
-    assert all(state(project, p) in ("killed", "failed") for p in paths)
+    # A wrapper SIGKILLed after the grace period is recorded by the next reader.
+    wait_for(lambda: all(state(project, p) in ("killed", "failed") for p in paths),
+             timeout=15, what="every run to end")
 
 
 def test_queued_run_can_be_cancelled(project: Project, tmp_path: Path) -> None:
