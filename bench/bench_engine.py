@@ -98,12 +98,13 @@ def make_finished_runs(root: Path, count: int) -> None:
     """`count` finished runs in the real format, as a long sweep would leave them."""
     for index in range(count):
         spec = rd.RunSpec(run_id=f"20260101-000000-{index:05d}", experiment=f"sweep{index % 10}",
+                          # Not `seed`: compare would fold seeds into mean ± std rows.
                           argv=["python", "train.py"], params={"lr": 10 ** -(index % 4),
-                                                               "seed": index},
+                                                               "run_index": index},
                           cwd=str(root), metric="val_acc", mode="max")
         path = root / spec.experiment / spec.run_id
         path.mkdir(parents=True)
-        rd.write_json_atomic(path / rd.RUN_FILE, spec.__dict__)
+        rd.write_json_atomic(path / rd.RUN_FILE, spec.to_json())
         rd.write_json_atomic(path / rd.STATUS_FILE, {
             "state": rd.SUCCEEDED, "exit_code": 0, "started_at": 1.0, "ended_at": 61.0,
             "metrics": {"val_acc": {"last": index / count, "best": index / count, "count": 15},
