@@ -243,7 +243,10 @@ def test_a_read_only_runs_folder_lists_and_refuses_to_queue(world: Project,
     mark_active(world.runs, dead.path)
     view = tmp_path / "read-only"
     view.mkdir()
-    subprocess.run(["mount", "--bind", str(world.runs), str(view)], check=True)
+    bound = subprocess.run(["mount", "--bind", str(world.runs), str(view)],
+                           capture_output=True, text=True)
+    if bound.returncode != 0:
+        pytest.skip(f"cannot bind-mount here: {bound.stderr.strip()}")
     try:
         subprocess.run(["mount", "-o", "remount,bind,ro", str(view)], check=True)
         before = files_of(world.runs)
