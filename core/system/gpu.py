@@ -10,6 +10,8 @@ import os
 from collections.abc import Collection
 from typing import Any
 
+from dltui.procs import is_alive
+
 _MB = 1024 * 1024
 
 
@@ -63,7 +65,7 @@ class GpuUse:
         listed = list(nvml.nvmlDeviceGetComputeRunningProcesses(handle))
         listed += nvml.nvmlDeviceGetGraphicsRunningProcesses(handle)
         ours = [p.usedGpuMemory or 0 for p in listed if p.pid in pids]
-        if ours or not listed or any(_exists(p.pid) for p in listed):
+        if ours or not listed or any(is_alive(p.pid) for p in listed):
             return sum(ours) / _MB
         return nvml.nvmlDeviceGetMemoryInfo(handle).used / _MB
 
@@ -81,16 +83,6 @@ def _field(name: str, read: Any, nvml: Any) -> dict[str, float]:
         return {name: round(float(read()), 1)}
     except nvml.NVMLError:  # a field this device does not report (power on some boards)
         return {}
-
-
-def _exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _visible(count: int) -> list[int]:
