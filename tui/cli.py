@@ -291,16 +291,13 @@ def compare_command(
     """Compare runs: params that differ, last and best metrics, duration, status."""
     from dltui.views.compare import compare
     from dltui.views.formats import render
-    from dltui.views.selection import dropped_note, labels_for, select_counted
+    from dltui.views.selection import labels_for, select_counted
 
     loaded, store = _store(manifest, runs)
     damaged: list[RunInfo] = []
     chosen, considered = select_counted(store, selection or [], manifest=loaded,
                                         all_runs=all_runs, left_out=damaged)
-    say_left_out(damaged)
-    note = dropped_note(len(chosen), considered)
-    if note:
-        typer.echo(f"note: {note}", err=True)
+    say_left_out(damaged, shown=len(chosen), considered=considered)
     table = compare(chosen, labels=labels_for(loaded, chosen), show_same=show_same,
                     manifest=loaded)
     typer.echo(render(table, fmt), nl=False)

@@ -45,8 +45,14 @@ def open_store(manifest_path: Path, runs: Path | None) -> tuple[Manifest | None,
     return manifest, store
 
 
-def say_left_out(damaged: list[RunInfo]) -> None:
-    """One line on stderr per damaged run a selection left out: nothing is left out silently."""
+def say_left_out(damaged: list[RunInfo], *, shown: int, considered: int) -> None:
+    """Say on stderr what a selection left out, so that nothing is left out silently:
+    each damaged run, and how many older runs of the same params."""
+    from dltui.views.selection import dropped_note
+
     for info in damaged:
         typer.echo(f"note: {info.ref} left out, damaged: {info.damage}; {info.damage_fix}",
                    err=True)
+    note = dropped_note(shown, considered)
+    if note:
+        typer.echo(f"note: {note}", err=True)

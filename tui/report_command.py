@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
         from dltui.report.writer import REPORT_FORMATS, write_report
         from dltui.tui.options import open_store as _store
         from dltui.tui.options import say_left_out
-        from dltui.views.selection import dropped_note, labels_for, select_counted
+        from dltui.views.selection import labels_for, select_counted
 
         if fmt not in REPORT_FORMATS:
             raise UserError(f"unknown report format {fmt!r}", fix="use --format md or html")
@@ -41,10 +41,7 @@ def register(app: typer.Typer) -> None:
         damaged: list[Any] = []
         chosen, considered = select_counted(store, selection or [], manifest=loaded,
                                             all_runs=all_runs, left_out=damaged)
-        say_left_out(damaged)
-        note = dropped_note(len(chosen), considered)
-        if note:
-            typer.echo(f"note: {note}", err=True)
+        say_left_out(damaged, shown=len(chosen), considered=considered)
         target = write_report(runs=chosen, out_dir=out, fmt=fmt, title=title,
                               labels=labels_for(loaded, chosen), manifest=loaded)
         typer.echo(f"wrote {target} ({len(chosen)} runs)")

@@ -69,13 +69,11 @@ def check_params(exp: Experiment, overrides: Mapping[str, list[Any]] | None = No
     exp.check_run_count(overrides, seeds=seeds)
     if exp.task:
         check_task_params(exp.task, exp.params, source=f"[experiments.{exp.name}] params")
-        for key, values in exp.sweep.items():
-            for value in values:
-                check_task_params(exp.task, {key: value},
-                                  source=f"[experiments.{exp.name}] sweep")
-        for key, values in (overrides or {}).items():
-            for value in values:
-                check_task_params(exp.task, {key: value}, source=f"--set {key}")
+        grids = ((f"[experiments.{exp.name}] sweep", exp.sweep), ("--set", overrides or {}))
+        for source, grid in grids:
+            for key, values in grid.items():
+                for value in values:
+                    check_task_params(exp.task, {key: value}, source=f"{source} {key}")
     _check_overrides(exp, overrides or {})
     for key, values in (overrides or {}).items():
         if any(isinstance(value, str) and "\x00" in value for value in values):
