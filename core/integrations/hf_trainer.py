@@ -61,11 +61,7 @@ def _attach(trainer: Any) -> None:
 
 def patch(module: ModuleType) -> None:
     """Patch `transformers.trainer.Trainer` (the module just imported)."""
-    from importlib import metadata  # at patch time: 30 ms a start otherwise
-    version = metadata.version("transformers")
-    if not hooks.version_supported(version, *SUPPORTED):
-        hooks.warn_once(FRAMEWORK, f"transformers {version} is not one dltui knows "
-                                   "(4.40 to 5.x); its values are read from the output")
+    if not hooks.known_version(FRAMEWORK, "transformers", *SUPPORTED):
         return
 
     def wrap(original: Any) -> Any:

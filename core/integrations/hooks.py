@@ -66,6 +66,21 @@ def patch_method(owner: type, name: str, wrap: Callable[[Callable[..., Any]], Ca
     setattr(owner, name, wrapper)
 
 
+def known_version(label: str, distribution: str, lowest: Sequence[int], below: Sequence[int],
+                  *, values: str = "its values") -> bool:
+    """Whether the installed `distribution` is a version these hooks were made for; else
+    one warning line in the run's log, and the values are read from the output."""
+    from importlib import metadata  # at patch time: 30 ms a start otherwise
+
+    version = metadata.version(distribution)
+    if version_supported(version, lowest, below):
+        return True
+    span = f"{'.'.join(map(str, lowest))} up to, not including, {'.'.join(map(str, below))}"
+    warn_once(label, f"{distribution} {version} is not one dltui knows ({span}); {values} "
+                     "are read from the output")
+    return False
+
+
 def version_supported(version: str, lowest: Sequence[int], below: Sequence[int]) -> bool:
     """Whether `version` ("4.57.1", "2.6.0rc1") is at least `lowest` and under `below`."""
     numbers = []

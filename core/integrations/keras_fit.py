@@ -60,11 +60,7 @@ def _with_callback(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 def patch(module: ModuleType) -> None:
     """Patch `keras.Model.fit` (keras just imported)."""
-    from importlib import metadata  # at patch time: 30 ms a start otherwise
-    version = metadata.version("keras")
-    if not hooks.version_supported(version, *SUPPORTED):
-        hooks.warn_once(FRAMEWORK, f"keras {version} is not one dltui knows (3.x); "
-                                   "its values are read from the output")
+    if not hooks.known_version(FRAMEWORK, "keras", *SUPPORTED):
         return
 
     def wrap(original: Any) -> Any:

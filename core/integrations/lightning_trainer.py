@@ -51,11 +51,7 @@ _totals: dict[int, int] = {}  # the total steps last said, by trainer
 def patcher(framework: str) -> Any:
     def patch(module: ModuleType) -> None:
         """Patch `_LoggerConnector.log_metrics` of `framework` (the module just imported)."""
-        from importlib import metadata  # at patch time: 30 ms a start otherwise
-        version = metadata.version(framework)
-        if not hooks.version_supported(version, *SUPPORTED):
-            hooks.warn_once(framework, f"{framework} {version} is not one dltui knows (2.x); "
-                                       "its values are read from the output")
+        if not hooks.known_version(framework, framework, *SUPPORTED):
             return
         def wrap(original: Any) -> Any:
             def log_metrics(self: Any, metrics: Any, step: int | None = None) -> None:

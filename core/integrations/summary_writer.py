@@ -32,11 +32,8 @@ def patcher(framework: str) -> Any:
 
     def patch(module: ModuleType) -> None:
         """Patch `SummaryWriter.add_scalar(s)` of `framework` (the module just imported)."""
-        from importlib import metadata  # at patch time: 30 ms a start otherwise
-        version = metadata.version(framework)
-        if not hooks.version_supported(version, *SUPPORTED[framework]):
-            hooks.warn_once(label, f"{framework} {version} is not one dltui knows; "
-                                   "its SummaryWriter values are read from the output")
+        if not hooks.known_version(label, framework, *SUPPORTED[framework],
+                                   values="its SummaryWriter values"):
             return
 
         def wrap_scalar(original: Any) -> Any:
