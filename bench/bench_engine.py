@@ -59,30 +59,134 @@ def bench_log_latency(root: Path, count: int = 300, poll: float = 0.01) -> None:
           f"max {max(ms):.1f} ms over {len(ms)} values")
 
 
+def _rounds(measures: dict[str, object], rounds: int = 5) -> dict[str, float]:
+    """Each measure's median over `rounds`, the measures interleaved within each round."""
+    taken: dict[str, list[float]] = {name: [] for name in measures}
+    for _ in range(rounds):
+        for name, measure in measures.items():
+            taken[name].append(measure())  # type: ignore[operator]
+    return {name: statistics.median(values) for name, values in taken.items()}
+
+
 def bench_log_cost(root: Path, count: int = 20000) -> None:
+    """One log() beside a bare JSON line written and flushed, and beside SummaryWriter;
+    then the follower (the run wrapper's thread) writes the events, read back complete."""
+    from dltui.tracking.follower import StreamFollower
     from dltui.tracking.run import Run
 
-    spec = rd.RunSpec(run_id="cost", experiment="bench", argv=[], params={}, cwd=str(root))
-    run = Run(rd.create_run_dir(root, spec, state=rd.RUNNING), owns_status=False)
-    start = time.perf_counter()
-    for step in range(count):
-        run.log({"loss": 0.5}, step=step)
-    ours = (time.perf_counter() - start) / count
-    run.finish()
+    one = {"loss": 0.5}
+    ten = {f"metric_{i}": 0.5 + i for i in range(10)}
+    made = iter(range(10**6))
+
+    def new_run() -> rd.RunDir:
+        spec = rd.RunSpec(run_id=f"cost{next(made)}", experiment="bench", argv=[], params={},
+                          cwd=str(root))
+        return rd.create_run_dir(root, spec, state=rd.RUNNING)
+
+    def bare(values: dict[str, float]) -> float:
+        with open(new_run().metrics_file, "a", encoding="utf-8") as out:
+            start = time.perf_counter()
+            for step in range(count):
+                out.write(json.dumps({"step": step, "time": time.time(), **values}) + "\n")
+                out.flush()
+            return (time.perf_counter() - start) / count
+
+    followed: list[rd.RunDir] = []
+
+    def ours(values: dict[str, float], *, by_hand: bool = False) -> float:
+        run_dir = new_run()
+        run = Run(run_dir, owns_status=False, followed=not by_hand)
+        start = time.perf_counter()
+        for step in range(count):
+            run.log(values, step=step)
+        took = (time.perf_counter() - start) / count
+        run.finish()
+        followed.append(run_dir)
+        return took
+
+    measures: dict[str, object] = {
+        "bare": lambda: bare(one), "ours": lambda: ours(one),
+        "hand": lambda: ours(one, by_hand=True),
+        "bare10": lambda: bare(ten), "ours10": lambda: ours(ten)}
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
-        print(f"one log(): {ours * 1e6:.1f} us (torch not installed: no SummaryWriter to "
-              "compare)")
-        return
-    writer = SummaryWriter(str(root / "sw"))
+        SummaryWriter = None  # noqa: N806
+    if SummaryWriter is not None:
+        def summary_writer(values: dict[str, float]) -> float:
+            writer = SummaryWriter(str(root / f"sw{next(made)}"))
+            start = time.perf_counter()
+            for step in range(count):
+                for tag, value in values.items():
+                    writer.add_scalar(tag, value, step)
+            took = (time.perf_counter() - start) / count
+            writer.close()
+            return took
+
+        measures["sw"] = lambda: summary_writer(one)
+        measures["sw10"] = lambda: summary_writer(ten)
+    got = _rounds(measures)
+    us = {name: value * 1e6 for name, value in got.items()}
+    sw = f"; SummaryWriter.add_scalar {us['sw']:.1f} us" if "sw" in us else ""
+    sw10 = f"; 10x add_scalar {us['sw10']:.1f} us" if "sw10" in us else ""
+    print(f"one log() under dltui run: {us['ours']:.1f} us; bare json line + write + flush "
+          f"{us['bare']:.1f} us ({us['ours'] / us['bare']:.2f}x the bare write){sw}")
+    print(f"one log() in a script started by hand (events on its own thread): "
+          f"{us['hand']:.1f} us ({us['hand'] / us['bare']:.2f}x)")
+    print(f"ten scalars in one log(): {us['ours10']:.1f} us; bare {us['bare10']:.1f} us "
+          f"({us['ours10'] / us['bare10']:.2f}x){sw10}")
+    # What the run wrapper does with the stream of the last followed run: its events,
+    # read back with TensorBoard's own reader.
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run_dir = followed[-1]
     start = time.perf_counter()
-    for step in range(count):
-        writer.add_scalar("loss", 0.5, step)
-    theirs = (time.perf_counter() - start) / count
-    writer.close()
-    print(f"one log() (metrics line + TensorBoard event): {ours * 1e6:.1f} us; "
-          f"SummaryWriter.add_scalar: {theirs * 1e6:.1f} us ({ours / theirs:.2f}x)")
+    StreamFollower(run_dir).stop()
+    converted = time.perf_counter() - start
+    acc = EventAccumulator(str(run_dir.tb_dir), size_guidance={"scalars": 0})
+    acc.Reload()
+    events = len(acc.Scalars("metric_0"))
+    print(f"the wrapper's follower: {converted / count * 1e6:.1f} us a record, off the training "
+          f"process; TensorBoard reads {events} of {count} values back")
+
+
+LONG_RUN = """
+import dltui
+run = dltui.init()
+for step in range({records}):
+    run.log({{"loss": 1.0 / (step + 1), "acc": step / {records}}}, step=step)
+"""
+# The runner in this interpreter, telling its own peak memory when it exits.
+PEAK_OF_RUNNER = """
+import resource, runpy, sys
+sys.argv = ["runner", sys.argv[1]]
+try:
+    runpy.run_module("dltui.queue.runner", run_name="__main__")
+finally:
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, file=sys.stderr)
+"""
+
+
+def runner_peak_mb(root: Path, records: int) -> tuple[int, int]:
+    """The run wrapper's peak memory over a run logging `records` records, and how
+    many of them its status counts."""
+    code = LONG_RUN.format(records=records)
+    spec = rd.RunSpec(run_id=f"long{records}", experiment="long", cwd=str(root),
+                      argv=[sys.executable, "-c", code], params={})
+    run = rd.create_run_dir(root, spec, state=rd.STARTING)
+    done = subprocess.run([sys.executable, "-c", PEAK_OF_RUNNER, str(run.path)],
+                          capture_output=True, text=True, check=True)
+    counted = run.status().metrics.get("loss", {}).get("count", 0)
+    return int(done.stderr.strip().splitlines()[-1]), counted
+
+
+def bench_runner_memory(root: Path) -> None:
+    plain = subprocess.run([sys.executable, "-c", "import resource; print(resource.getrusage("
+                            "resource.RUSAGE_SELF).ru_maxrss // 1024)"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    figures = [runner_peak_mb(root, records) for records in (1_000, 100_000)]
+    print(f"run wrapper's peak memory: {figures[0][0]} MB at 1,000 records, {figures[1][0]} MB "
+          f"at 100,000 ({figures[1][1]} counted); a bare python interpreter {plain} MB")
 
 
 def wall(argv: list[str], cwd: Path, repeat: int = 7) -> float:
@@ -145,6 +249,7 @@ def main() -> None:
         root = Path(tmp)
         bench_log_latency(root / "latency")
         bench_log_cost(root / "cost")
+        bench_runner_memory(root / "memory")
         bench_queue_poll(root / "queued")
         print(f"dltui --help: {wall([dltui, '--help'], root) * 1000:.0f} ms (median of 7)")
         many = root / "many"

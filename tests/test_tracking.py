@@ -42,9 +42,14 @@ def test_script_started_by_hand_gets_a_run(tmp_path: Path) -> None:
     status = json.loads((path / "status.json").read_text())
     assert status["state"] == "succeeded" and status["launched_by"] == "hand"
     assert json.loads((path / "run.json").read_text())["params"] == {"lr": 0.5}
-    records = [json.loads(x) for x in (path / "metrics.jsonl").read_text().splitlines()]
+    lines = [json.loads(x) for x in (path / "metrics.jsonl").read_text().splitlines()]
+    records = [r for r in lines if not {"_image", "_text"} & r.keys()]
     assert [(r["step"], r["loss"]) for r in records] == [(1, 1.5), (2, 1.0)]
     assert records[0]["acc"] == 0.25
+    # The image and the text reach TensorBoard through the stream: a line naming each.
+    media = [r for r in lines if r not in records]
+    assert [(r["step"], sorted(r)) for r in media] == [(2, ["_image", "step", "time"]),
+                                                       (2, ["_text", "step", "time"])]
     assert json.loads((path / "summary.json").read_text()) == {"test_acc": 0.5}
     png = (path / "artifacts" / "filters_conv1.png").read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")

@@ -182,6 +182,7 @@ def ps_command(
     """Show queued and running runs (with --all, every run, with its disk use)."""
     from dltui.queue.scheduler import ensure_supervisor, supervisor_pid
     from dltui.store.annotations import matches
+    from dltui.store.bulk import collector_paused
     from dltui.tui.run_commands import with_disk_use
     from dltui.views.listing import run_row
     from dltui.views.text import runs_text
@@ -191,12 +192,13 @@ def ps_command(
     infos = store.runs() if all_ else store.active()
     if tag is not None or note is not None:
         infos = [info for info in infos if matches(info, tag=tag, note=note)]
-    rows = [run_row(info, with_progress=not all_ or not info.is_final) for info in infos]
-    disk = with_disk_use(rows, infos, store) if all_ else ""
-    if fmt == "json":
-        _echo_json(rows)
-        return
-    typer.echo(runs_text(rows) + (disk if rows else ""), nl=False)
+    with collector_paused():  # thousands of rows, no cycles among them
+        rows = [run_row(info, with_progress=not all_ or not info.is_final) for info in infos]
+        disk = with_disk_use(rows, infos, store) if all_ else ""
+        if fmt == "json":
+            _echo_json(rows)
+            return
+        typer.echo(runs_text(rows) + (disk if rows else ""), nl=False)
     if not all_:
         queued = sum(r["state"] == "queued" for r in rows)
         pid = supervisor or supervisor_pid(store.root)
@@ -289,18 +291,20 @@ def compare_command(
     runs: RunsOpt = None,
 ) -> None:
     """Compare runs: params that differ, last and best metrics, duration, status."""
+    from dltui.store.bulk import collector_paused
     from dltui.views.compare import compare
     from dltui.views.formats import render
     from dltui.views.selection import labels_for, select_counted
 
     loaded, store = _store(manifest, runs)
     damaged: list[RunInfo] = []
-    chosen, considered = select_counted(store, selection or [], manifest=loaded,
-                                        all_runs=all_runs, left_out=damaged)
-    say_left_out(damaged, shown=len(chosen), considered=considered)
-    table = compare(chosen, labels=labels_for(loaded, chosen), show_same=show_same,
-                    manifest=loaded)
-    typer.echo(render(table, fmt), nl=False)
+    with collector_paused():  # thousands of rows, no cycles among them
+        chosen, considered = select_counted(store, selection or [], manifest=loaded,
+                                            all_runs=all_runs, left_out=damaged)
+        say_left_out(damaged, shown=len(chosen), considered=considered)
+        table = compare(chosen, labels=labels_for(loaded, chosen), show_same=show_same,
+                        manifest=loaded)
+        typer.echo(render(table, fmt), nl=False)
 
 
 @app.command("params")

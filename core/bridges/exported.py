@@ -9,7 +9,7 @@ from typing import Any
 
 from dltui.store import rundir as rd
 from dltui.store.runs import RunInfo
-from dltui.tracking.stream import RECORD_KEYS, MetricTail, is_number
+from dltui.tracking.stream import MetricTail, is_number, metric_values
 
 ANNOTATIONS_FILE = "annotations.json"  # a run's tags and note as changed after its launch
 
@@ -60,9 +60,7 @@ def read_exported(info: RunInfo) -> ExportedRun:
     for record in MetricTail(info.dir.metrics_file).read_new():
         step: Any = record.get("step")
         when: Any = record.get("time")
-        for key, value in record.items():
-            if key in RECORD_KEYS or key.startswith("_") or not is_number(value):
-                continue
+        for key, value in metric_values(record):
             points = run.metrics.setdefault(key, [])
             at = int(round(step)) if is_number(step) else len(points)
             points.append(Point(at, float(value), float(when) if is_number(when) else start))

@@ -28,8 +28,8 @@ from dltui.store import rundir as rd
 from dltui.store.status import RunStatus
 from dltui.system.sampler import start_sampler
 from dltui.tracking.capture import OutputCapture, StdoutMetrics
-from dltui.tracking.run import RUN_DIR_ENV, RUNS_DIR_ENV
-from dltui.tracking.stream import MetricHistory, summarize
+from dltui.tracking.follower import StreamFollower
+from dltui.tracking.run import FOLLOWED_ENV, RUN_DIR_ENV, RUNS_DIR_ENV
 
 _NEEDS_PLACEHOLDER = re.compile(r"\{needs\.([A-Za-z0-9_.+-]+)\}")
 
@@ -48,6 +48,7 @@ def build_env(run: rd.RunDir, spec: rd.RunSpec, status: RunStatus) -> dict[str, 
     env.update(spec.env)
     env[RUN_DIR_ENV] = str(run.path)
     env[RUNS_DIR_ENV] = str(run.runs_root)
+    env[FOLLOWED_ENV] = "1"  # this wrapper writes the TensorBoard files
     env["PYTHONUNBUFFERED"] = "1"
     if spec.autolog:  # framework integrations attach in the script's interpreter
         env["PYTHONPATH"] = with_bootstrap(env.get("PYTHONPATH"))
@@ -67,14 +68,6 @@ def final_state(exit_code: int, stop_requested: bool) -> str:
     if exit_code == 0:
         return rd.SUCCEEDED
     return rd.KILLED if stop_requested else rd.FAILED
-
-
-def metric_summary(run: rd.RunDir, spec: rd.RunSpec) -> dict[str, Any]:
-    history = MetricHistory(run.metrics_file)
-    history.update()
-    modes = {spec.metric: spec.mode} if spec.metric else {}
-    return {"metrics": summarize(history, mode_of=modes), "last_step": history.last_step,
-            "total": history.total}
 
 
 def restart_line(status: RunStatus, backend: Backend) -> str:
@@ -148,6 +141,7 @@ def run_wrapped(run: rd.RunDir) -> int:
                             on_nonfinite=NonFiniteWatch(run, spec))
     parser = backend.output_lines(parser)  # torchrun: rank 0's lines are the run's metrics
     output.start(parser.feed)
+    follower = StreamFollower(run).start()  # TensorBoard and the summary, off the child's path
     exit_code = child.wait()
     sys_peaks = sampler.stop()
     output.finish()
@@ -164,8 +158,7 @@ def run_wrapped(run: rd.RunDir) -> int:
     if _disk_is_full(run.path):
         error = (f"{error + '; ' if error else ''}the disk holding {run.path} is full (No space "
                  "left on device); the end of its output may not have been saved")
-    run.end(state, exit_code=exit_code, error=error, sys_peaks=sys_peaks,
-            **metric_summary(run, spec))
+    run.end(state, exit_code=exit_code, error=error, sys_peaks=sys_peaks, **follower.stop())
     notify_run_ended(run)
     return 0 if exit_code == 0 else 1
 

@@ -27,12 +27,12 @@ class Annotations:
 
 def has_annotations(info: RunInfo) -> bool:
     """Whether the run's tags or note were ever changed (one stat)."""
-    return os.path.exists(f"{info.dir.path}/{ANNOTATIONS_FILE}")
+    return os.path.exists(f"{info.dir.text}/{ANNOTATIONS_FILE}")
 
 
 def read_annotations(info: RunInfo) -> Annotations:
     """The run's tags (the experiment's, as changed since) and note."""
-    path = f"{info.dir.path}/{ANNOTATIONS_FILE}"
+    path = f"{info.dir.text}/{ANNOTATIONS_FILE}"
     try:
         os.stat(path)  # most runs have none: one failed stat, no open
     except (FileNotFoundError, NotADirectoryError):

@@ -38,7 +38,7 @@ def run_sizes(infos: Iterable[RunInfo]) -> dict[str, int]:
     """The size of each run's directory by `experiment/run-id`."""
     by_folder: dict[str, list[RunInfo]] = {}
     for info in infos:
-        by_folder.setdefault(str(info.dir.path.parent), []).append(info)
+        by_folder.setdefault(os.path.dirname(info.dir.text), []).append(info)
     sizes: dict[str, int] = {}
     for folder, runs in by_folder.items():
         cache_path = Path(folder) / SIZES_FILE
@@ -47,11 +47,8 @@ def run_sizes(infos: Iterable[RunInfo]) -> dict[str, int]:
             cached = {}
         changed = False
         for info in runs:
-            path = str(info.dir.path)
-            try:
-                stamp = os.stat(f"{path}/{STATUS_FILE}").st_mtime_ns
-            except (FileNotFoundError, NotADirectoryError):
-                stamp = 0
+            path = info.dir.text
+            stamp = info.status_mtime or _status_mtime(path)
             entry = cached.get(info.run_id)
             if info.is_final and isinstance(entry, list) and entry[0] == stamp:
                 sizes[info.ref] = int(entry[1])
@@ -67,6 +64,13 @@ def run_sizes(infos: Iterable[RunInfo]) -> dict[str, int]:
             except OSError:
                 pass  # a read-only runs folder measures again next time
     return sizes
+
+
+def _status_mtime(run_path: str) -> int:
+    try:
+        return os.stat(f"{run_path}/{STATUS_FILE}").st_mtime_ns
+    except (FileNotFoundError, NotADirectoryError):
+        return 0
 
 
 def human_bytes(size: float) -> str:

@@ -8,7 +8,9 @@ never a TypeError in a reader far away.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import MISSING
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ def _is_int(value: Any) -> bool:
 
 
 def _list_of(check: Check) -> Check:
-    return lambda value: isinstance(value, list) and all(check(v) for v in value)
+    return lambda value: isinstance(value, list) and all(map(check, value))
 
 
 def _dict_of(check: Check) -> Check:
@@ -63,25 +65,40 @@ KINDS: dict[str, tuple[Check, str]] = {
 }
 
 
+# The exact types that pass a kind at once (a run's files hold little else); anything
+# else, subclasses and containers included, is judged by the kind's check.
+_PLAIN_TYPES: dict[str, frozenset[type]] = {
+    "str": frozenset({str}), "str?": frozenset({str, type(None)}),
+    "int": frozenset({int}), "int?": frozenset({int, type(None)}),
+    "number": frozenset({int, float}), "number?": frozenset({int, float, type(None)}),
+    "bool": frozenset({bool}), "bool?": frozenset({bool, type(None)}),
+}
+_NO_TYPES: frozenset[type] = frozenset()
+
+
 def field_problem(data: Mapping[str, Any], kinds: Mapping[str, str]) -> str | None:
     """The first field of `data` whose value is not of its declared kind, in words."""
-    for name, kind in kinds.items():
-        if name not in data:
+    for name, value in data.items():
+        kind = kinds.get(name)
+        if kind is None:
+            continue  # a key of another version: kept, not judged
+        if type(value) in _PLAIN_TYPES.get(kind, _NO_TYPES):
             continue
         check, words = KINDS[kind]
-        if not check(data[name]):
-            shown = json.dumps(data[name], default=str)
+        if not check(value):
+            shown = json.dumps(value, default=str)
             if len(shown) > 40:
                 shown = shown[:37] + "..."
             return f"{name} is {shown}, not {words}"
     return None
 
 
-def read_object(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+def read_object(path: Path | str) -> tuple[dict[str, Any] | None, str | None]:
     """A JSON object from `path`: (data, None), (None, None) when the file is missing, or
     (None, what is wrong) when it cannot be read as one."""
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as src:
+            raw = src.read()
     except (FileNotFoundError, NotADirectoryError):
         return None, None
     except OSError as err:
@@ -97,3 +114,36 @@ def read_object(path: Path) -> tuple[dict[str, Any] | None, str | None]:
     if not isinstance(data, dict):
         return None, f"holds {type(data).__name__}, not a JSON object"
     return data, None
+
+
+_DEFAULTS: dict[type, tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = {}
+
+
+def dataclass_defaults(cls: type) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """A dataclass's plain default values, the factories of its mutable ones, and one
+    value of each factory to compare with (never handed out)."""
+    found = _DEFAULTS.get(cls)
+    if found is None:
+        fields = {f.name: f for f in dataclass_fields(cls)}  # ClassVars left out
+        factories = {name: f.default_factory for name, f in fields.items()
+                     if f.default_factory is not MISSING}
+        found = _DEFAULTS[cls] = (
+            {name: f.default for name, f in fields.items() if f.default is not MISSING},
+            factories, {name: factory() for name, factory in factories.items()})
+    return found
+
+
+def non_default_fields(record: Any, names: Iterable[str]) -> dict[str, Any]:
+    """The fields of a dataclass among `names` whose values are not their defaults."""
+    defaults, _, empty = dataclass_defaults(type(record))
+    values = record.__dict__
+    kept = {}
+    for name in names:
+        value = values[name]
+        if name in defaults:
+            if value == defaults[name]:
+                continue
+        elif name in empty and value == empty[name]:
+            continue
+        kept[name] = value
+    return kept

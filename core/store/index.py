@@ -58,7 +58,7 @@ class FinishedIndex:
                     info = RunInfo(rd.RunDir(path),
                                    RunSpec.from_json(entry["spec"], check=False),
                                    RunStatus.from_json(entry["status"], check=False),
-                                   entry["summary"])
+                                   entry["summary"], status_mtime=mtime)
                 except (KeyError, TypeError, ValueError):
                     changed = True  # an entry of another version, or damaged: read the run
                 else:

@@ -73,10 +73,10 @@ def write_json_atomic(path: Path, data: Any, *, compact: bool = False,
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
-            if compact:
-                json.dump(data, out, separators=(",", ":"), default=str)
+            if compact:  # `dumps`, not `dump`: only a whole-text encode runs in C
+                out.write(json.dumps(data, separators=(",", ":"), default=str))
             else:
-                json.dump(data, out, indent=1, sort_keys=True, default=str)
+                out.write(json.dumps(data, indent=1, sort_keys=True, default=str))
             out.write("\n")
         os.replace(tmp, path)
     except OSError as err:
@@ -111,6 +111,12 @@ class RunDir:
         if self._path is None:
             self._path = Path(self._given)
         return self._path
+
+    @property
+    def text(self) -> str:
+        """The directory as a string (no Path made where a listing needs only text)."""
+        given = self._given
+        return given if isinstance(given, str) else str(given)
 
     def __repr__(self) -> str:
         return f"RunDir({str(self.path)!r})"
@@ -163,7 +169,7 @@ class RunDir:
     def read_spec(self) -> tuple[RunSpec | None, str | None]:
         """(the spec, None), (None, None) when there is no run.json, or (None, what is
         wrong with it)."""
-        data, problem = read_object(self.run_file)
+        data, problem = read_object(f"{self.text}/{RUN_FILE}")
         if data is None:
             return None, None if problem is None else f"run.json {problem}"
         try:
@@ -181,7 +187,7 @@ class RunDir:
         return self.read_spec()[0]
 
     def _read_status_data(self) -> tuple[dict[str, Any] | None, str | None]:
-        data, problem = read_object(self.status_file)
+        data, problem = read_object(f"{self.text}/{STATUS_FILE}")
         if data is None and problem is None:
             problem = "is missing"
         return data, None if problem is None else f"status.json {problem}"

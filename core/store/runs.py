@@ -28,6 +28,7 @@ class RunInfo:
     status: RunStatus
     cached_summary: dict[str, Any] | None = None
     spec_damage: str | None = None  # what is wrong with run.json, when it is damaged
+    status_mtime: int | None = None  # of status.json in ns, where a reader took it already
 
     def summary(self) -> dict[str, Any]:
         """The training code's summary.json (cached for finished runs)."""
@@ -134,12 +135,14 @@ class RunStore:
 
     def runs(self, experiment: str | None = None) -> list[RunInfo]:
         """Every run (of one experiment), oldest first; finished ones come from the index."""
+        from dltui.store.bulk import collector_paused
         from dltui.store.index import FinishedIndex
 
         found: list[RunInfo] = []
-        for name in [experiment] if experiment else self.experiment_names():
-            folder = os.path.join(self.root, name)
-            found.extend(FinishedIndex(Path(folder)).load(_dir_names(folder)))
+        with collector_paused():
+            for name in [experiment] if experiment else self.experiment_names():
+                folder = os.path.join(self.root, name)
+                found.extend(FinishedIndex(Path(folder)).load(_dir_names(folder)))
         return found
 
     def experiment_names(self) -> list[str]:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from dataclasses import MISSING, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from dltui.store.fields import field_problem
+from dltui.store.fields import dataclass_defaults, field_problem, non_default_fields
 
 
 class DamagedSpec(ValueError):
@@ -59,20 +59,21 @@ class RunSpec:
             problem = field_problem(data, cls.FIELD_KINDS)
             if problem is not None:
                 raise DamagedSpec(problem)
-        fields = cls.__dataclass_fields__
         # Filled in place rather than through __init__: an index of 10,000 runs makes
         # 10,000 specs, and __init__ costs twice as much.
         spec = cls.__new__(cls)
         values = spec.__dict__
-        for name, spec_field in fields.items():
-            if name in data:
-                values[name] = data[name]
-            elif spec_field.default is not MISSING:
-                values[name] = spec_field.default
-            elif spec_field.default_factory is not MISSING:
-                values[name] = spec_field.default_factory()
-            else:
-                raise DamagedSpec(f"it has no {name!r}")
+        values.update(dataclass_defaults(cls)[0])
+        values.update(data)
+        for name, factory in dataclass_defaults(cls)[1].items():
+            if name not in data:
+                values[name] = factory()
+        if len(values) != len(cls.FIELD_KINDS):
+            missing = [name for name in cls.FIELD_KINDS if name not in values]
+            if missing:
+                raise DamagedSpec(f"it has no {missing[0]!r}")
+            for name in values.keys() - cls.FIELD_KINDS.keys():
+                del values[name]  # a field of another version
         return spec
 
     @classmethod
@@ -86,12 +87,4 @@ class RunSpec:
 
     def to_compact_json(self) -> dict[str, Any]:
         """The fields that differ from their defaults (what an index needs to keep)."""
-        data = {}
-        for name, spec_field in self.__dataclass_fields__.items():
-            value = getattr(self, name)
-            if spec_field.default is not MISSING and value == spec_field.default:
-                continue
-            if spec_field.default_factory is not MISSING and value == spec_field.default_factory():
-                continue
-            data[name] = value
-        return data
+        return non_default_fields(self, self.FIELD_KINDS)

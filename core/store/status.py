@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
-from dltui.store.fields import field_problem
+from dltui.store.fields import field_problem, non_default_fields
 
 QUEUED = "queued"
 STARTING = "starting"
@@ -114,9 +114,7 @@ class RunStatus:
 
     def to_compact_json(self) -> dict[str, Any]:
         """The fields that differ from their defaults (what an index needs to keep)."""
-        blank = RunStatus()
-        data = {name: value for name in self.FIELD_KINDS
-                if (value := getattr(self, name)) != getattr(blank, name)}
+        data = non_default_fields(self, self.FIELD_KINDS)
         data.update(self.extra)
         return data
 

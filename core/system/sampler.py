@@ -22,7 +22,7 @@ from typing import Any
 
 from dltui.store.rundir import LOG_FILE
 from dltui.system.figures import PREFIX
-from dltui.tracking.stream import is_number
+from dltui.tracking.stream import LineTail, is_number
 
 INTERVAL_ENV = "DLTUI_SYS_INTERVAL"
 DEFAULT_INTERVAL = 5.0
@@ -30,6 +30,7 @@ DEFAULT_INTERVAL = 5.0
 RecordsHook = Callable[[list[dict[str, Any]]], None]
 _SYSTEM_KEY = b'"' + PREFIX.encode()
 _NON_FINITE = (b"NaN", b"Infinity")  # how json.dumps writes them
+READ_LIMIT = 1 << 17
 
 
 def sample_interval() -> float:
@@ -70,8 +71,7 @@ class SystemSampler:
         self.peaks: dict[str, float] = {}
         self.samples = 0
         self.missing: str | None = None  # why there are no CPU figures, if there are none
-        self._metrics_file = metrics_file
-        self._offset = 0
+        self._lines = LineTail(metrics_file)
         self._step: float | None = None
         self._on_nonfinite: RecordsHook | None = None
         self._follow_stream()  # an earlier attempt's step (requeued in place), unchecked
@@ -128,7 +128,11 @@ class SystemSampler:
         return record
 
     def _follow_stream(self) -> None:
-        lines = self._new_lines()
+        # In pieces: a run that logs fast appends megabytes between two samples.
+        while lines := self._lines.read_lines(READ_LIMIT):
+            self._follow_lines(lines)
+
+    def _follow_lines(self, lines: list[bytes]) -> None:
         for line in reversed(lines):
             if _SYSTEM_KEY in line:
                 continue
@@ -145,20 +149,6 @@ class SystemSampler:
                 self._on_nonfinite(flagged)
             except Exception:  # a check that fails must not end the sampling
                 pass
-
-    def _new_lines(self) -> list[bytes]:
-        """The complete lines appended since the last call (a torn last one waits)."""
-        try:
-            with open(self._metrics_file, "rb") as src:
-                src.seek(self._offset)
-                chunk = src.read()
-        except OSError:
-            return []
-        end = chunk.rfind(b"\n")
-        if end < 0:
-            return []
-        self._offset += end + 1
-        return chunk[:end].split(b"\n")
 
     def stop(self) -> dict[str, float]:
         """End the thread; the peak of every figure (empty when none was taken)."""

@@ -5,8 +5,10 @@ Under `dltui run`, `init()` picks up the run directory the launcher made (the
 its own under `./runs/<script name>/`, so it shows in `dltui ps` all the same.
 
 Every `log()` appends one line to metrics.jsonl and flushes it at once (a
-dashboard sees it within its next poll); TensorBoard events go through
-TensorBoard's writer thread, flushed every couple of seconds.
+dashboard sees it within its next poll). TensorBoard's event files are written
+from that stream by its follower: in the run wrapper under `dltui run`, on a
+thread of this process for a script started by hand; either way within a
+second or two, and completely by the run's end.
 """
 
 from __future__ import annotations
@@ -23,9 +25,14 @@ from dltui.procs import hostname, process_start_ticks
 from dltui.store import rundir as rd
 from dltui.store.active import mark_active
 from dltui.store.names import check_experiment_name, new_run_id
+from dltui.tracking.follower import IMAGE_KEY, TEXT_KEY, StreamFollower
 from dltui.tracking.writer import MetricsWriter
 
 RUN_DIR_ENV = "DLTUI_RUN_DIR"
+# Set by the run wrapper, which follows the run's stream: this process then writes only
+# the stream (a run directory named by hand, without the wrapper, is followed here).
+FOLLOWED_ENV = "DLTUI_STREAM_FOLLOWED"
+IMAGES_FOLDER = ".images"  # under tb/: images logged with save=False
 RUNS_DIR_ENV = "DLTUI_RUNS_DIR"
 
 
@@ -54,7 +61,10 @@ class Run:
 
     writes_metrics = True
 
-    def __init__(self, run_dir: rd.RunDir, *, owns_status: bool, tensorboard: bool = True) -> None:
+    def __init__(self, run_dir: rd.RunDir, *, owns_status: bool, tensorboard: bool = True,
+                 followed: bool = False) -> None:
+        """`followed`: the run wrapper follows this run's stream (under `dltui run`);
+        otherwise a thread of this process does."""
         self.dir = run_dir
         spec = run_dir.spec()
         self.params: dict[str, Any] = dict(spec.params) if spec else {}
@@ -63,8 +73,9 @@ class Run:
         self.needs: dict[str, Path] = {k: Path(v) for k, v in status.needs.items()}
         self.summary = Summary(run_dir.summary_file, run_dir.summary())
         # Made before this attempt appends; other torchrun ranks write nothing.
-        self._writer = MetricsWriter(run_dir, tensorboard=tensorboard,
-                                     replays=self.writes_metrics)
+        self._writer = MetricsWriter(run_dir, replays=self.writes_metrics)
+        self._follower = (StreamFollower(run_dir, tensorboard=tensorboard).start()
+                          if self.writes_metrics and not followed else None)
         self._owns_status = owns_status
         self._tensorboard = tensorboard
         self._finished = False
@@ -79,9 +90,6 @@ class Run:
         self.dir.artifacts_dir.mkdir(exist_ok=True)
         return self.dir.artifacts_dir
 
-    def _event_writer(self) -> Any:
-        return self._writer.events()
-
     def _step(self, step: int | None) -> int:
         self._last_step = self._last_step + 1 if step is None else int(step)
         return self._last_step
@@ -89,7 +97,11 @@ class Run:
     def log(self, values: Mapping[str, Any], step: int | None = None) -> None:
         """Record metric values at `step` (the next step if None)."""
         at = self._step(step)
-        plain = {str(k): _plain(v) for k, v in values.items()}
+        plain = dict(values)
+        for key, value in plain.items():
+            if type(key) is not str or type(value) not in _PLAIN:
+                plain = {str(k): _plain(v) for k, v in values.items()}
+                break
         if plain:
             self._writer.log(at, plain)
 
@@ -102,23 +114,28 @@ class Run:
         """An H x W x C uint8 image to TensorBoard and, with `save`, to artifacts/NAME.png."""
         from dltui.tracking.png import encode_png
 
+        if not save and not self._tensorboard:
+            return None
         shape = tuple(pixels.shape)
         png = encode_png(pixels)
-        at = self._last_step if step is None else int(step)
-        if self._tensorboard:
-            channels = 1 if len(shape) == 2 else shape[2]
-            self._event_writer().image(name, png, shape[0], shape[1], channels, max(at, 0))
-        if not save:
-            return None
-        target = self.artifacts_dir / f"{_file_name(name)}.png"
+        at = max(self._last_step if step is None else int(step), 0)
+        if save:
+            target = self.artifacts_dir / f"{_file_name(name)}.png"
+        else:  # kept for TensorBoard alone, beside its event files
+            target = self.dir.tb_dir / IMAGES_FOLDER / f"{_file_name(name)}-{at}.png"
+            target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(png)
-        return target
+        if self._tensorboard:
+            self._writer.log(at, {IMAGE_KEY: {
+                "tag": name, "file": str(target.relative_to(self.dir.path)), "height": shape[0],
+                "width": shape[1], "channels": 1 if len(shape) == 2 else shape[2]}})
+        return target if save else None
 
     def log_text(self, name: str, text: str, step: int | None = None) -> None:
         """Text (a caption, a table in Markdown) to TensorBoard's text tab."""
-        at = self._last_step if step is None else int(step)
+        at = max(self._last_step if step is None else int(step), 0)
         if self._tensorboard:
-            self._event_writer().text(name, text, max(at, 0))
+            self._writer.log(at, {TEXT_KEY: {"tag": name, "text": text}})
 
     def save_artifact(self, name: str, data: str | bytes) -> Path:
         target = self.artifacts_dir / name
@@ -135,8 +152,10 @@ class Run:
             return
         self._finished = True
         self._writer.close()
+        summary = self._follower.stop() if self._follower is not None else {}
         if self._owns_status:
-            self.dir.end(rd.SUCCEEDED if exit_code == 0 else rd.FAILED, exit_code=exit_code)
+            self.dir.end(rd.SUCCEEDED if exit_code == 0 else rd.FAILED, exit_code=exit_code,
+                         **summary)
 
     def __enter__(self) -> Run:
         return self
@@ -167,6 +186,9 @@ class OtherRankRun(Run):
 
     def save_artifact(self, name: str, data: str | bytes) -> Path:
         return self.dir.artifacts_dir / name  # where rank 0 writes it
+
+
+_PLAIN = frozenset({float, int, str, bool, type(None)})
 
 
 def _plain(value: Any) -> Any:
@@ -200,7 +222,8 @@ def init(*, params: Mapping[str, Any] | None = None, experiment: str | None = No
     if launched and os.environ.get("RANK", "0") != "0":  # torchrun: rank 0 alone writes
         run = OtherRankRun(rd.RunDir(launched))
     elif launched:
-        run = Run(rd.RunDir(launched), owns_status=False, tensorboard=tensorboard)
+        run = Run(rd.RunDir(launched), owns_status=False, tensorboard=tensorboard,
+                  followed=os.environ.get(FOLLOWED_ENV) == "1")
         # Tell the wrapper that metrics come through the API, not stdout.
         (run.dir.path / rd.TRACKED_FILE).touch()
     else:

@@ -22,29 +22,44 @@ TOTAL_KEY = "_total"
 
 
 @dataclass
-class MetricTail:
-    """Incremental reader of one metrics.jsonl: call `read_new()` as often as you like."""
+class LineTail:
+    """The complete lines appended to a file since the last call, resuming by offset."""
 
     path: Path
     offset: int = 0
 
-    def read_new(self) -> list[dict[str, Any]]:
-        """Records appended since the last call; a partial last line is left for next time."""
+    def read_lines(self, limit: int | None = None) -> list[bytes]:
+        """Lines appended since the last call (at most about `limit` bytes of them, so
+        that a long stream is read in bounded pieces); a torn last line waits."""
         try:
             with open(self.path, "rb") as src:
                 src.seek(self.offset)
-                chunk = src.read()
-        except FileNotFoundError:
+                chunk = src.read() if limit is None else src.read(limit)
+        except OSError:
             return []
         end = chunk.rfind(b"\n")
         if end < 0:
+            if limit is not None and len(chunk) == limit:  # one line longer than `limit`
+                return self.read_lines(limit * 4)
             return []
         self.offset += end + 1
-        return list(_parse_lines(chunk[: end + 1]))
+        return chunk[:end].split(b"\n")
 
 
-def _parse_lines(chunk: bytes) -> Iterator[dict[str, Any]]:
-    for line in chunk.splitlines():
+class MetricTail(LineTail):
+    """Incremental reader of one metrics.jsonl: call `read_new()` as often as you like."""
+
+    def read_new(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Records appended since the last call; a partial last line is left for next time."""
+        return list(self.records(limit))
+
+    def records(self, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        """`read_new` one record at a time: only the raw lines are held at once."""
+        return _parse_lines(self.read_lines(limit))
+
+
+def _parse_lines(lines: list[bytes]) -> Iterator[dict[str, Any]]:
+    for line in lines:
         if not line.strip():
             continue
         try:
@@ -83,25 +98,17 @@ class MetricSeries:
         return max(finite) if mode == "max" else min(finite)
 
 
-class MetricHistory:
-    """All metrics of one run, fed incrementally from a MetricTail."""
+class StreamPosition:
+    """Where a run's stream has got to: its step, its total steps and its wall times."""
 
-    def __init__(self, path: Path) -> None:
-        self.tail = MetricTail(path)
-        self.series: dict[str, MetricSeries] = {}
+    def __init__(self) -> None:
         self.last_step: float | None = None
         self.total: float | None = None
         self.last_time: float | None = None
         self.first_time: float | None = None
 
-    def update(self) -> bool:
-        """Read what was appended; True if anything new arrived."""
-        records = self.tail.read_new()
-        for index, record in enumerate(records):
-            self._add(record, index)
-        return bool(records)
-
-    def _add(self, record: dict[str, Any], index: int) -> None:
+    def _advance(self, record: dict[str, Any]) -> Any:
+        """Note one record's step, total and time; its step as written."""
         step = record.get("step")
         when = record.get("time")
         if is_number(when):
@@ -115,17 +122,89 @@ class MetricHistory:
         # every N batches at a global batch step is not the epoch.
         if is_number(step) and (progress or self.total is None):
             self.last_step = step
-        for key, value in record.items():
-            if key in RECORD_KEYS or key.startswith("_") or not is_number(value):
-                continue
+        return step
+
+
+def metric_values(record: dict[str, Any]) -> Iterator[tuple[str, float]]:
+    """The metrics of one record: numbers under names that do not describe the record."""
+    for key, value in record.items():
+        if key in RECORD_KEYS or key.startswith("_") or not is_number(value):
+            continue
+        yield key, value
+
+
+class MetricHistory(StreamPosition):
+    """All metrics of one run, fed incrementally from a MetricTail."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.tail = MetricTail(path)
+        self.series: dict[str, MetricSeries] = {}
+
+    def update(self) -> bool:
+        """Read what was appended; True if anything new arrived."""
+        records = self.tail.read_new()
+        for record in records:
+            self._add(record)
+        return bool(records)
+
+    def _add(self, record: dict[str, Any]) -> None:
+        step = self._advance(record)
+        when = record.get("time")
+        for key, value in metric_values(record):
             series = self.series.get(key)
             if series is None:
                 series = self.series[key] = MetricSeries(key)
-            series.steps.append(float(step) if is_number(step)  # type: ignore[arg-type]
+            series.steps.append(float(step) if is_number(step)
                                 else float(len(series.values)))
             series.values.append(float(value))
             series.times.append(float(when) if is_number(when)  # type: ignore[arg-type]
                                 else math.nan)
+
+
+@dataclass
+class MetricFigures:
+    """What a run's summary keeps of one metric: its last value, count and finite range."""
+
+    last: float
+    count: int = 0
+    low: float = math.inf
+    high: float = -math.inf
+
+    def best(self, mode: str) -> float | None:
+        if self.low > self.high:
+            return None  # no finite value
+        return self.high if mode == "max" else self.low
+
+
+class RunningSummary(StreamPosition):
+    """A run's summary folded record by record, in constant memory whatever its length."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.figures: dict[str, MetricFigures] = {}
+
+    def add(self, record: dict[str, Any]) -> None:
+        self._advance(record)
+        for key, value in metric_values(record):
+            number = float(value)
+            figures = self.figures.get(key)
+            if figures is None:
+                figures = self.figures[key] = MetricFigures(number)
+            figures.last = number
+            figures.count += 1
+            if math.isfinite(number):
+                figures.low = min(figures.low, number)
+                figures.high = max(figures.high, number)
+
+    def metrics(self, *, mode_of: dict[str, str] | None = None,
+                default_mode: str = "min") -> dict[str, dict[str, float | int | None]]:
+        """{metric: {"last", "best", "count"}}, as `summarize` gives for a whole history."""
+        modes = mode_of or {}
+        return {name: {"last": figures.last,
+                       "best": figures.best(modes.get(name, guess_mode(name, default_mode))),
+                       "count": figures.count}
+                for name, figures in self.figures.items()}
 
 
 def summarize(history: MetricHistory, *, mode_of: dict[str, str] | None = None,

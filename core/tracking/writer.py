@@ -1,9 +1,11 @@
-"""The one writer of a run's metrics stream (metrics.jsonl) and its TensorBoard scalars.
+"""The one writer of a run's metrics stream (metrics.jsonl).
 
 The tracking API, the stdout parser of the run wrapper and the framework
 integrations all write through `MetricsWriter`, so the record format, the
 replay filter of a requeued run and the progress key live here alone (the
-reader is `stream.py`).
+reader is `stream.py`). A record costs the writer one JSON line and a flush:
+its TensorBoard scalars are written by the stream's follower (`follower.py`),
+in the run wrapper or on a thread of a script started by hand.
 """
 
 from __future__ import annotations
@@ -20,34 +22,23 @@ from dltui.tracking.stream import TOTAL_KEY
 class MetricsWriter:
     """Appends records `{"step", "time", name: value..., "_total"?}` to one run's stream.
 
-    Every record is flushed at once (a dashboard sees it on its next poll); numbers
-    also go to TensorBoard through its writer thread when `tensorboard` is on.
+    Every record is flushed at once: on disk, and readable by any process, when
+    `log()` returns; a kill right after loses nothing.
     """
 
-    def __init__(self, run_dir: rd.RunDir, *, tensorboard: bool = True,
-                 replays: bool = True) -> None:
+    def __init__(self, run_dir: rd.RunDir, *, replays: bool = True) -> None:
         """`replays`: drop values an earlier attempt of this run logged (False for a
         process that writes nothing, such as a torchrun rank other than 0)."""
         self.dir = run_dir
         # Read before this attempt appends.
         self._earlier = EarlierAttempts(run_dir.metrics_file if replays else None)
         self._file: TextIO | None = None
-        self._events: Any = None
-        self._tensorboard = tensorboard
         self.records = 0
 
     def _stream(self) -> TextIO:
         if self._file is None:
             self._file = open(self.dir.metrics_file, "a", encoding="utf-8")  # noqa: SIM115
         return self._file
-
-    def events(self) -> Any:
-        """The run's TensorBoard event writer (made on first use)."""
-        if self._events is None:
-            from dltui.tracking.tbwriter import EventWriter
-
-            self._events = EventWriter(self.dir.tb_dir)
-        return self._events
 
     def log(self, step: float, values: dict[str, Any], *, total: int | float | None = None,
             when: float | None = None) -> dict[str, Any]:
@@ -60,15 +51,10 @@ class MetricsWriter:
         record: dict[str, Any] = {"step": step, "time": round(when, 3), **clean}
         if total is not None:
             record[TOTAL_KEY] = total
-        stream = self._stream()
-        stream.write(json.dumps(record, allow_nan=True) + "\n")
+        stream = self._file or self._stream()
+        stream.write(_encode(record) + "\n")
         stream.flush()
         self.records += 1
-        if self._tensorboard and clean:
-            numbers = {k: v for k, v in clean.items() if isinstance(v, (int, float))
-                       and not isinstance(v, bool)}
-            if numbers:
-                self.events().scalars(numbers, step, when)
         return clean
 
     def progress(self, done: int | float, total: int | float) -> None:
@@ -76,9 +62,9 @@ class MetricsWriter:
         self.log(done, {}, total=total)
 
     def close(self) -> None:
-        if self._events is not None:
-            self._events.close()
-            self._events = None
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+_encode = json.JSONEncoder(allow_nan=True).encode

@@ -26,9 +26,11 @@ def render(table: CompareTable, fmt: str = "table") -> str:
     headers = [c.label for c in table.columns]
     # Machine formats name columns by what they hold ("param:lr", "best:val_acc"), so that a
     # label the manifest gives ("Learning Rate") never breaks a script that reads them.
-    if fmt == "json":
-        return json.dumps([{c.key: _json_value(row.get(c.key)) for c in table.columns}
-                           for row in table.rows], indent=1)
+    if fmt == "json":  # a run a line: readable, and each line encoded in C
+        keys = [c.key for c in table.columns]
+        lines = [json.dumps({key: _json_value(row.get(key)) for key in keys})
+                 for row in table.rows]
+        return "[\n" + ",\n".join(lines) + "\n]\n" if lines else "[]\n"
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
@@ -65,12 +67,16 @@ def render(table: CompareTable, fmt: str = "table") -> str:
 
 
 def _json_value(value: Any) -> Any:
+    if type(value) in _PLAIN_JSON:
+        return value
     if hasattr(value, "to_json"):  # a mean over seeds: {mean, std, n}
         return value.to_json()
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
 
+
+_PLAIN_JSON = frozenset({str, int, bool, type(None)})  # floats may be NaN: looked at
 
 _LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
                   "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",

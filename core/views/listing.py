@@ -70,7 +70,7 @@ def run_row(info: RunInfo, *, with_progress: bool = True) -> dict[str, Any]:
         "started_at": status.started_at,
         "ended_at": status.ended_at,
         "duration": info.duration,
-        "path": str(info.dir.path),
+        "path": info.dir.text,
     }
     if info.damage:
         row["error"] = f"{info.damage}; {info.damage_fix}"

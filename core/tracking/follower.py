@@ -1,0 +1,159 @@
+"""The follower of a run's metrics stream: TensorBoard scalars and the final summary.
+
+The training process writes only the metrics line (`log()` costs a JSON line and a
+flush; an image is a PNG file and a line naming it); this follower, a thread in the
+run wrapper (or in a script started by hand), reads the stream as it grows and
+writes every number, image and text to the run's TensorBoard event file, and folds
+the stream into the run's summary (last and best of each metric, the step reached),
+in constant memory whatever the run's length. It keeps in `tb/.converted` how far
+the event files go, so a run requeued in place converts the rest once, and a
+follower killed before its last pass leaves the next attempt to catch up.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from dltui.store import rundir as rd
+from dltui.tracking.stream import MetricTail, RunningSummary, metric_values
+from dltui.tracking.tfrecord import EventFile, image_event, scalar_event, text_event
+
+CONVERTED_FILE = ".converted"
+# Record keys of what is not a metric: `{"_image": {"tag", "file", "height", "width",
+# "channels"}}` (the PNG's path relative to the run) and `{"_text": {"tag", "text"}}`.
+IMAGE_KEY = "_image"
+TEXT_KEY = "_text"
+CHUNK_BYTES = 1 << 17  # read a long stream in pieces of this size: memory stays flat
+INTERVAL = 1.0  # seconds between passes; TensorBoard itself reloads every 5
+
+
+class StreamFollower:
+    """Follows one run's metrics.jsonl from its start; `stop()` ends with a last pass."""
+
+    def __init__(self, run_dir: rd.RunDir, *, tensorboard: bool = True,
+                 interval: float = INTERVAL) -> None:
+        self.dir = run_dir
+        self.summary = RunningSummary()
+        self.interval = interval
+        self._tail = MetricTail(run_dir.metrics_file)
+        self._events = EventFile(run_dir.tb_dir) if tensorboard else None
+        self._converted_file = run_dir.tb_dir / CONVERTED_FILE
+        # Up to here the event files of earlier attempts hold the stream already.
+        self._converted = _read_offset(self._converted_file, run_dir.metrics_file)
+        self._saved = self._converted
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="dltui-stream", daemon=True)
+        self._lock = threading.Lock()
+
+    def start(self) -> StreamFollower:
+        self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        while True:
+            self.catch_up()
+            if self._stop.wait(self.interval):
+                return
+
+    def catch_up(self) -> None:
+        """Read and convert everything appended so far."""
+        with self._lock:
+            while True:
+                before = self._tail.offset
+                # What earlier attempts converted is read for the summary alone, in pieces
+                # that end where their conversion ended.
+                converted = before >= self._converted
+                limit = CHUNK_BYTES if converted else min(CHUNK_BYTES, self._converted - before)
+                records = self._tail.records(limit)
+                if self._tail.offset == before:
+                    break
+                for record in records:
+                    self.summary.add(record)
+                    if converted and self._events is not None:
+                        self._write(record)
+            if self._events is not None:
+                try:
+                    self._events.flush()
+                except OSError:
+                    self._lose_events()
+                    return
+                if self._tail.offset > self._saved:
+                    self._save_offset(self._tail.offset)
+
+    def _lose_events(self) -> None:
+        """Writing events failed (a full disk): go on with the summary alone; what
+        `.converted` does not cover is converted by a later attempt."""
+        events, self._events = self._events, None
+        if events is not None:
+            try:
+                events.close()
+            except OSError:
+                pass
+
+    def _write(self, record: dict[str, Any]) -> None:
+        step = record.get("step")
+        if not isinstance(step, (int, float)):
+            step = self.summary.last_step or 0
+        when = record.get("time")
+        at, wall_time = int(step), float(when) if isinstance(when, (int, float)) else 0.0
+        events = []
+        numbers = {key: float(value) for key, value in metric_values(record)}
+        if numbers:
+            events.append(scalar_event(numbers, at, wall_time))
+        for key, value in record.items():
+            if key == IMAGE_KEY:
+                events.extend(self._image(value, at, wall_time))
+            elif key == TEXT_KEY and isinstance(value, dict):
+                events.append(text_event(str(value.get("tag")), str(value.get("text")), at,
+                                         wall_time))
+        assert self._events is not None
+        try:
+            for event in events:
+                self._events.write(event)
+        except OSError:
+            self._lose_events()
+
+    def _image(self, value: Any, step: int, wall_time: float) -> list[bytes]:
+        """The event of an image the training process saved as a PNG (none when the file
+        is gone or the record is not one of ours)."""
+        try:
+            png = (self.dir.path / value["file"]).read_bytes()
+            return [image_event(str(value["tag"]), png, int(value["height"]),
+                                int(value["width"]), int(value["channels"]), step, wall_time)]
+        except (OSError, KeyError, TypeError, ValueError):
+            return []
+
+    def _save_offset(self, offset: int) -> None:
+        try:
+            rd.write_json_atomic(self._converted_file, {"offset": offset})
+            self._saved = offset
+        except OSError:
+            pass  # a full disk: the next attempt converts again what is not recorded
+
+    def stop(self) -> dict[str, Any]:
+        """End the thread after a last pass; the run's summary fields for its status."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        self.catch_up()
+        self._lose_events()  # closed: every event is in its file
+        return self.status_fields(self.dir.spec())
+
+    def status_fields(self, spec: rd.RunSpec | None) -> dict[str, Any]:
+        """`metrics`, `last_step` and `total` of the stream read so far."""
+        modes = {spec.metric: spec.mode} if spec is not None and spec.metric else {}
+        return {"metrics": self.summary.metrics(mode_of=modes),
+                "last_step": self.summary.last_step, "total": self.summary.total}
+
+
+def _read_offset(path: Path, stream: Path) -> int:
+    """How far the event files hold `stream` (0 for a stream replaced since)."""
+    data = rd.read_json(path, {})
+    offset = data.get("offset") if isinstance(data, dict) else None
+    try:
+        size = stream.stat().st_size
+    except OSError:
+        size = 0
+    return offset if isinstance(offset, int) and 0 <= offset <= size else 0
