@@ -20,6 +20,7 @@ from typing import Any
 from dltui.manifest import Experiment, Manifest
 from dltui.store import rundir as rd
 from dltui.store.annotations import annotations_label, has_annotations
+from dltui.store.bulk import collector_paused
 from dltui.store.runs import RunInfo, RunStore, load_run
 from dltui.system.figures import first_training_metric
 from dltui.tracking.progress import progress_of_history
@@ -163,8 +164,9 @@ class RunCatalog:
         """
         if not self.loaded:
             self._folder_times = self._experiment_times()
-            for info in self.store.runs():
-                self._put(info)
+            with collector_paused():  # thousands of records, no cycles among them
+                for info in self.store.runs():
+                    self._put(info)
             self.loaded = True
             return True
         changed = False

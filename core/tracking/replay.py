@@ -17,6 +17,8 @@ from typing import Any
 
 from dltui.tracking.stream import RECORD_KEYS, MetricTail
 
+READ_LIMIT = 1 << 17
+
 
 class EarlierAttempts:
     """The last step of each metric in a run's metrics file when this attempt began."""
@@ -32,13 +34,18 @@ class EarlierAttempts:
                 return
         except OSError:
             return  # a first attempt: nothing logged yet
-        for record in MetricTail(metrics_file).read_new():
-            step = record.get("step")
-            if not isinstance(step, (int, float)):
-                continue
-            for key in record.keys() - RECORD_KEYS:
-                if not key.startswith("_"):  # progress, not a metric
-                    self.last_step[key] = max(step, self.last_step.get(key, -math.inf))
+        tail = MetricTail(metrics_file)
+        while True:  # in pieces: a long run's stream is not held at once
+            before = tail.offset
+            for record in tail.records(READ_LIMIT):
+                step = record.get("step")
+                if not isinstance(step, (int, float)):
+                    continue
+                for key in record.keys() - RECORD_KEYS:
+                    if not key.startswith("_"):  # progress, not a metric
+                        self.last_step[key] = max(step, self.last_step.get(key, -math.inf))
+            if tail.offset == before:
+                break
         _end_torn_line(metrics_file)
 
     def new_values(self, step: float, values: dict[str, Any]) -> dict[str, Any]:
