@@ -65,13 +65,14 @@ class FinishedIndex:
                     fresh[run_id] = entry
                     found.append(info)
                     continue
-            loaded = load_run(Path(path))
+            loaded = load_run(path)
             if loaded is None:
                 continue
             found.append(loaded)
             if loaded.is_final and mtime is not None and _settled(loaded):
                 changed = True
-                fresh[run_id] = {"mtime": os.stat(f"{path}/{rd.STATUS_FILE}").st_mtime_ns,
+                # The time taken before the read: a status replaced since is read again.
+                fresh[run_id] = {"mtime": mtime,
                                  "spec": loaded.spec.to_compact_json(),
                                  "status": loaded.status.to_compact_json(),
                                  "summary": loaded.summary()}

@@ -89,7 +89,7 @@ def write_json_atomic(path: Path, data: Any, *, compact: bool = False,
         raise
 
 
-def read_json(path: Path, default: Any = None) -> Any:
+def read_json(path: Path | str, default: Any = None) -> Any:
     """Read a JSON file written by `write_json_atomic`; missing or unreadable gives `default`."""
     try:
         with open(path, encoding="utf-8") as src:
@@ -303,7 +303,7 @@ class RunDir:
         return stat.st_ino, stat.st_mtime_ns, stat.st_size
 
     def summary(self) -> dict[str, Any]:
-        data = read_json(self.summary_file)
+        data = read_json(f"{self.text}/{SUMMARY_FILE}")
         return data if isinstance(data, dict) else {}
 
     def stop_requested(self) -> bool:

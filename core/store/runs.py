@@ -89,15 +89,15 @@ def reconcile(run: rd.RunDir, spec: RunSpec, status: RunStatus) -> RunStatus:
     return backend.reconcile(run, spec, status)
 
 
-def load_run(path: Path) -> RunInfo | None:
+def load_run(path: Path | str) -> RunInfo | None:
     """The run in `path` (None when there is no such directory); damaged files give a
     run in state `damaged` that says what is wrong."""
     run = rd.RunDir(path)
     spec, problem = run.read_spec()
     if spec is None:
-        if problem is None and not path.is_dir():
+        if problem is None and not os.path.isdir(path):
             return None
-        placeholder = RunSpec.placeholder(path.name, path.parent.name)
+        placeholder = RunSpec.placeholder(run.run_id, run.experiment)
         return RunInfo(run, placeholder, run.status(),
                        spec_damage=problem or "run.json is missing")
     return RunInfo(run, spec, reconcile(run, spec, run.status()))
