@@ -247,6 +247,55 @@ def bench_queue_poll(root: Path, count: int = 1000) -> None:
           f"each poll after {statistics.median(polls) * 1000:.1f} ms (median of 20)")
 
 
+# What any tool listing these runs must do at the least, cold: read each run's two files.
+READ_EVERY_RUN = """
+import json, os, sys
+for experiment in os.scandir(sys.argv[1]):
+    if experiment.is_dir() and not experiment.name.startswith("."):
+        for run in os.scandir(experiment.path):
+            if run.is_dir() and not run.name.startswith("."):
+                for name in ("run.json", "status.json"):
+                    with open(os.path.join(run.path, name), "rb") as src:
+                        json.loads(src.read())
+"""
+# ... and once an index exists: read it (one file an experiment).
+READ_EVERY_INDEX = """
+import glob, json, sys
+for path in glob.glob(sys.argv[1] + "/*/.finished.json"):
+    with open(path, "rb") as src:
+        json.loads(src.read())
+"""
+
+
+def once(argv: list[str], cwd: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, cwd=cwd, capture_output=True, check=True)
+    return time.perf_counter() - start
+
+
+def bench_listings(dltui: str, many: Path, count: int) -> None:
+    """`ps`, `ps --all` and `compare` as whole processes, first (no index yet) and after,
+    beside a bare python start and a bare read of the same files."""
+    runs = str(many / "runs")
+    python = wall([sys.executable, "-c", "pass"], many)
+    bare_cold = wall([sys.executable, "-c", READ_EVERY_RUN, runs], many, 3)
+    first_ps = once([dltui, "ps", "--all", "--runs", "runs"], many)  # builds the index
+    bare_warm = wall([sys.executable, "-c", READ_EVERY_INDEX, runs], many)
+    ps = wall([dltui, "ps", "--runs", "runs"], many)
+    ps_all = wall([dltui, "ps", "--all", "--runs", "runs"], many, 5)
+    print(f"dltui ps (nothing running): {ps * 1000:.0f} ms; python -c pass {python * 1000:.0f} ms")
+    print(f"dltui ps --all over {count} runs: {ps_all * 1000:.0f} ms (median of 5; the first, "
+          f"building the index, {first_ps * 1000:.0f} ms); bare python reading every index "
+          f"{bare_warm * 1000:.0f} ms, every run's two files {bare_cold * 1000:.0f} ms")
+    selection = [f"sweep{i}" for i in range(10)]
+    argv = [dltui, "compare", *selection, "--all-runs", "--runs", "runs", "--format", "json"]
+    took = wall(argv, many, 5)
+    out = subprocess.run(argv, cwd=many, capture_output=True, text=True, check=True).stdout
+    print(f"dltui compare over {len(json.loads(out))} finished runs, JSON: {took * 1000:.0f} ms "
+          f"(median of 5, whole process); bare python reading every index "
+          f"{bare_warm * 1000:.0f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=10000)
@@ -263,17 +312,7 @@ def main() -> None:
         start = time.perf_counter()
         make_finished_runs(many / "runs", args.runs)
         print(f"made {args.runs} finished runs in {time.perf_counter() - start:.1f} s")
-        print(f"dltui ps: {wall([dltui, 'ps', '--runs', 'runs'], many) * 1000:.0f} ms; "
-              f"dltui ps --all over {args.runs} runs: "
-              f"{wall([dltui, 'ps', '--all', '--runs', 'runs'], many, 3) * 1000:.0f} ms")
-        selection = [f"sweep{i}" for i in range(10)]
-        took = wall([dltui, "compare", *selection, "--all-runs", "--runs", "runs",
-                     "--format", "csv"], many, 3)
-        out = subprocess.run([dltui, "compare", *selection, "--all-runs", "--runs", "runs",
-                              "--format", "json"], cwd=many, capture_output=True, text=True,
-                             check=True).stdout
-        print(f"dltui compare over {len(json.loads(out))} finished runs: {took * 1000:.0f} ms "
-              "(median of 3, whole process)")
+        bench_listings(dltui, many, args.runs)
     os.environ.pop("DLTUI_RUN_DIR", None)
 
 

@@ -67,16 +67,20 @@ def compare(runs: list[RunInfo], *, labels: Mapping[str, str] | None = None,
                 param_keys.append(key)
     differing = [k for k in param_keys if show_same or len(runs) == 1 or len(
         {repr(i.spec.params.get(k)) for i in runs}) > 1]
-    metric_keys: list[str] = [ranking] if ranking and any(
-        ranking in metrics[i.ref] for i in runs) else []
+    # Keys in the order first seen, oldest run first (dicts keep it; a C loop per run).
+    seen_metrics: dict[str, None] = {}
     for info in by_age:
-        metric_keys.extend(k for k in metrics[info.ref]
-                           if k not in metric_keys and not is_system_metric(k))
-    summary_keys: list[str] = []
+        seen_metrics.update(dict.fromkeys(metrics[info.ref]))
+    metric_keys = [ranking] if ranking and ranking in seen_metrics else []
+    metric_keys += [k for k in seen_metrics if k != ranking and not is_system_metric(k)]
     summaries = {ref: info.summary() for ref, info in zip(refs, runs, strict=True)}
+    seen_summary: dict[str, None] = {}
     for info in by_age:
-        summary_keys.extend(k for k, v in summaries[info.ref].items() if k not in metric_keys
-                            and k not in summary_keys and (is_number(v) or isinstance(v, str)))
+        summary = summaries[info.ref]
+        if summary:
+            seen_summary.update((k, None) for k, v in summary.items()
+                                if is_number(v) or isinstance(v, str))
+    summary_keys = [k for k in seen_summary if k not in metric_keys]
     columns = [Column("run", "Run", "run")]
     experiments = {info.experiment for info in runs}
     if len(experiments) > 1:
@@ -95,19 +99,26 @@ def compare(runs: list[RunInfo], *, labels: Mapping[str, str] | None = None,
     peaks = peak_columns([info.status for info in runs])
     columns += [Column(f"peak:{k}", label, "summary") for k, label in peaks]
     columns += [Column("duration", "Duration", "duration"), Column("status", "Status", "status")]
+    param_columns = [(key, f"param:{key}") for key in differing]
+    metric_columns = [(key, f"last:{key}", f"best:{key}") for key in metric_keys]
+    summary_columns = [(key, f"summary:{key}") for key in summary_keys]
+    nothing: dict[str, Any] = {}
     rows = []
     for ref, info in zip(refs, runs, strict=True):
         row: dict[str, Any] = {"run": info.run_id, "experiment": info.experiment,
                                "duration": info.duration, "status": info.state}
-        for key in differing:
-            row[f"param:{key}"] = info.spec.params.get(key)
-        for key in metric_keys:
-            found = metrics[ref].get(key, {})
-            row[f"last:{key}"] = found.get("last")
-            row[f"best:{key}"] = found.get("best")
-        for key in summary_keys:
-            row[f"summary:{key}"] = summaries[ref].get(key)
-        row.update((f"peak:{k}", peak_of(info.status, k)) for k, _ in peaks)
+        run_params = info.spec.params
+        for key, column in param_columns:
+            row[column] = run_params.get(key)
+        found_metrics = metrics[ref]
+        for key, last, best in metric_columns:
+            found = found_metrics.get(key, nothing)
+            row[last] = found.get("last")
+            row[best] = found.get("best")
+        for key, column in summary_columns:
+            row[column] = summaries[ref].get(key)
+        if peaks:
+            row.update((f"peak:{k}", peak_of(info.status, k)) for k, _ in peaks)
         rows.append(row)
     metric = ranking if ranking in metric_keys or ranking in summary_keys else None
     table = CompareTable(columns, rows, list(runs), metric, mode)

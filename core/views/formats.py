@@ -28,8 +28,7 @@ def render(table: CompareTable, fmt: str = "table") -> str:
     # label the manifest gives ("Learning Rate") never breaks a script that reads them.
     if fmt == "json":  # a run a line: readable, and each line encoded in C
         keys = [c.key for c in table.columns]
-        lines = [json.dumps({key: _json_value(row.get(key)) for key in keys})
-                 for row in table.rows]
+        lines = [_json_line({key: row.get(key) for key in keys}) for row in table.rows]
         return "[\n" + ",\n".join(lines) + "\n]\n" if lines else "[]\n"
     if fmt == "csv":
         out = io.StringIO()
@@ -66,17 +65,31 @@ def render(table: CompareTable, fmt: str = "table") -> str:
     return "\n".join([line(headers), *(line(c) for c in cells)]) + "\n"
 
 
-def _json_value(value: Any) -> Any:
-    if type(value) in _PLAIN_JSON:
-        return value
-    if hasattr(value, "to_json"):  # a mean over seeds: {mean, std, n}
+def _json_line(row: dict[str, Any]) -> str:
+    try:  # most rows: numbers, text and means over seeds ({mean, std, n})
+        return json.dumps(row, allow_nan=False, default=_to_json)
+    except ValueError:  # a NaN or an infinity, which JSON cannot hold: null
+        return json.dumps(_finite(row), allow_nan=False, default=str)
+
+
+def _to_json(value: Any) -> Any:
+    if hasattr(value, "to_json"):
         return value.to_json()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+    return str(value)
+
+
+def _finite(value: Any) -> Any:
+    """`value` with every NaN and infinity, however deep, as None."""
+    if hasattr(value, "to_json"):
+        value = value.to_json()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
     return value
 
-
-_PLAIN_JSON = frozenset({str, int, bool, type(None)})  # floats may be NaN: looked at
 
 _LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
                   "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",

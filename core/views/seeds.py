@@ -62,6 +62,8 @@ def seed_groups(runs: Sequence[RunInfo]) -> list[list[RunInfo]]:
 
 def has_seed_groups(runs: Sequence[RunInfo]) -> bool:
     """True when some configuration ran with more than one seed."""
+    if not any(SEED_PARAM in r.spec.params for r in runs):
+        return False  # no run has a seed: no need to group them
     return any(len({repr(r.spec.params.get(SEED_PARAM)) for r in group}) > 1
                for group in seed_groups(runs))
 
