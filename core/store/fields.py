@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import MISSING
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 # What a field may hold, by a short name used in the dataclasses' FIELD_TYPES tables.
 Check = Callable[[Any], bool]
@@ -147,3 +147,18 @@ def non_default_fields(record: Any, names: Iterable[str]) -> dict[str, Any]:
             continue
         kept[name] = value
     return kept
+
+
+Record = TypeVar("Record")
+
+
+def blank_record(cls: type[Record]) -> Record:
+    """An instance of the dataclass `cls` at its defaults, made without `__init__`, which
+    costs twice as much: an index of 10,000 runs makes 10,000 of each record."""
+    record = object.__new__(cls)
+    defaults, factories, _ = dataclass_defaults(cls)
+    values = record.__dict__
+    values.update(defaults)
+    for name, factory in factories.items():
+        values[name] = factory()
+    return record

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from dltui.store.fields import dataclass_defaults, field_problem, non_default_fields
+from dltui.store.fields import blank_record, field_problem, non_default_fields
 
 
 class DamagedSpec(ValueError):
@@ -59,15 +59,9 @@ class RunSpec:
             problem = field_problem(data, cls.FIELD_KINDS)
             if problem is not None:
                 raise DamagedSpec(problem)
-        # Filled in place rather than through __init__: an index of 10,000 runs makes
-        # 10,000 specs, and __init__ costs twice as much.
-        spec = cls.__new__(cls)
+        spec = blank_record(cls)
         values = spec.__dict__
-        values.update(dataclass_defaults(cls)[0])
         values.update(data)
-        for name, factory in dataclass_defaults(cls)[1].items():
-            if name not in data:
-                values[name] = factory()
         if len(values) != len(cls.FIELD_KINDS):
             missing = [name for name in cls.FIELD_KINDS if name not in values]
             if missing:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
-from dltui.store.fields import field_problem, non_default_fields
+from dltui.store.fields import blank_record, field_problem, non_default_fields
 
 QUEUED = "queued"
 STARTING = "starting"
@@ -91,7 +91,7 @@ class RunStatus:
                            f"{', '.join(sorted(STATES))}")
             if problem is not None:
                 return cls.damaged_by(f"status.json: {problem}")
-        status = cls()
+        status = blank_record(cls)
         values = status.__dict__
         extra = status.extra
         for key, value in data.items():
