@@ -129,3 +129,33 @@ def test_compare_says_when_it_keeps_the_latest_per_param_set(project: Project) -
     assert "latest per param set: 2 of 3, --all-runs shows all" in done.stderr
     every = project.invoke("compare", "twice", "--all-runs", "--format", "json", check=True)
     assert len(json.loads(every.stdout)) == 3 and "latest per param set" not in every.stderr
+
+
+def test_compare_json_is_valid_with_non_finite_values_and_seed_means(project: Project) -> None:
+    """JSON has no NaN: a diverged run's values are null, a mean over seeds an object."""
+    from dltui.store import rundir as rd
+
+    runs = (("seeded", "r1", 0.1, 0, float("nan")), ("seeded", "r2", 0.1, 1, 0.5),
+            ("seeded", "r3", 0.01, 0, 0.25), ("seeded", "r4", 0.01, 1, 0.75),
+            ("plain", "p1", 0.1, None, float("nan")), ("plain", "p2", 0.2, None, float("-inf")),
+            ("plain", "p3", 0.3, None, 0.5))
+    for experiment, run_id, lr, seed, loss in runs:
+        params = {"lr": lr} if seed is None else {"lr": lr, "seed": seed}
+        spec = rd.RunSpec(run_id=run_id, experiment=experiment, argv=[], params=params,
+                          cwd=str(project.root))
+        rd.create_run_dir(project.runs, spec, state=rd.SUCCEEDED, started_at=1.0,
+                          ended_at=2.0, metrics={"loss": {"last": loss, "best": loss,
+                                                          "count": 1}})
+    project.write('[experiments.seeded]\ncommand = ["python", "x.py"]\nmetric = "loss"\n'
+                  '[experiments.plain]\ncommand = ["python", "x.py"]\nmetric = "loss"\n')
+    for name, means in (("seeded", True), ("plain", False)):
+        out = project.invoke("compare", name, "--format", "json", check=True).stdout
+        assert "NaN" not in out and "Infinity" not in out
+        table = json.loads(out)
+        assert len(out.splitlines()) == len(table) + 2  # a row a line, between brackets
+        losses = {row["param:lr"]: row["last:loss"] for row in table}
+        if means:  # the non-finite value is left out of its configuration's mean
+            assert losses == {0.01: {"mean": 0.5, "std": losses[0.01]["std"], "n": 2},
+                              0.1: {"mean": 0.5, "std": 0.0, "n": 1}}
+        else:
+            assert losses == {0.1: None, 0.2: None, 0.3: 0.5}
