@@ -175,3 +175,26 @@ def test_long_lines_are_read_in_pieces(tmp_path: Path) -> None:
     fields = StreamFollower(run, tensorboard=False).stop()
     assert fields["metrics"]["m59999"]["last"] == 59999.0
     assert fields["metrics"]["loss"]["count"] == 2
+
+
+def test_tensorboard_catches_up_a_run_whose_follower_died(tmp_path: Path) -> None:
+    """A script started by hand and killed: its thread never made its last pass, so
+    `dltui tb` (and the dashboard's TensorBoard) convert the rest before serving."""
+    from dltui.bridges.tensorboard import tensorboard_argv
+    from dltui.store.runs import RunStore
+
+    script = tmp_path / "killed.py"
+    script.write_text(LOGGING_SCRIPT.replace("dltui.init()", "dltui.init(experiment='gone')"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DLTUI_")}
+    done = subprocess.run([sys.executable, str(script), "300", "kill"], cwd=tmp_path, env=env,
+                          timeout=60)
+    assert done.returncode == -9
+    (info,) = RunStore(tmp_path / "runs").runs("gone")
+    assert info.state == "lost"  # its process is gone without a word
+    before = scalars(info.dir.tb_dir).get("loss", [])
+    assert len(before) < 300
+    argv = tensorboard_argv([info])
+    assert "--logdir_spec" in argv
+    assert [step for step, _ in scalars(info.dir.tb_dir)["loss"]] == list(range(300))
+    tensorboard_argv([info])  # once caught up, nothing is written twice
+    assert len(scalars(info.dir.tb_dir)["loss"]) == 300

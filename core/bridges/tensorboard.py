@@ -39,8 +39,15 @@ def logdir_spec(runs: Iterable[RunInfo]) -> str:
 
 def tensorboard_argv(runs: list[RunInfo], *, port: int = 6006,
                      host: str = "127.0.0.1") -> list[str]:
+    """The command serving `runs`; the event files of ended runs whose wrapper died before
+    its last pass are first brought up to their metrics streams."""
     if not runs:
         raise UserError("no runs to show in TensorBoard", fix="run something first, or check "
                         "the selection with `dltui ps --all`")
+    from dltui.tracking.follower import catch_up_ended
+
+    for info in runs:
+        if info.is_final:
+            catch_up_ended(info.dir)
     return [sys.executable, "-m", "tensorboard.main", "--logdir_spec", logdir_spec(runs),
             "--host", host, "--port", str(port), "--reload_interval", "2"]

@@ -157,3 +157,20 @@ def _read_offset(path: Path, stream: Path) -> int:
     except OSError:
         size = 0
     return offset if isinstance(offset, int) and 0 <= offset <= size else 0
+
+
+def catch_up_ended(run_dir: rd.RunDir) -> bool:
+    """Bring an ended run's event files up to its stream, where its follower died before
+    its last pass (a wrapper killed with its run, a script started by hand and killed);
+    True if anything was missing. Nothing follows an ended run, so nothing races this."""
+    try:
+        size = run_dir.metrics_file.stat().st_size
+    except OSError:
+        return False
+    if _read_offset(run_dir.tb_dir / CONVERTED_FILE, run_dir.metrics_file) >= size:
+        return False
+    try:
+        StreamFollower(run_dir).stop()
+    except OSError:
+        return False  # a read-only runs folder: TensorBoard shows what is there
+    return True
