@@ -198,3 +198,17 @@ def test_tensorboard_catches_up_a_run_whose_follower_died(tmp_path: Path) -> Non
     assert [step for step, _ in scalars(info.dir.tb_dir)["loss"]] == list(range(300))
     tensorboard_argv([info])  # once caught up, nothing is written twice
     assert len(scalars(info.dir.tb_dir)["loss"]) == 300
+
+
+def test_odd_values_and_steps_never_stop_the_follower(tmp_path: Path) -> None:
+    spec = rd.RunSpec(run_id="r7", experiment="e", argv=[], params={}, cwd=str(tmp_path))
+    run = rd.create_run_dir(tmp_path, spec, state=rd.RUNNING)
+    run.metrics_file.write_text(
+        '{"step": NaN, "loss": 1.0}\n{"step": 2, "loss": 1e300, "big": ' + "9" * 400 + '}\n'
+        '{"step": 3, "loss": -Infinity, "time": "noon"}\n{"step": 4, "loss": 0.5}\n')
+    fields = StreamFollower(run).stop()
+    assert fields["metrics"]["loss"] == {"last": 0.5, "best": 0.5, "count": 4}
+    assert fields["metrics"]["big"]["last"] == float("inf")
+    found = scalars(run.tb_dir)
+    assert [step for step, _ in found["loss"]] == [0, 2, 3, 4]
+    assert found["loss"][1][1] == float("inf")  # beyond a 32-bit float: an infinity

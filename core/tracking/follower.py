@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from dltui.store import rundir as rd
-from dltui.tracking.stream import MetricTail, RunningSummary, metric_values
+from dltui.tracking.stream import (
+    MetricTail,
+    RunningSummary,
+    as_floats,
+    is_finite,
+    metric_values,
+)
 from dltui.tracking.tfrecord import EventFile, image_event, scalar_event, text_event
 
 CONVERTED_FILE = ".converted"
@@ -77,14 +83,15 @@ class StreamFollower:
                 try:
                     self._events.flush()
                 except OSError:
-                    self._lose_events()
+                    self._close_events()
                     return
                 if self._tail.offset > self._saved:
                     self._save_offset(self._tail.offset)
 
-    def _lose_events(self) -> None:
-        """Writing events failed (a full disk): go on with the summary alone; what
-        `.converted` does not cover is converted by a later attempt."""
+    def _close_events(self) -> None:
+        """No more events: at the end, or when writing them failed (a full disk), after
+        which the summary goes on alone and a later pass converts what `.converted` does
+        not cover."""
         events, self._events = self._events, None
         if events is not None:
             try:
@@ -93,13 +100,12 @@ class StreamFollower:
                 pass
 
     def _write(self, record: dict[str, Any]) -> None:
-        step = record.get("step")
-        if not isinstance(step, (int, float)):
-            step = self.summary.last_step or 0
-        when = record.get("time")
-        at, wall_time = int(step), float(when) if isinstance(when, (int, float)) else 0.0
+        step: Any = record.get("step")
+        when: Any = record.get("time")
+        at = int(step) if is_finite(step) else int(self.summary.last_step or 0)
+        wall_time = float(when) if is_finite(when) else 0.0
         events = []
-        numbers = {key: float(value) for key, value in metric_values(record)}
+        numbers = as_floats(metric_values(record))
         if numbers:
             events.append(scalar_event(numbers, at, wall_time))
         for key, value in record.items():
@@ -113,7 +119,7 @@ class StreamFollower:
             for event in events:
                 self._events.write(event)
         except OSError:
-            self._lose_events()
+            self._close_events()
 
     def _image(self, value: Any, step: int, wall_time: float) -> list[bytes]:
         """The event of an image the training process saved as a PNG (none when the file
@@ -138,7 +144,7 @@ class StreamFollower:
         if self._thread.is_alive():
             self._thread.join()
         self.catch_up()
-        self._lose_events()  # closed: every event is in its file
+        self._close_events()  # closed: every event is in its file
         return self.status_fields(self.dir.spec())
 
     def status_fields(self, spec: rd.RunSpec | None) -> dict[str, Any]:

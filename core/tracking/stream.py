@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,7 +120,7 @@ class StreamPosition:
             self.total = record[TOTAL_KEY]
         # Once a run reports progress, only progress moves the step reached: a loss logged
         # every N batches at a global batch step is not the epoch.
-        if is_number(step) and (progress or self.total is None):
+        if is_finite(step) and (progress or self.total is None):
             self.last_step = step
         return step
 
@@ -131,6 +131,18 @@ def metric_values(record: dict[str, Any]) -> Iterator[tuple[str, float]]:
         if key in RECORD_KEYS or key.startswith("_") or not is_number(value):
             continue
         yield key, value
+
+
+def as_floats(values: Iterable[tuple[str, Any]]) -> dict[str, float]:
+    """The values as floats; an integer beyond a float's range as an infinity of its sign
+    (JSON numbers have no limit; a float has)."""
+    found = {}
+    for key, value in values:
+        try:
+            found[key] = float(value)
+        except OverflowError:
+            found[key] = math.inf if value > 0 else -math.inf
+    return found
 
 
 class MetricHistory(StreamPosition):
@@ -186,8 +198,7 @@ class RunningSummary(StreamPosition):
 
     def add(self, record: dict[str, Any]) -> None:
         self._advance(record)
-        for key, value in metric_values(record):
-            number = float(value)
+        for key, number in as_floats(metric_values(record)).items():
             figures = self.figures.get(key)
             if figures is None:
                 figures = self.figures[key] = MetricFigures(number)

@@ -12,6 +12,7 @@ following every run's stream, should not pay.
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import socket
 import struct
@@ -84,8 +85,16 @@ def _event(values: list[bytes], step: int, wall_time: float) -> bytes:
 
 def scalar_event(values: dict[str, float], step: int, wall_time: float) -> bytes:
     """Scalars as `Summary.Value{tag, simple_value}` (in a oneof: written even at 0)."""
-    return _event([_field(1, tag.encode("utf-8")) + b"\x15" + struct.pack("<f", value)
+    return _event([_field(1, tag.encode("utf-8")) + b"\x15" + _float32(value)
                    for tag, value in values.items()], step, wall_time)
+
+
+def _float32(value: float) -> bytes:
+    """A float as TensorBoard keeps scalars (32 bits): beyond its range, an infinity."""
+    try:
+        return struct.pack("<f", value)
+    except OverflowError:
+        return struct.pack("<f", math.copysign(math.inf, value))
 
 
 def image_event(tag: str, png: bytes, height: int, width: int, channels: int, step: int,
