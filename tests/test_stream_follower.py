@@ -212,3 +212,15 @@ def test_odd_values_and_steps_never_stop_the_follower(tmp_path: Path) -> None:
     found = scalars(run.tb_dir)
     assert [step for step, _ in found["loss"]] == [0, 2, 3, 4]
     assert found["loss"][1][1] == float("inf")  # beyond a 32-bit float: an infinity
+
+
+def test_a_script_that_asks_for_no_tensorboard_gets_none(project: Project) -> None:
+    (project.root / "quiet.py").write_text(
+        "import dltui\nrun = dltui.init(tensorboard=False)\n"
+        "for step in range(20):\n    run.log({'loss': 1.0 / (step + 1)}, step=step)\n")
+    project.write(f'[experiments.quiet]\ncommand = "{sys.executable} quiet.py"\n')
+    project.cli("run", "quiet", check=True)
+    (path,) = (project.runs / "quiet").iterdir()
+    assert not list((path / "tb").glob("events.out.tfevents.*"))
+    status = json.loads((path / "status.json").read_text())
+    assert status["metrics"]["loss"]["count"] == 20  # the summary all the same

@@ -27,6 +27,8 @@ from dltui.tracking.stream import (
 from dltui.tracking.tfrecord import EventFile, image_event, scalar_event, text_event
 
 CONVERTED_FILE = ".converted"
+# In tb/: the training code asked for no TensorBoard files (`dltui.init(tensorboard=False)`).
+NO_EVENTS_FILE = ".none"
 # Record keys of what is not a metric: `{"_image": {"tag", "file", "height", "width",
 # "channels"}}` (the PNG's path relative to the run) and `{"_text": {"tag", "text"}}`.
 IMAGE_KEY = "_image"
@@ -66,6 +68,8 @@ class StreamFollower:
     def catch_up(self) -> None:
         """Read and convert everything appended so far."""
         with self._lock:
+            if self._events is not None and (self.dir.tb_dir / NO_EVENTS_FILE).exists():
+                self._close_events()
             while True:
                 before = self._tail.offset
                 # What earlier attempts converted is read for the summary alone, in pieces

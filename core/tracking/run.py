@@ -25,7 +25,7 @@ from dltui.procs import hostname, process_start_ticks
 from dltui.store import rundir as rd
 from dltui.store.active import mark_active
 from dltui.store.names import check_experiment_name, new_run_id
-from dltui.tracking.follower import IMAGE_KEY, TEXT_KEY, StreamFollower
+from dltui.tracking.follower import IMAGE_KEY, NO_EVENTS_FILE, TEXT_KEY, StreamFollower
 from dltui.tracking.writer import MetricsWriter
 
 RUN_DIR_ENV = "DLTUI_RUN_DIR"
@@ -76,6 +76,9 @@ class Run:
         self._writer = MetricsWriter(run_dir, replays=self.writes_metrics)
         self._follower = (StreamFollower(run_dir, tensorboard=tensorboard).start()
                           if self.writes_metrics and not followed else None)
+        if followed and not tensorboard:  # tell the wrapper, which writes the event files
+            run_dir.tb_dir.mkdir(exist_ok=True)
+            (run_dir.tb_dir / NO_EVENTS_FILE).touch()
         self._owns_status = owns_status
         self._tensorboard = tensorboard
         self._finished = False
