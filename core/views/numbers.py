@@ -7,6 +7,12 @@ from typing import Any
 
 
 def format_value(value: Any, kind: str = "") -> str:
+    if type(value) is float and kind != "duration":  # the common case first: listings
+        if not math.isfinite(value):                # format tens of thousands of them
+            return str(value)
+        if value.is_integer() and abs(value) >= 10000:
+            return f"{int(value):,}"
+        return f"{value:.4g}"
     if value is None:
         return "-" if kind != "param" else ""
     if kind == "duration":

@@ -37,11 +37,11 @@ def _params_text(params: dict[str, Any]) -> str:
 def columns_text(headers: list[str], rows: list[list[str]]) -> str:
     if not rows:
         return ""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-              for r in rows]
-    return "\n".join(lines) + "\n"
+    # Column by column and one format a line: 10,000 rows are C loops, not 100,000 calls.
+    columns = list(zip(headers, *rows, strict=True))
+    widths = [max(map(len, column)) for column in columns]
+    line = "  ".join(f"{{:<{width}}}" for width in widths).format
+    return "\n".join(line(*cells).rstrip() for cells in (headers, *rows)) + "\n"
 
 
 def experiments_text(rows: list[dict[str, Any]]) -> str:
