@@ -79,8 +79,6 @@ def main_callback(
 ) -> None:
     if ctx.invoked_subcommand is not None:
         return
-    from dltui.tui.app import run_dashboard
-
     loaded, store = _store(manifest, runs)
     if loaded is None:
         from dltui.errors import UserError
@@ -88,6 +86,11 @@ def main_callback(
         raise UserError(f"no manifest at {manifest}",
                         fix="run dltui in the folder holding experiments.toml, or pass "
                         "--manifest PATH")
+    from dltui.store.prefetch import prefetch_runs
+
+    prefetch_runs(store.root)  # on another core, while the dashboard's code loads
+    from dltui.tui.app import run_dashboard
+
     run_dashboard(manifest=loaded, runs_dir=store.root)
 
 

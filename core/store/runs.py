@@ -133,10 +133,16 @@ class RunStore:
             paths.extend(self.root / name / run_id for run_id in _dir_names(self.root / name))
         return paths
 
-    def runs(self, experiment: str | None = None) -> list[RunInfo]:
-        """Every run (of one experiment), oldest first; finished ones come from the index."""
+    def runs(self, experiment: str | None = None, *, prefetched: bool = True) -> list[RunInfo]:
+        """Every run (of one experiment), oldest first; finished ones come from the index
+        (`prefetched`: once another process started by `store.prefetch` has made it)."""
         from dltui.store.bulk import collector_paused
         from dltui.store.index import FinishedIndex
+
+        if prefetched:
+            from dltui.store.prefetch import wait_for_prefetch
+
+            wait_for_prefetch(self.root)
 
         found: list[RunInfo] = []
         with collector_paused():

@@ -1,0 +1,48 @@
+"""The dashboard's first read of a runs directory, done on another core while it loads."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from dltui.store import rundir as rd
+from dltui.store.index import INDEX_FILE
+from dltui.store.prefetch import _children, prefetch_runs, wait_for_prefetch
+from dltui.store.runs import RunStore
+
+
+def finished_runs(root: Path, count: int) -> None:
+    for index in range(count):
+        spec = rd.RunSpec(run_id=f"r{index:03d}", experiment=f"e{index % 3}", argv=[],
+                          params={"i": index}, cwd=str(root))
+        rd.create_run_dir(root, spec, state=rd.SUCCEEDED, started_at=1.0, ended_at=2.0)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_prefetch_leaves_the_index_and_the_same_runs(tmp_path: Path) -> None:
+    finished_runs(tmp_path, 30)
+    prefetch_runs(tmp_path)
+    assert tmp_path in _children  # a child reads while this process goes on
+    found = RunStore(tmp_path).runs()  # waits for the child, then reads its index
+    assert tmp_path not in _children
+    assert sorted(i.run_id for i in found) == [f"r{i:03d}" for i in range(30)]
+    for name in ("e0", "e1", "e2"):
+        assert (tmp_path / name / INDEX_FILE).is_file()
+    assert [i.spec.params for i in found] == [i.spec.params for i in RunStore(tmp_path).runs()]
+
+
+def test_no_prefetch_of_a_missing_folder_and_waiting_without_one(tmp_path: Path) -> None:
+    prefetch_runs(tmp_path / "none")
+    assert tmp_path / "none" not in _children
+    wait_for_prefetch(tmp_path)  # nothing started: returns at once
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_an_index_that_cannot_be_written_costs_only_time(tmp_path: Path) -> None:
+    finished_runs(tmp_path, 6)
+    for name in ("e0", "e1", "e2"):
+        (tmp_path / name / INDEX_FILE).mkdir()  # in the way of every index file
+    prefetch_runs(tmp_path)
+    assert sorted(i.run_id for i in RunStore(tmp_path).runs()) == [f"r{i:03d}" for i in range(6)]
