@@ -11,6 +11,7 @@ following every run's stream, should not pay.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import os
@@ -35,6 +36,7 @@ def _crc32c_table() -> list[int]:
 
 
 _TABLE = _crc32c_table()
+_SMALL = [bytes((value,)) for value in range(0x80)]
 
 
 def crc32c(data: bytes) -> int:
@@ -50,14 +52,21 @@ def masked_crc32c(data: bytes) -> int:
     return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
 
 
+@functools.lru_cache(maxsize=1024)
+def _length_header(size: int) -> bytes:
+    """A record's length and its checksum: the events of one run have few sizes."""
+    length = struct.pack("<Q", size)
+    return length + struct.pack("<I", masked_crc32c(length))
+
+
 def record(data: bytes) -> bytes:
     """One TFRecord around `data`."""
-    length = struct.pack("<Q", len(data))
-    return (length + struct.pack("<I", masked_crc32c(length)) + data
-            + struct.pack("<I", masked_crc32c(data)))
+    return _length_header(len(data)) + data + struct.pack("<I", masked_crc32c(data))
 
 
 def _varint(value: int) -> bytes:
+    if 0 <= value < 0x80:
+        return _SMALL[value]
     value &= 0xFFFFFFFFFFFFFFFF  # a negative int64 is ten bytes, as protobuf writes it
     out = bytearray()
     while value > 0x7F:
@@ -85,8 +94,14 @@ def _event(values: list[bytes], step: int, wall_time: float) -> bytes:
 
 def scalar_event(values: dict[str, float], step: int, wall_time: float) -> bytes:
     """Scalars as `Summary.Value{tag, simple_value}` (in a oneof: written even at 0)."""
-    return _event([_field(1, tag.encode("utf-8")) + b"\x15" + _float32(value)
-                   for tag, value in values.items()], step, wall_time)
+    return _event([_scalar_head(tag) + _float32(value) for tag, value in values.items()],
+                  step, wall_time)
+
+
+@functools.lru_cache(maxsize=4096)
+def _scalar_head(tag: str) -> bytes:
+    """A scalar's `Summary.Value` up to its float: the same for every value of a tag."""
+    return _field(1, tag.encode("utf-8")) + b"\x15"
 
 
 def _float32(value: float) -> bytes:
