@@ -1,22 +1,21 @@
 """The queue: start queued runs as GPU slots (or CPU slots) free up.
 
 One scheduler runs per runs directory, in the detached supervisor process
-(`python -m dltui.queue.supervisor RUNS_DIR`, holding `.supervisor.lock`). Its state
+(`dltui.queue.supervisor`, holding `.supervisor.lock`). Its state
 is the run directories themselves, so a killed supervisor loses nothing: the
 next `dltui` command that finds queued runs and no supervisor starts another.
 """
 
 from __future__ import annotations
 
-import sys
-import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 from dltui.backends import Backend, get_backend
 from dltui.errors import UserError
-from dltui.procs import is_alive, lock_holder, process_lock, reap_children, spawn_detached
+from dltui.procs import is_alive, lock_holder, process_lock, reap_children
+from dltui.queue.detached import start_supervisor
 from dltui.queue.gpus import gpu_indices
 from dltui.store import rundir as rd
 from dltui.store.results import best_run
@@ -187,30 +186,6 @@ def ensure_supervisor(runs_dir: Path) -> int | None:
         return started
     if not has_queued(RunStore(runs_dir)):
         return None
-    pid = spawn_detached([sys.executable, "-m", "dltui.queue.supervisor", str(runs_dir)],
-                         runs_dir / SUPERVISOR_LOG)
+    pid = start_supervisor(runs_dir, runs_dir / SUPERVISOR_LOG)
     _started[runs_dir] = pid
     return pid
-
-
-def supervise(runs_dir: Path, *, poll: float = 0.2, linger: float = 2.0) -> None:
-    """Run the queue until nothing has been queued for `linger` seconds."""
-    scheduler = Scheduler(runs_dir)
-    while True:
-        with supervisor_lock(runs_dir) as held:
-            if not held:
-                return
-            idle_since: float | None = None
-            while True:
-                waiting = scheduler.tick()
-                reap_children()
-                if waiting:
-                    idle_since = None
-                elif idle_since is None:
-                    idle_since = time.monotonic()
-                elif time.monotonic() - idle_since >= linger:
-                    break
-                time.sleep(poll)
-        # Between the last look and the release, a run may have been queued: look again.
-        if not has_queued(scheduler.store):
-            return
