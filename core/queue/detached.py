@@ -11,10 +11,11 @@ run directory.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from dltui.procs import can_fork, fork_detached, spawn_detached
-
+# `allow_fork` is called by every dltui command, `--help` included: this module imports
+# what starting a process needs only when one is started.
 _fork_allowed = False
 _runners_forked = 0
 
@@ -28,35 +29,43 @@ def allow_fork() -> None:
 
 
 def _forks() -> bool:
+    from dltui.procs import can_fork
+
     return _fork_allowed and can_fork()
 
 
 def start_supervisor(runs_dir: Path, log_path: Path) -> int:
     """Start the supervisor of `runs_dir`, output appended to `log_path`; its pid."""
-    if _forks():
+    def serve() -> int:
         from dltui.queue.supervisor import serve
 
-        return fork_detached(lambda: serve(runs_dir), log_path)
-    return spawn_detached([sys.executable, "-m", "dltui.queue.supervisor", str(runs_dir)],
-                          log_path)
+        return serve(runs_dir)
+
+    return _start("dltui.queue.supervisor", runs_dir, log_path, serve)
 
 
 def start_runner(run_path: Path, log_path: Path) -> int:
     """Start the wrapper of the run at `run_path`, output appended to `log_path`; its pid."""
+    def wrap() -> int:
+        from dltui.queue.runner import wrap
+
+        return wrap(run_path)
+
+    global _runners_forked
     if _forks():
-        global _runners_forked
         if _runners_forked:  # the first run starts at once; the later ones find all loaded
             _preload_runner()
         _runners_forked += 1
-        return fork_detached(lambda: _wrap(run_path), log_path)
-    return spawn_detached([sys.executable, "-m", "dltui.queue.runner", str(run_path)],
-                          log_path)
+    return _start("dltui.queue.runner", run_path, log_path, wrap)
 
 
-def _wrap(run_path: Path) -> int:
-    from dltui.queue.runner import wrap
+def _start(module: str, path: Path, log_path: Path, in_fork: Callable[[], int]) -> int:
+    """`python -m module path`, or `in_fork` in a fork of this process where it may."""
+    from dltui.procs import fork_detached, spawn_detached
 
-    return wrap(run_path)
+    if _forks():
+        return fork_detached(in_fork, log_path)
+    return spawn_detached([sys.executable, "-m", module, str(path)], log_path)
 
 
 def _preload_runner() -> None:
