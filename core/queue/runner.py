@@ -146,13 +146,13 @@ def run_wrapped(run: rd.RunDir) -> int:
         notify_run_ended(run)
         return 127
     run.write_status(child_pid=child.pid)
-    recording = _record_environment(run, start, spec.env)
     if stop_signals or run.stop_requested():  # stopped while the command was starting
         on_signal(signal.SIGTERM, None)
     sampler = start_sampler(run.metrics_file, child.pid, gpu_ids=status.gpu_ids,
                             on_nonfinite=NonFiniteWatch(run, spec))
     parser = backend.output_lines(parser)  # torchrun: rank 0's lines are the run's metrics
     output.start(parser.feed)
+    recording = _record_environment(run, start, spec.env)  # last: the other threads first
     exit_code = child.wait()
     recording.join()
     sys_peaks = sampler.stop()
