@@ -97,8 +97,8 @@ def ps_nothing_running(folder: Path) -> float:
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("DLTUI_RUN_DIR", None)
+    env.pop("DLTUI_GPUS", None)
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: modules load from bytecode
-    env["DLTUI_GPUS"] = ""
     return env
 
 

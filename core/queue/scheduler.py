@@ -61,14 +61,22 @@ class Scheduler:
                  settings: QueueSettings | None = None) -> None:
         self.root = runs_dir
         self.store = RunStore(runs_dir)
-        self.gpus = gpu_indices() if gpus is None else gpus
+        self._gpus = gpus
         self.settings = settings
+
+    @property
+    def gpus(self) -> list[int]:
+        """The devices runs may be given, asked for when a run first wants one (nvidia-smi
+        takes a while; a queue of CPU runs never waits for it)."""
+        if self._gpus is None:
+            self._gpus = gpu_indices()
+        return self._gpus
 
     def tick(self) -> int:
         """Start whatever can start now; return how many runs are still queued."""
         settings = self.settings or QueueSettings.read(self.root)
         active = self.store.active()
-        load = dict.fromkeys(self.gpus, 0)
+        load: dict[int, int] = {}
         cpu_busy = 0
         for info in active:
             if info.state in (rd.STARTING, rd.RUNNING) and _backend(info).uses_local_slots:
@@ -85,10 +93,10 @@ class Scheduler:
             if not ready:
                 waiting += 1
                 continue
-            wanted = min(info.spec.gpus, len(self.gpus))
             if not _backend(info).uses_local_slots:
                 self._start(info, [])
                 continue
+            wanted = min(info.spec.gpus, len(self.gpus)) if info.spec.gpus else 0
             if wanted == 0:
                 if cpu_busy >= settings.max_parallel:
                     waiting += 1
@@ -96,14 +104,14 @@ class Scheduler:
                 cpu_busy += 1
                 self._start(info, [])
                 continue
-            free = sorted((g for g in self.gpus if load[g] < settings.runs_per_gpu),
-                          key=lambda g: (load[g], g))
+            free = sorted((g for g in self.gpus if load.get(g, 0) < settings.runs_per_gpu),
+                          key=lambda g: (load.get(g, 0), g))
             if len(free) < wanted:
                 waiting += 1
                 continue
             chosen = free[:wanted]
             for index in chosen:
-                load[index] += 1
+                load[index] = load.get(index, 0) + 1
             self._start(info, chosen)
         return waiting
 
