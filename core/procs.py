@@ -74,9 +74,10 @@ def spawn_detached(argv: list[str], log_path: Path) -> int:
 
 
 def can_fork() -> bool:
-    """Whether a forked child may go on running Python: a POSIX system and no other
-    thread (one could hold a lock the child would wait on forever)."""
-    return hasattr(os, "fork") and threading.active_count() == 1
+    """Whether a forked child may go on running Python: Linux (macOS forbids much in a
+    fork that is not followed by exec) and no other thread (one could hold a lock the
+    child would wait on forever)."""
+    return sys.platform.startswith("linux") and threading.active_count() == 1
 
 
 def fork_detached(target: Callable[[], int], log_path: Path) -> int:
