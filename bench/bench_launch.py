@@ -1,7 +1,7 @@
 """Launch figures, each beside its anchor in the same run: `dltui run --detach` to the
 child's first line in output.log vs a plain `python -c` start; a 100-run sweep of a
 trivial command through the queue (max_parallel 1) vs a plain loop of python starts;
-`dltui ps` with nothing running.
+`dltui ps` with nothing running. The project is a git repository, as users' are.
 
     .venv/bin/python bench/bench_launch.py [--repeat 7] [--sweep 100]
 
@@ -44,10 +44,20 @@ def python_start() -> float:
     return time.perf_counter() - start
 
 
-def first_line_after_detach(folder: Path) -> float:
-    """Seconds from starting `dltui run hello --detach` to a line in the run's output."""
+def make_project(folder: Path) -> None:
+    """A project as users have one: the manifest, committed to git (the launch records
+    the commit and snapshots the tree)."""
     folder.mkdir()
     (folder / "experiments.toml").write_text(MANIFEST, encoding="utf-8")
+    (folder / ".gitignore").write_text("runs/\n", encoding="utf-8")
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "the project"]):
+        subprocess.run([*git, *args], cwd=folder, check=True)
+
+
+def first_line_after_detach(folder: Path) -> float:
+    """Seconds from starting `dltui run hello --detach` to a line in the run's output."""
+    make_project(folder)
     start = time.perf_counter()
     subprocess.run([DLTUI, "run", "hello", "--detach"], cwd=folder, check=True,
                    stdout=subprocess.DEVNULL, env=_env())
@@ -66,8 +76,7 @@ def first_line_after_detach(folder: Path) -> float:
 
 def sweep_per_run(folder: Path, count: int) -> float:
     """Seconds per run from the first queued to the last ended, one run at a time."""
-    folder.mkdir()
-    (folder / "experiments.toml").write_text(MANIFEST, encoding="utf-8")
+    make_project(folder)
     values = ",".join(str(i) for i in range(count))
     subprocess.run([DLTUI, "run", "trivial", "--detach", "--set", f"i={values}"], cwd=folder,
                    check=True, stdout=subprocess.DEVNULL, env=_env())
