@@ -32,7 +32,10 @@ class QueueWakeups:
         self._folders = FolderWatch(use_inotify=watch_folders)
         index = runs_dir / ACTIVE_DIR
         if self._folders.active:
-            index.mkdir(parents=True, exist_ok=True)
+            try:
+                index.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                pass  # a folder nothing can be queued in: the polls look anyway
             self._folders.watch([index])
         self._pipe: tuple[int, int] | None = None
         self._restore: tuple[Any, int] | None = None
