@@ -40,7 +40,7 @@ gpus = 0
 
 def python_start() -> float:
     start = time.perf_counter()
-    subprocess.run([PY, "-c", "pass"], check=True)
+    subprocess.run([PY, "-c", "pass"], check=True, env=_env())
     return time.perf_counter() - start
 
 
@@ -131,7 +131,7 @@ def main() -> None:
               f"(median of {args.repeat})")
         start = time.perf_counter()
         for _ in range(args.sweep):
-            subprocess.run([PY, "-c", "pass"], check=True)
+            subprocess.run([PY, "-c", "pass"], check=True, env=_env())
         loop = (time.perf_counter() - start) / args.sweep
         per_run = sweep_per_run(root / "sweep", args.sweep)
         print(f"a loop of {args.sweep} python starts: {loop * 1000:.0f} ms each; a "
