@@ -88,8 +88,7 @@ def fork_detached(target: Callable[[], int], log_path: Path) -> int:
     returns, never returning to the caller's code. Its pid, in the parent.
 
     Call only when `can_fork()`."""
-    sys.stdout.flush()  # else what this process buffered is written twice
-    sys.stderr.flush()
+    _flush_stdio()  # else what this process buffered is written twice
     log = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     pid = os.fork()
     if pid:
@@ -116,10 +115,17 @@ def fork_detached(target: Callable[[], int], log_path: Path) -> int:
         traceback.print_exc()
     finally:  # never back into the parent's code: its frames are still on this stack
         try:
-            sys.stdout.flush()
-            sys.stderr.flush()
+            _flush_stdio()
         finally:
             os._exit(code)
+
+
+def _flush_stdio() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):  # a closed pipe, a closed or no stream
+            pass
 
 
 def reap_children() -> None:
