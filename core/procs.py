@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import fcntl
+import gc
 import os
+import signal
 import socket
 import subprocess
-from collections.abc import Iterator
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -55,6 +60,7 @@ def hostname() -> str:
 # Children this process started detached (the queue's runs, a supervisor): reaped so that
 # none lingers as a zombie.
 _children: list[subprocess.Popen[bytes]] = []
+_forked: list[int] = []
 
 
 def spawn_detached(argv: list[str], log_path: Path) -> int:
@@ -67,10 +73,72 @@ def spawn_detached(argv: list[str], log_path: Path) -> int:
     return proc.pid
 
 
+def can_fork() -> bool:
+    """Whether a forked child may go on running Python: Linux (macOS forbids much in a
+    fork that is not followed by exec) and no other thread (one could hold a lock the
+    child would wait on forever)."""
+    return sys.platform.startswith("linux") and threading.active_count() == 1
+
+
+def fork_detached(target: Callable[[], int], log_path: Path) -> int:
+    """Run `target` in a forked child of this process, in a session of its own (so that
+    neither a closed terminal nor this process's end stops it), with stdin from /dev/null,
+    output appended to `log_path`, no other descriptor of the parent's (a lock's hold
+    would go on with it) and SIGCHLD at its default; the child exits with what `target`
+    returns, never returning to the caller's code. Its pid, in the parent.
+
+    Call only when `can_fork()`."""
+    _flush_stdio()  # else what this process buffered is written twice
+    log = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    pid = os.fork()
+    if pid:
+        os.close(log)
+        _forked.append(pid)
+        return pid
+    code = 1
+    try:
+        # The parent's objects stay as they are: none is collected and closes a descriptor
+        # number that the child has opened anew since.
+        gc.freeze()
+        os.setsid()
+        signal.set_wakeup_fd(-1)  # the parent's wake-ups and child reaping are not ours
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+        code = target()
+    except SystemExit as end:
+        code = 0 if end.code is None else end.code if isinstance(end.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+    finally:  # never back into the parent's code: its frames are still on this stack
+        try:
+            _flush_stdio()
+        finally:
+            os._exit(code)
+
+
+def _flush_stdio() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):  # a closed pipe, a closed or no stream
+            pass
+
+
 def reap_children() -> None:
     for proc in list(_children):
         if proc.poll() is not None:
             _children.remove(proc)
+    for pid in list(_forked):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            _forked.remove(pid)
 
 
 @contextmanager

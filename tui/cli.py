@@ -379,6 +379,9 @@ _register_search(app)
 
 
 def main() -> None:
+    from dltui.queue.detached import allow_fork
+
+    allow_fork()  # this process is dltui's own: a supervisor it starts is forked from it
     try:
         app()
     except KeyboardInterrupt:

@@ -1,16 +1,15 @@
-"""The local backend: the run wrapper as a detached subprocess of this machine."""
+"""The local backend: the run wrapper as a detached process of this machine."""
 
 from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from dltui.backends import LineSink
-from dltui.procs import hostname, is_alive, spawn_detached
+from dltui.procs import hostname, is_alive, process_start_ticks
 from dltui.store import rundir as rd
 from dltui.store.spec import RunSpec
 from dltui.store.status import RunStatus
@@ -40,9 +39,11 @@ class LocalBackend:
         pass
 
     def start(self, run: rd.RunDir) -> None:
-        pid = spawn_detached([sys.executable, "-m", "dltui.queue.runner", str(run.path)],
-                             run.log_file)
-        run.write_status(pid=pid, pid_start=None)
+        from dltui.queue.detached import start_runner
+
+        pid = start_runner(run.path, run.log_file)
+        # Only while it starts: a forked wrapper may have written its own status already.
+        run.change_status_if((rd.STARTING,), pid=pid, pid_start=process_start_ticks(pid))
 
     def reconcile(self, run: rd.RunDir, spec: RunSpec, status: RunStatus) -> RunStatus:
         """A run whose wrapper process is gone is never left running: lost, or killed

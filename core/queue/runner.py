@@ -1,4 +1,5 @@
-"""The wrapper around one run's process: `python -m dltui.queue.runner RUN_DIR`.
+"""The wrapper around one run's process: `python -m dltui.queue.runner RUN_DIR`, or
+forked from the queue's supervisor (`dltui.queue.detached`).
 
 It starts the command with the run's environment, copies its output to
 output.log, turns `key: value` lines into metrics when the script does not use
@@ -15,6 +16,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ from dltui.backends import Backend, get_backend
 from dltui.integrations.bootstrap_path import with_bootstrap
 from dltui.notify.events import NonFiniteWatch, notify_run_ended
 from dltui.procs import hostname, process_start_ticks
-from dltui.snapshots.execute import SnapshotError, prepare_child
+from dltui.snapshots.execute import ChildStart, SnapshotError, plan_child, record_child
 from dltui.store import rundir as rd
 from dltui.store.status import RunStatus
 from dltui.system.sampler import start_sampler
@@ -92,13 +94,14 @@ def run_wrapped(run: rd.RunDir) -> int:
     env = build_env(run, spec, status)
     argv = fill_needs(list(spec.argv), status.needs)
     try:  # the code queued, never the live tree: a missing snapshot fails the run
-        argv, env = prepare_child(run.path, snapshot_id=spec.snapshot, cwd=spec.cwd, argv=argv,
-                                  env=env, given=spec.env)
+        start = plan_child(run.path, snapshot_id=spec.snapshot, cwd=spec.cwd, argv=argv,
+                           env=env)
     except SnapshotError as err:
         with open(run.log_file, "ab") as missing_log:
             missing_log.write(f"dltui: {err}\n".encode())
         run.end(rd.FAILED, exit_code=2, error=str(err))
         return 2
+    argv, env = start.argv, start.env
     argv = backend.command(argv, spec, run.path)
     pid = os.getpid()
     run.reserve_status_space()
@@ -127,6 +130,7 @@ def run_wrapped(run: rd.RunDir) -> int:
                                  stdout=output.file, stderr=subprocess.STDOUT,
                                  preexec_fn=_die_with_parent)
     except OSError as err:
+        record_child(run.path, start, given=spec.env)
         message = f"cannot start {argv[0]!r}: {err.strerror or err}"
         output.write(f"dltui: {message}\n")
         output.finish()
@@ -142,7 +146,9 @@ def run_wrapped(run: rd.RunDir) -> int:
     parser = backend.output_lines(parser)  # torchrun: rank 0's lines are the run's metrics
     output.start(parser.feed)
     follower = StreamFollower(run).start()  # TensorBoard and the summary, off the child's path
+    recording = _record_environment(run, start, spec.env)  # last: the other threads first
     exit_code = child.wait()
+    recording.join()
     sys_peaks = sampler.stop()
     output.finish()
     try:
@@ -178,6 +184,22 @@ def _stream_summary(follower: StreamFollower) -> dict[str, Any]:
         return {}
 
 
+def _record_environment(run: rd.RunDir, start: ChildStart,
+                        given: dict[str, str]) -> threading.Thread:
+    """Write the run's environment record on a thread of the lowest priority, while the
+    child starts: the child never waits for it. Join it before the run's end."""
+    def record() -> None:
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        except (AttributeError, OSError):
+            pass
+        record_child(run.path, start, given=given)
+
+    thread = threading.Thread(target=record, name="dltui-environment", daemon=True)
+    thread.start()
+    return thread
+
+
 def _disk_is_full(path: Path) -> bool:
     """Less than a megabyte left where the run writes: its files cannot grow."""
     try:
@@ -187,10 +209,16 @@ def _disk_is_full(path: Path) -> bool:
     return disk.f_bavail * disk.f_frsize < 1 << 20
 
 
+def wrap(run_path: Path) -> int:
+    """The wrapper's life for the run at `run_path`, in this process: a fresh interpreter
+    (`main`) or a fork of the queue's supervisor. Its exit code."""
+    return run_wrapped(rd.RunDir(run_path.resolve()))
+
+
 def main() -> None:
     if len(sys.argv) != 2:
         sys.exit("usage: python -m dltui.queue.runner RUN_DIR")
-    sys.exit(run_wrapped(rd.RunDir(Path(sys.argv[1]).resolve())))
+    sys.exit(wrap(Path(sys.argv[1])))
 
 
 if __name__ == "__main__":

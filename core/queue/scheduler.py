@@ -1,22 +1,21 @@
 """The queue: start queued runs as GPU slots (or CPU slots) free up.
 
 One scheduler runs per runs directory, in the detached supervisor process
-(`python -m dltui.queue.supervisor RUNS_DIR`, holding `.supervisor.lock`). Its state
+(`dltui.queue.supervisor`, holding `.supervisor.lock`). Its state
 is the run directories themselves, so a killed supervisor loses nothing: the
 next `dltui` command that finds queued runs and no supervisor starts another.
 """
 
 from __future__ import annotations
 
-import sys
-import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 from dltui.backends import Backend, get_backend
 from dltui.errors import UserError
-from dltui.procs import is_alive, lock_holder, process_lock, reap_children, spawn_detached
+from dltui.procs import is_alive, lock_holder, process_lock, reap_children
+from dltui.queue.detached import start_supervisor
 from dltui.queue.gpus import gpu_indices
 from dltui.store import rundir as rd
 from dltui.store.results import best_run
@@ -62,14 +61,22 @@ class Scheduler:
                  settings: QueueSettings | None = None) -> None:
         self.root = runs_dir
         self.store = RunStore(runs_dir)
-        self.gpus = gpu_indices() if gpus is None else gpus
+        self._gpus = gpus
         self.settings = settings
+
+    @property
+    def gpus(self) -> list[int]:
+        """The devices runs may be given, asked for when a run first wants one (nvidia-smi
+        takes a while; a queue of CPU runs never waits for it)."""
+        if self._gpus is None:
+            self._gpus = gpu_indices()
+        return self._gpus
 
     def tick(self) -> int:
         """Start whatever can start now; return how many runs are still queued."""
         settings = self.settings or QueueSettings.read(self.root)
         active = self.store.active()
-        load = dict.fromkeys(self.gpus, 0)
+        load: dict[int, int] = {}
         cpu_busy = 0
         for info in active:
             if info.state in (rd.STARTING, rd.RUNNING) and _backend(info).uses_local_slots:
@@ -86,10 +93,10 @@ class Scheduler:
             if not ready:
                 waiting += 1
                 continue
-            wanted = min(info.spec.gpus, len(self.gpus))
             if not _backend(info).uses_local_slots:
                 self._start(info, [])
                 continue
+            wanted = min(info.spec.gpus, len(self.gpus)) if info.spec.gpus else 0
             if wanted == 0:
                 if cpu_busy >= settings.max_parallel:
                     waiting += 1
@@ -97,14 +104,14 @@ class Scheduler:
                 cpu_busy += 1
                 self._start(info, [])
                 continue
-            free = sorted((g for g in self.gpus if load[g] < settings.runs_per_gpu),
-                          key=lambda g: (load[g], g))
+            free = sorted((g for g in self.gpus if load.get(g, 0) < settings.runs_per_gpu),
+                          key=lambda g: (load.get(g, 0), g))
             if len(free) < wanted:
                 waiting += 1
                 continue
             chosen = free[:wanted]
             for index in chosen:
-                load[index] += 1
+                load[index] = load.get(index, 0) + 1
             self._start(info, chosen)
         return waiting
 
@@ -187,30 +194,6 @@ def ensure_supervisor(runs_dir: Path) -> int | None:
         return started
     if not has_queued(RunStore(runs_dir)):
         return None
-    pid = spawn_detached([sys.executable, "-m", "dltui.queue.supervisor", str(runs_dir)],
-                         runs_dir / SUPERVISOR_LOG)
+    pid = start_supervisor(runs_dir, runs_dir / SUPERVISOR_LOG)
     _started[runs_dir] = pid
     return pid
-
-
-def supervise(runs_dir: Path, *, poll: float = 0.2, linger: float = 2.0) -> None:
-    """Run the queue until nothing has been queued for `linger` seconds."""
-    scheduler = Scheduler(runs_dir)
-    while True:
-        with supervisor_lock(runs_dir) as held:
-            if not held:
-                return
-            idle_since: float | None = None
-            while True:
-                waiting = scheduler.tick()
-                reap_children()
-                if waiting:
-                    idle_since = None
-                elif idle_since is None:
-                    idle_since = time.monotonic()
-                elif time.monotonic() - idle_since >= linger:
-                    break
-                time.sleep(poll)
-        # Between the last look and the release, a run may have been queued: look again.
-        if not has_queued(scheduler.store):
-            return

@@ -30,10 +30,30 @@ def interpreter_of(argv: list[str], env: dict[str, str]) -> str | None:
     return shutil.which(argv[0], path=env.get("PATH")) if "/" not in argv[0] else argv[0]
 
 
+# This interpreter's description, with the folders' change times it was read at: a
+# supervisor reads it once for every run it forks, until a package is (un)installed.
+_ours: tuple[tuple[tuple[str, int], ...], dict[str, Any]] | None = None
+
+
+def _install_stamp() -> tuple[tuple[str, int], ...]:
+    """When each import folder last changed: installing or removing a package does."""
+    stamp = []
+    for folder in sys.path:
+        try:
+            stamp.append((folder, os.stat(folder or ".").st_mtime_ns))
+        except OSError:
+            continue
+    return tuple(stamp)
+
+
 def describe_interpreter(python: str | None) -> dict[str, Any]:
     """`probe.describe_python()` for `python`: in this process when it is ours."""
+    global _ours
     if python is None or os.path.abspath(python) == os.path.abspath(sys.executable):
-        found = probe.describe_python()
+        stamp = _install_stamp()
+        if _ours is None or _ours[0] != stamp:
+            _ours = (stamp, probe.describe_python())
+        found = dict(_ours[1])
         found["interpreter"] = "the run wrapper's" if python is None else "the command's"
         return found
     try:

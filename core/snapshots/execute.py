@@ -10,7 +10,11 @@ or `-c` the copy's counterpart of the working directory is the first import path
 from __future__ import annotations
 
 import os
+import platform
+import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from dltui.snapshots.store import FILES_DIR, read_snapshot, snapshot_path
 
@@ -84,25 +88,52 @@ def _in_copy(arg: str, cwd: Path, root: Path, files: Path) -> str:
     return arg
 
 
-def prepare_child(run_path: Path, *, snapshot_id: str | None, cwd: str, argv: list[str],
-                  env: dict[str, str], given: dict[str, str]) -> tuple[list[str], dict[str, str]]:
-    """The argv and environment of a run's child, pointed at its snapshot when it has one,
-    with the environment recorded in the run. Raises SnapshotError."""
-    from dltui.snapshots.environment import (
-        describe_interpreter,
-        interpreter_of,
-        record_environment,
-    )
+@dataclass
+class ChildStart:
+    """What a run's child starts with, and what its environment record needs."""
 
-    command_python = interpreter_of(argv, env)
-    try:
-        python = describe_interpreter(command_python)
-    except Exception as err:  # noqa: BLE001 - a record must never stop the run
-        python = {"error": f"{type(err).__name__}: {err}"}
+    argv: list[str]
+    env: dict[str, str]
+    python: str | None  # the command's interpreter, when its first word is a Python
+    described: dict[str, Any] | None = None  # that interpreter, when asked already
+
+
+def plan_child(run_path: Path, *, snapshot_id: str | None, cwd: str, argv: list[str],
+               env: dict[str, str]) -> ChildStart:
+    """The argv and environment of a run's child, pointed at its snapshot when it has one.
+    Raises SnapshotError. Asks another interpreter what it is only when the snapshot
+    needs its version; this one's is known at once."""
+    from dltui.snapshots.environment import interpreter_of
+
+    start = ChildStart(argv, env, interpreter_of(argv, env))
     if snapshot_id:
-        argv, env = from_snapshot(snapshot_id=snapshot_id, runs_dir=run_path.parent.parent,
-                                  cwd=cwd, argv=argv, env=env,
-                                  python=python.get("python") if command_python else None)
-    changed = sorted({*given, *(k for k, v in env.items() if os.environ.get(k) != v)})
-    record_environment(run_path, env=env, given=changed, python=python)
-    return argv, env
+        version = None
+        if start.python is not None:
+            if os.path.abspath(start.python) == os.path.abspath(sys.executable):
+                version = platform.python_version()
+            else:
+                start.described = _described(start.python)
+                version = start.described.get("python")
+        start.argv, start.env = from_snapshot(snapshot_id=snapshot_id,
+                                              runs_dir=run_path.parent.parent, cwd=cwd,
+                                              argv=argv, env=env, python=version)
+    return start
+
+
+def record_child(run_path: Path, start: ChildStart, *, given: dict[str, str]) -> None:
+    """Write the run's environment record for the child of `start` (the wrapper calls it
+    once the child is started: the child need not wait for it)."""
+    from dltui.snapshots.environment import record_environment
+
+    python = start.described or _described(start.python)
+    changed = sorted({*given, *(k for k, v in start.env.items() if os.environ.get(k) != v)})
+    record_environment(run_path, env=start.env, given=changed, python=python)
+
+
+def _described(python: str | None) -> dict[str, Any]:
+    from dltui.snapshots.environment import describe_interpreter
+
+    try:
+        return describe_interpreter(python)
+    except Exception as err:  # noqa: BLE001 - a record must never stop the run
+        return {"error": f"{type(err).__name__}: {err}"}
