@@ -114,12 +114,15 @@ class OutputCapture:
         with open(self.path, "rb") as src:
             src.seek(offset)
             carry = b""
+            ended = False
             while True:
                 chunk = src.read(READ_SIZE)
                 if not chunk:
-                    if self._done.is_set():
+                    if ended:
                         break
-                    self._done.wait(POLL_SECONDS)
+                    # Once the child has ended, read once more: what it wrote between the
+                    # read that found nothing and the end would be lost otherwise.
+                    ended = self._done.is_set() or self._done.wait(POLL_SECONDS)
                     continue
                 behind = os.fstat(src.fileno()).st_size - src.tell()
                 if behind > MOST_BEHIND:
