@@ -69,14 +69,15 @@ def compare(runs: list[RunInfo], *, labels: Mapping[str, str] | None = None,
         {repr(i.spec.params.get(k)) for i in runs}) > 1]
     # Keys in the order first seen, oldest run first (dicts keep it; a C loop per run).
     seen_metrics: dict[str, None] = {}
-    for info in by_age:
-        seen_metrics.update(dict.fromkeys(metrics[info.ref]))
+    aged_refs = [info.ref for info in by_age]
+    for ref in aged_refs:
+        seen_metrics.update(dict.fromkeys(metrics[ref]))
     metric_keys = [ranking] if ranking and ranking in seen_metrics else []
     metric_keys += [k for k in seen_metrics if k != ranking and not is_system_metric(k)]
     summaries = {ref: info.summary() for ref, info in zip(refs, runs, strict=True)}
     seen_summary: dict[str, None] = {}
-    for info in by_age:
-        summary = summaries[info.ref]
+    for ref in aged_refs:
+        summary = summaries[ref]
         if summary:
             seen_summary.update((k, None) for k, v in summary.items()
                                 if is_number(v) or isinstance(v, str))
@@ -136,6 +137,10 @@ def sort_rows(table: CompareTable, key: str, *, descending: bool = False) -> Non
     """Sort in place by one column; empty and non-finite values go last either way."""
     def rank(pair: tuple[dict[str, Any], RunInfo, list[RunInfo]]) -> tuple[int, Any]:
         value = pair[0].get(key)
+        if type(value) is float:  # most cells: checked first, at 10,000 rows
+            if value != value or value in (math.inf, -math.inf):
+                return (1, 0)
+            return (0, -value if descending else value)
         value = getattr(value, "mean", value)  # a configuration's mean over seeds
         if value is None or (is_number(value) and not math.isfinite(value)):
             return (1, 0)
