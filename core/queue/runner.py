@@ -165,23 +165,9 @@ def run_wrapped(run: rd.RunDir) -> int:
         error = (f"{error + '; ' if error else ''}the disk holding {run.path} is full (No space "
                  "left on device); the end of its output may not have been saved")
     run.end(state, exit_code=exit_code, error=error, sys_peaks=sys_peaks,
-            **_stream_summary(follower))
+            **follower.finish())
     notify_run_ended(run)
     return 0 if exit_code == 0 else 1
-
-
-def _stream_summary(follower: StreamFollower) -> dict[str, Any]:
-    """The follower's last pass and the run's final figures; a follower that fails says so
-    in the log and costs the run its figures, never its ending."""
-    try:
-        return follower.stop()
-    except Exception as err:  # noqa: BLE001 - any failure here must not lose the status
-        try:
-            with open(follower.dir.log_file, "a", encoding="utf-8") as log:
-                log.write(f"dltui: the metrics stream could not be summed up: {err!r}\n")
-        except OSError:
-            pass
-        return {}
 
 
 def _record_environment(run: rd.RunDir, start: ChildStart,

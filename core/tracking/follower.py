@@ -151,6 +151,19 @@ class StreamFollower:
         self._close_events()  # closed: every event is in its file
         return self.status_fields(self.dir.spec())
 
+    def finish(self) -> dict[str, Any]:
+        """`stop()`, for the end of a run: a follower that fails says so in the run's log
+        and costs the run its figures, never its ending."""
+        try:
+            return self.stop()
+        except Exception as err:  # noqa: BLE001 - any failure here must not lose the status
+            try:
+                with open(self.dir.log_file, "a", encoding="utf-8") as log:
+                    log.write(f"dltui: the metrics stream could not be summed up: {err!r}\n")
+            except OSError:
+                pass
+            return {}
+
     def status_fields(self, spec: rd.RunSpec | None) -> dict[str, Any]:
         """`metrics`, `last_step` and `total` of the stream read so far."""
         modes = {spec.metric: spec.mode} if spec is not None and spec.metric else {}

@@ -29,11 +29,11 @@ from dltui.tracking.follower import IMAGE_KEY, NO_EVENTS_FILE, TEXT_KEY, StreamF
 from dltui.tracking.writer import MetricsWriter
 
 RUN_DIR_ENV = "DLTUI_RUN_DIR"
+RUNS_DIR_ENV = "DLTUI_RUNS_DIR"
 # Set by the run wrapper, which follows the run's stream: this process then writes only
 # the stream (a run directory named by hand, without the wrapper, is followed here).
 FOLLOWED_ENV = "DLTUI_STREAM_FOLLOWED"
 IMAGES_FOLDER = ".images"  # under tb/: images logged with save=False
-RUNS_DIR_ENV = "DLTUI_RUNS_DIR"
 
 
 class Summary(dict[str, Any]):
@@ -155,7 +155,7 @@ class Run:
             return
         self._finished = True
         self._writer.close()
-        summary = self._follower.stop() if self._follower is not None else {}
+        summary = self._follower.finish() if self._follower is not None else {}
         if self._owns_status:
             self.dir.end(rd.SUCCEEDED if exit_code == 0 else rd.FAILED, exit_code=exit_code,
                          **summary)
