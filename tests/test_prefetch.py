@@ -46,3 +46,29 @@ def test_an_index_that_cannot_be_written_costs_only_time(tmp_path: Path) -> None
         (tmp_path / name / INDEX_FILE).mkdir()  # in the way of every index file
     prefetch_runs(tmp_path)
     assert sorted(i.run_id for i in RunStore(tmp_path).runs()) == [f"r{i:03d}" for i in range(6)]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_slow_prefetch_is_not_waited_for_past_its_limit(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import signal
+    import time
+
+    finished_runs(tmp_path, 3)
+    real_runs = RunStore.runs
+
+    def slow_runs(self: RunStore, *args: object, **kwargs: object) -> object:
+        time.sleep(30)  # a disk that hangs (the child is a copy of this process)
+        return real_runs(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(RunStore, "runs", slow_runs)
+    prefetch_runs(tmp_path)
+    pid = _children[tmp_path]
+    monkeypatch.setattr(RunStore, "runs", real_runs)
+    try:
+        wait_for_prefetch(tmp_path, longest=0.2)
+        assert os.waitpid(pid, os.WNOHANG) == (0, 0)  # still reading: not waited for
+        assert len(RunStore(tmp_path).runs()) == 3  # this process read for itself
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)

@@ -11,8 +11,10 @@ the child's work: the dashboard reads the runs itself, as it would have.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
+LONGEST_WAIT = 5.0  # seconds
 _children: dict[Path, int] = {}
 
 
@@ -34,12 +36,17 @@ def prefetch_runs(root: Path) -> None:
     _children[root] = pid
 
 
-def wait_for_prefetch(root: Path) -> None:
-    """Let a reading of `root` started by `prefetch_runs` finish first (at once if none)."""
+def wait_for_prefetch(root: Path, *, longest: float = LONGEST_WAIT) -> None:
+    """Let a reading of `root` started by `prefetch_runs` finish first (at once if none;
+    after `longest` seconds, a slow disk say, this process reads for itself)."""
     pid = _children.pop(root, None)
     if pid is None:
         return
+    deadline = time.monotonic() + longest
     try:
-        os.waitpid(pid, 0)
+        while os.waitpid(pid, os.WNOHANG) == (0, 0):
+            if time.monotonic() > deadline:
+                return  # the child goes on; its index helps the next reader
+            time.sleep(0.005)
     except ChildProcessError:
         pass  # reaped already
