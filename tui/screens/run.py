@@ -98,7 +98,7 @@ class RunScreen(ChartKeys, DashboardScreen):
     def _tick(self) -> None:
         """Elapsed time moves on between log lines."""
         if self.view is not None and not self.view.info.is_final:
-            self.query_one(RunStatus).refresh(layout=False)
+            self.query_one(RunStatus).tick()
 
     @work(thread=True, exclusive=True, group="follow-run")
     def follow(self) -> None:
