@@ -24,7 +24,7 @@ def text_height(text: Text) -> int:
 class StackedText(Widget):
     """Drawn from `stack()`, texts top to bottom; `repaint()` after the stack changed."""
 
-    _drawn: tuple[object, list[Text], list[list[Strip] | None]] | None = None
+    _drawn: tuple[object, list[Text], list[list[Strip] | None]] | None = None  # frame, texts, lines
 
     def stack(self) -> list[Text]:
         """The texts to draw, top to bottom (a subclass says what they are)."""
