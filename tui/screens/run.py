@@ -63,10 +63,7 @@ class RunScreen(ChartKeys, DashboardScreen):
         Binding("f", "follow", "Follow log", show=False),
         Binding("a", "overlay", "All on one chart", show=False),
         *ChartKeys.CHART_BINDINGS,
-        Binding("T", "tag", "Tag", show=False),
-        Binding("n", "note", "Note", show=False),
-        Binding("p", "reproduce", "Reproduce", show=False),
-        Binding("delete,D", "remove", "Remove", show=False),
+        *run_actions.RUN_ACTION_BINDINGS,
     ]
 
     def __init__(self, path: Path) -> None:
