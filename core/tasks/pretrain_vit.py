@@ -37,7 +37,7 @@ from torch import nn
 
 from dltui.data.shapes import CLASS_NAMES, load_shapes
 from dltui.errors import UserError
-from dltui.tasks.batch_log import LOG_EVERY, BatchLoss, batches
+from dltui.tasks.batch_log import LOG_EVERY, BatchLoss, batches, train_step
 from dltui.tasks.checkpoint import Checkpoint
 from dltui.tasks.config import pick_device, seed_everything
 from dltui.tasks.harness import fail, shapes_cache, start_task
@@ -170,12 +170,9 @@ def main() -> None:
             x = torch.where(flip[:, None, None, None], x.flip(-1), x)
             mim, cls = losses(model, x, y_train[idx].to(device), cfg, None)
             loss = mim + cls
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            train_step(opt, loss, batch_log)
             sched.step()
             sums += np.array([loss.item(), mim.item(), cls.item()]) * len(idx)
-            batch_log.add(loss.item())
         train_loss, mim_loss, cls_loss = sums / len(order)
 
         model.eval()
