@@ -28,7 +28,7 @@ input normalisation), which the seg-heads and retrieval tasks load.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 import torch
@@ -48,13 +48,9 @@ DATA_VARIANTS = {"shapes": "plain", "shapes-large": "large"}
 
 
 @dataclass
-class Config:
-    image_size: int = 32
-    patch_size: int = 4
-    dim: int = 96
-    depth: int = 3
-    heads: int = 3
-    stem: str = "conv"
+class Config(VitShape):
+    """The backbone's architecture (a VitShape), then how it is pretrained."""
+
     pool: str = "mean"
     objective: str = "cls"
     data: str = "shapes"  # or "shapes-large": the large, overlapping shapes of seg-heads
@@ -127,8 +123,7 @@ def main() -> None:
     seed_everything(cfg.seed)
     device = pick_device()
     started = time.time()
-    shape = VitShape(cfg.image_size, cfg.patch_size, cfg.dim, cfg.depth, cfg.heads,
-                     stem=cfg.stem)
+    shape = VitShape(**{f.name: getattr(cfg, f.name) for f in fields(VitShape)})
     variant = DATA_VARIANTS[cfg.data]
     train = load_shapes("train", image_size=cfg.image_size, count=cfg.train_count,
                         cache_dir=shapes_cache(), variant=variant)
