@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,6 +97,13 @@ class Project:
         except (FileNotFoundError, json.JSONDecodeError):
             return {}
 
+    def run_to_success(self, experiment: str) -> Path:
+        """`dltui run EXPERIMENT` to its end; its one run, checked to have succeeded."""
+        self.cli("run", experiment, check=True, timeout=300)
+        (run,) = self.run_paths(experiment)
+        assert self.status_of(run)["state"] == "succeeded", (run / "output.log").read_text()
+        return run
+
     def run_paths(self, experiment: str) -> list[Path]:
         folder = self.runs / experiment
         if not folder.is_dir():
@@ -110,3 +118,37 @@ def project(tmp_path: Path) -> Project:
 
 def script(name: str) -> str:
     return str(SCRIPTS / name)
+
+
+def records(run: Path) -> list[dict[str, Any]]:
+    """Every record of a run's metrics.jsonl, in order."""
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def printed_sweep(prints: object, epochs: int, rates: str) -> str:
+    """The manifest section of `printed`: the script `prints` over a learning-rate sweep
+    (`rates`, as TOML lists them), `acc` its metric, with the report's labels."""
+    return f"""
+[experiments.printed]
+command = ["{sys.executable}", "{prints}", "{{lr}}", "{{epochs}}"]
+params = {{ epochs = {epochs} }}
+sweep = {{ lr = [{rates}] }}
+metric = "acc"
+mode = "max"
+labels = {{ lr = "Learning Rate", loss = "Training Loss", acc = "Valid. Acc." }}
+"""
+
+
+def tracked_experiment(name: str = "tracked", epochs: int = 3) -> str:
+    """The manifest section of an experiment running scripts/tracked.py: `epochs` quick
+    epochs that succeed, `val_acc` its metric."""
+    return f"""
+[experiments.{name}]
+command = ["{sys.executable}", "{script('tracked.py')}"]
+params = {{ lr = 0.1, epochs = {epochs}, delay = 0.01, fail = false }}
+metric = "val_acc"
+mode = "max"
+"""
+
+
+TRACKED = tracked_experiment()

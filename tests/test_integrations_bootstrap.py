@@ -4,13 +4,12 @@ the framework they patch."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
-from conftest import Project, script
+from conftest import Project, records, script
 from dltui.integrations import hooks
 from dltui.integrations.bootstrap_path import BOOTSTRAP_DIR, with_bootstrap
 
@@ -42,7 +41,7 @@ env = {{ PYTHONPATH = "{own}", MARK_FILE = "{tmp_path / 'mark'}" }}
     project.cli("run", "tb", check=True, timeout=300)
     assert (tmp_path / "mark").read_text() == "ran"
     (run,) = project.run_paths("tb")
-    rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    rows = records(run)
     assert sum("loss" in r for r in rows) == 10  # and the integration attached too
 
 

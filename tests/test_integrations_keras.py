@@ -6,11 +6,10 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
-from pathlib import Path
 
 import pytest
 
-from conftest import Project, script
+from conftest import Project, records, script
 
 # Imported by the script only, with the torch backend (keras' default needs tensorflow).
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("keras") is None,
@@ -25,10 +24,8 @@ command = ["{PY}", "{script('keras_fit.py')}", "history.json"]
 env = {{ KERAS_BACKEND = "torch" }}
 autolog = {str(autolog).lower()}
 """)
-    project.cli("run", "keras", check=True, timeout=300)
-    (run,) = project.run_paths("keras")
-    assert project.status_of(run)["state"] == "succeeded", (run / "output.log").read_text()
-    rows = [json.loads(x) for x in (Path(run) / "metrics.jsonl").read_text().splitlines()]
+    run = project.run_to_success("keras")
+    rows = records(run)
     return rows, json.loads((project.root / "history.json").read_text())
 
 

@@ -5,11 +5,10 @@ step and each validation once."""
 from __future__ import annotations
 
 import csv
-import json
 import sys
 from pathlib import Path
 
-from conftest import Project, script
+from conftest import Project, records, script
 
 PY = sys.executable
 
@@ -22,10 +21,6 @@ autolog = {str(autolog).lower()}
 """
 
 
-def records(run: Path) -> list[dict]:
-    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-
-
 def points(rows: list[dict]) -> set[tuple[int, str, float]]:
     return {(row["step"], key, value) for row in rows for key, value in row.items()
             if key not in ("step", "time") and not key.startswith(("_", "sys/"))}
@@ -33,9 +28,7 @@ def points(rows: list[dict]) -> set[tuple[int, str, float]]:
 
 def run_fit(project: Project, autolog: bool, bar: str = "default") -> Path:
     project.write(manifest(autolog, bar))
-    project.cli("run", "fit", check=True, timeout=300)
-    (run,) = project.run_paths("fit")
-    assert project.status_of(run)["state"] == "succeeded", (run / "output.log").read_text()
+    run = project.run_to_success("fit")
     return run
 
 

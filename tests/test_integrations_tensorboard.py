@@ -3,14 +3,13 @@ tensorboardX's): the dashboard gets what TensorBoard itself reads from its event
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import Project, script
+from conftest import Project, records, script
 
 PY = sys.executable
 
@@ -27,10 +26,8 @@ def test_add_scalar_and_add_scalars_reach_the_run(project: Project, writer: str)
 [experiments.tb]
 command = ["{PY}", "{script('summary_writer.py')}", "{writer}"]
 """)
-    project.cli("run", "tb", check=True, timeout=300)
-    (run,) = project.run_paths("tb")
-    assert project.status_of(run)["state"] == "succeeded", (run / "output.log").read_text()
-    rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    run = project.run_to_success("tb")
+    rows = records(run)
     ours: dict[str, list[tuple[int, float]]] = {}
     for row in rows:
         for key, value in row.items():

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import Project, script
+from conftest import Project, records, script
 
 PY = sys.executable
 
@@ -23,10 +23,6 @@ autolog = {str(autolog).lower()}
 """
 
 
-def records(run: Path) -> list[dict]:
-    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-
-
 def points(rows: list[dict]) -> list[tuple[int, str, float]]:
     """(step, name, value) of every value, in order."""
     return [(row["step"], key, value) for row in rows for key, value in row.items()
@@ -35,9 +31,7 @@ def points(rows: list[dict]) -> list[tuple[int, str, float]]:
 
 def run_hf(project: Project, autolog: bool) -> tuple[Path, list[dict]]:
     project.write(manifest(autolog))
-    project.cli("run", "hf", check=True, timeout=300)
-    (run,) = project.run_paths("hf")
-    assert project.status_of(run)["state"] == "succeeded", (run / "output.log").read_text()
+    run = project.run_to_success("hf")
     history = json.loads((project.root / "log_history.json").read_text())
     return run, history
 

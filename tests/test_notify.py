@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Project, script, wait_for
+from conftest import TRACKED, Project, script, wait_for
 from dltui.errors import ManifestError
 from dltui.manifest import parse_manifest
 from dltui.procs import hostname, process_start_ticks
@@ -77,14 +77,7 @@ def manifest(notify: list[str], extra: str = "") -> str:
 [settings]
 max_parallel = 2
 notify = {json.dumps(notify)}
-
-[experiments.tracked]
-command = ["{PY}", "{script('tracked.py')}"]
-params = {{ lr = 0.1, epochs = 3, delay = 0.01, fail = false }}
-metric = "val_acc"
-mode = "max"
-{extra}
-"""
+""" + TRACKED + extra + "\n"
 
 
 def notify_log(project: Project) -> list[str]:

@@ -70,55 +70,40 @@ def test_conv_on_a_sequence_is_one_dimensional() -> None:
 # -- messages: each names the layer, its text and the numbers that do not fit -------------
 
 
-def test_kernel_larger_than_input() -> None:
-    err = error("28x28x3 | conv 8 5x5 | maxpool 4 stride 4 | maxpool 4 stride 4 | conv 2 3x3")
-    assert err.where == "layer 4 `conv 2 3x3`"
-    assert "kernel 3 is larger than its input 1" in err.problem
-    assert "1x1x8" in err.problem
-    assert "smaller kernel" in err.fix
-
-
-def test_dilated_kernel_and_padding_are_in_the_numbers() -> None:
-    err = error("10x10x3 | conv 8 3x3 dilation 5 padding 0")
-    assert "kernel 3 (dilated to 11) is larger than its input 10" in err.problem
-    assert "plus padding 2*1 = 6" in error("4x4x1 | conv 1 7x7 padding 1").problem
-
-
-def test_flatten_that_does_not_flatten_as_declared() -> None:
-    err = error("28x28x3 | conv 8 5x5 | flatten 1000")
-    assert err.where == "layer 2 `flatten 1000`"
-    assert "flatten declares 1000 features" in err.problem
-    assert "24*24*8 = 4608" in err.problem
-    assert "flatten 4608" in err.fix
-
-
-def test_unknown_layer_says_did_you_mean() -> None:
-    err = error("28x28x3 | covn 8 5x5")
-    assert err.where == "layer 1 `covn 8 5x5`"
-    assert "unknown layer `covn`" in err.problem
-    assert "did you mean `conv`" in err.fix
-    assert "layers are:" in error("28x28x3 | zzzzzz").fix
-
-
-def test_unknown_option_says_did_you_mean() -> None:
-    err = error("28x28x3 | conv 8 5x5 strid 2")
-    assert "does not take `strid`" in err.problem
-    assert "did you mean `stride`" in err.fix
-
-
-def test_linear_on_an_image_is_ambiguous() -> None:
-    err = error("28x28x3 | conv 8 5x5 | linear 10")
-    assert err.where == "layer 2 `linear 10`"
-    assert "ambiguous" in err.problem and "24x24x8" in err.problem
-    assert "add `flatten`" in err.fix and "4,608" in err.fix and "conv OUT 1x1" in err.fix
-
-
-def test_declared_input_sizes_are_checked() -> None:
-    err = error("28x28x3 | flatten | linear 100->10")
-    assert "declares 100 input features but receives 2352" in err.problem
-    assert "linear 2352->10" in err.fix
-    assert "declares 4 input channels but receives 8" in error(
-        "9x9x3 | conv 3->8 3x3 | conv 4->8 3x3").problem
+@pytest.mark.parametrize(("spec", "where", "problem", "fix"), [
+    pytest.param("28x28x3 | conv 8 5x5 | maxpool 4 stride 4 | maxpool 4 stride 4 | conv 2 3x3",
+                 "layer 4 `conv 2 3x3`", ["kernel 3 is larger than its input 1", "1x1x8"],
+                 ["smaller kernel"], id="kernel larger than input"),
+    pytest.param("10x10x3 | conv 8 3x3 dilation 5 padding 0", None,
+                 ["kernel 3 (dilated to 11) is larger than its input 10"], [], id="dilated"),
+    pytest.param("4x4x1 | conv 1 7x7 padding 1", None, ["plus padding 2*1 = 6"], [],
+                 id="padding in the numbers"),
+    pytest.param("28x28x3 | conv 8 5x5 | flatten 1000", "layer 2 `flatten 1000`",
+                 ["flatten declares 1000 features", "24*24*8 = 4608"], ["flatten 4608"],
+                 id="flatten that does not flatten as declared"),
+    pytest.param("28x28x3 | covn 8 5x5", "layer 1 `covn 8 5x5`", ["unknown layer `covn`"],
+                 ["did you mean `conv`"], id="unknown layer"),
+    pytest.param("28x28x3 | zzzzzz", None, [], ["layers are:"], id="unknown layer, no match"),
+    pytest.param("28x28x3 | conv 8 5x5 strid 2", None, ["does not take `strid`"],
+                 ["did you mean `stride`"], id="unknown option"),
+    pytest.param("28x28x3 | conv 8 5x5 | linear 10", "layer 2 `linear 10`",
+                 ["ambiguous", "24x24x8"], ["add `flatten`", "4,608", "conv OUT 1x1"],
+                 id="linear on an image is ambiguous"),
+    pytest.param("28x28x3 | flatten | linear 100->10", None,
+                 ["declares 100 input features but receives 2352"], ["linear 2352->10"],
+                 id="declared input features"),
+    pytest.param("9x9x3 | conv 3->8 3x3 | conv 4->8 3x3", None,
+                 ["declares 4 input channels but receives 8"], [], id="declared channels"),
+])
+def test_messages_say_what_does_not_fit_and_the_fix(spec: str, where: str | None,
+                                                    problem: list[str], fix: list[str]) -> None:
+    err = error(spec)
+    if where is not None:
+        assert err.where == where
+    for words in problem:
+        assert words in err.problem
+    for words in fix:
+        assert words in err.fix
 
 
 @pytest.mark.parametrize(("spec", "where", "words"), [

@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from conftest import Project, script, wait_for
+from conftest import Project, script, tracked_experiment, wait_for
 
 PY = sys.executable
 
@@ -57,13 +57,7 @@ gpus = 1
     assert dumped["run_dir"] == str(path)
 
 
-NEEDS = f"""
-[experiments.pretrain]
-command = ["{PY}", "{script('tracked.py')}"]
-params = {{ lr = 0.1, epochs = 2, delay = 0.01, fail = false }}
-metric = "val_acc"
-mode = "max"
-
+NEEDS = tracked_experiment("pretrain", epochs=2) + f"""
 [experiments.finetune]
 command = ["{PY}", "{script('argv_dump.py')}", "{{needs.pretrain}}"]
 needs = ["pretrain"]

@@ -14,7 +14,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from conftest import Project, wait_for
+from conftest import Project, printed_sweep, wait_for
 from dltui.errors import UserError
 from dltui.manifest import load_manifest
 from dltui.queue.launch import launch
@@ -76,18 +76,11 @@ while not release.exists() and time.time() < deadline:
 
 
 def manifest_text(root: Path) -> str:
+    printed = printed_sweep(root / "prints.py", 4, "0.1, 1.0, 4.0")
     return f"""
 [settings]
 max_parallel = 2
-
-[experiments.printed]
-command = ["{PY}", "{root / 'prints.py'}", "{{lr}}", "{{epochs}}"]
-params = {{ epochs = 4 }}
-sweep = {{ lr = [0.1, 1.0, 4.0] }}
-metric = "acc"
-mode = "max"
-labels = {{ lr = "Learning Rate", loss = "Training Loss", acc = "Valid. Acc." }}
-
+{printed}
 [experiments.tracked]
 command = ["{PY}", "{root / 'tracked.py'}"]
 params = {{ steps = 5 }}

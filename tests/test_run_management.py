@@ -10,19 +10,31 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_tui_pilot import Project as PilotProject
-from test_tui_pilot import keys_of, notes, open_only_run, run, table, type_text, until
+from test_tui_pilot import (
+    answer,
+    drive,
+    keys_of,
+    notes,
+    open_only_run,
+    open_runs,
+    table,
+    type_text,
+    until,
+)
+from textual.pilot import Pilot
 
 from conftest import Project, wait_for
 from dltui.queue.control import stop_runs
 from dltui.store.annotations import read_annotations, runs_tagged
 from dltui.store.disk import human_bytes
 from dltui.store.runs import RunStore
-from dltui.tui.run_actions import TextDialog, TextView
+from dltui.tui.app import DltuiApp
+from dltui.tui.run_actions import TextView
 from dltui.tui.screens.confirm import ConfirmDialog
-from dltui.tui.screens.runs import RunsScreen
 
 PY = sys.executable
 
@@ -197,85 +209,65 @@ def dash(tmp_path: Path) -> Iterator[PilotProject]:
 def test_runs_screen_tags_notes_diffs_reproduces_and_removes(dash: PilotProject) -> None:
     dash.finished(dash.launch("train"))
 
-    async def scenario() -> None:
-        app = dash.app()
-        async with app.run_test(size=(180, 40)) as pilot:
-            await pilot.press("2")
-            await until(pilot, lambda: isinstance(app.screen, RunsScreen)
-                        and len(keys_of(app)) == 2, "the runs")
-            grid = table(app)
-            ref = grid.current_key
-            await pilot.press("T")
-            await until(pilot, lambda: isinstance(app.screen, TextDialog), "the tag dialog")
-            await type_text(pilot, "+best -quick")
-            await pilot.press("enter")
-            await until(pilot, lambda: any(r.key == ref and r.cells[-1] == "#best"
-                                           for r in table(app).rows), "the tag in its row")
-            await pilot.press("n")
-            await until(pilot, lambda: isinstance(app.screen, TextDialog), "the note dialog")
-            await type_text(pilot, "keep this one")
-            await pilot.press("enter")
-            await until(pilot, lambda: any(r.key == ref and r.cells[-1] == "#best keep this one"
-                                           for r in table(app).rows), "the note in its row")
-            await pilot.press("slash")
-            await type_text(pilot, "keep")
-            assert keys_of(app) == [ref]
-            await pilot.press("escape")
-            await pilot.press("u")
-            await until(pilot, lambda: any("train: " in n and "in 2 run(s)" in n
-                                           for n in notes(app)), "the disk use")
-            await pilot.press("home", "space", "space", "d")
-            view = await until(pilot, lambda: isinstance(app.screen, TextView) and app.screen,
-                               "the diff")
-            assert "lr: 0.1 -> 0.01" in view.text or "lr: 0.01 -> 0.1" in view.text
-            assert "the same snapshot" in view.text
-            await pilot.press("escape")
-            await pilot.press("escape")  # the marks
-            chosen = table(app).current_key
-            await pilot.press("p")
-            await until(pilot, lambda: len(dash.store.runs("train")) == 3, "a reproduction")
-            made = dash.store.runs("train")[-1]
-            assert made.spec.reproduces == chosen
-            dash.finished([made.dir.path])
-            await until(pilot, lambda: len(keys_of(app)) == 3, "the reproduction listed")
-            target = table(app).current_key
-            await pilot.press("D")
-            await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
-            await pilot.press("y")
-            await until(pilot, lambda: target not in keys_of(app) and len(keys_of(app)) == 2,
-                        "the run gone from the list")
-            assert (dash.runs / ".trash" / str(target)).is_dir()
-            assert any("to the trash" in n for n in notes(app))
+    async def scenario(app: DltuiApp, pilot: Pilot[Any]) -> None:
+        ref = (await open_runs(pilot, app, 2)).current_key
+        await answer(pilot, app, "T", "+best -quick")
+        await until(pilot, lambda: any(r.key == ref and r.cells[-1] == "#best"
+                                       for r in table(app).rows), "the tag in its row")
+        await answer(pilot, app, "n", "keep this one")
+        await until(pilot, lambda: any(r.key == ref and r.cells[-1] == "#best keep this one"
+                                       for r in table(app).rows), "the note in its row")
+        await pilot.press("slash")
+        await type_text(pilot, "keep")
+        assert keys_of(app) == [ref]
+        await pilot.press("escape")
+        await pilot.press("u")
+        await until(pilot, lambda: any("train: " in n and "in 2 run(s)" in n
+                                       for n in notes(app)), "the disk use")
+        await pilot.press("home", "space", "space", "d")
+        view = await until(pilot, lambda: isinstance(app.screen, TextView) and app.screen,
+                           "the diff")
+        assert "lr: 0.1 -> 0.01" in view.text or "lr: 0.01 -> 0.1" in view.text
+        assert "the same snapshot" in view.text
+        await pilot.press("escape")
+        await pilot.press("escape")  # the marks
+        chosen = table(app).current_key
+        await pilot.press("p")
+        await until(pilot, lambda: len(dash.store.runs("train")) == 3, "a reproduction")
+        made = dash.store.runs("train")[-1]
+        assert made.spec.reproduces == chosen
+        dash.finished([made.dir.path])
+        await until(pilot, lambda: len(keys_of(app)) == 3, "the reproduction listed")
+        target = table(app).current_key
+        await pilot.press("D")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+        await pilot.press("y")
+        await until(pilot, lambda: target not in keys_of(app) and len(keys_of(app)) == 2,
+                    "the run gone from the list")
+        assert (dash.runs / ".trash" / str(target)).is_dir()
+        assert any("to the trash" in n for n in notes(app))
 
-    run(scenario)
+    drive(dash, scenario, (180, 40))
 
 
 def test_run_screen_tags_notes_and_refuses_to_remove_an_active_run(dash: PilotProject) -> None:
     (path,) = dash.launch("hold")
     ref = f"hold/{path.name}"
 
-    async def scenario() -> None:
-        app = dash.app()
-        async with app.run_test(size=(160, 40)) as pilot:
-            await until(pilot, lambda: dash.store.resolve(ref).state == "running", "it runs")
-            await open_only_run(pilot, app, ref)
-            await pilot.press("T")
-            await until(pilot, lambda: isinstance(app.screen, TextDialog), "the tag dialog")
-            await type_text(pilot, "live")
-            await pilot.press("enter")
-            await until(pilot, lambda: "live" in read_annotations(dash.store.resolve(ref)).tags,
-                        "the tag")
-            await pilot.press("n")
-            await until(pilot, lambda: isinstance(app.screen, TextDialog), "the note dialog")
-            await type_text(pilot, "watching")
-            await pilot.press("enter")
-            await until(pilot, lambda: read_annotations(dash.store.resolve(ref)).note
-                        == "watching", "the note")
-            await pilot.press("D")
-            await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
-            await pilot.press("y")
-            await until(pilot, lambda: any("an active run is not removed" in n
-                                           for n in notes(app)), "the refusal")
-            assert path.is_dir()
+    async def scenario(app: DltuiApp, pilot: Pilot[Any]) -> None:
+        await until(pilot, lambda: dash.store.resolve(ref).state == "running", "it runs")
+        await open_only_run(pilot, app, ref)
+        await answer(pilot, app, "T", "live")
+        await until(pilot, lambda: "live" in read_annotations(dash.store.resolve(ref)).tags,
+                    "the tag")
+        await answer(pilot, app, "n", "watching")
+        await until(pilot, lambda: read_annotations(dash.store.resolve(ref)).note
+                    == "watching", "the note")
+        await pilot.press("D")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+        await pilot.press("y")
+        await until(pilot, lambda: any("an active run is not removed" in n
+                                       for n in notes(app)), "the refusal")
+        assert path.is_dir()
 
-    run(scenario)
+    drive(dash, scenario, (160, 40))

@@ -7,31 +7,14 @@ import sys
 
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import Project, script
+from conftest import TRACKED, Project, printed_sweep, script
 
 PY = sys.executable
 
 
 def sweep_manifest(extra: str = "") -> str:
-    return f"""
-[settings]
-max_parallel = 2
-
-[experiments.printed]
-command = ["{PY}", "{script('prints.py')}", "{{lr}}", "{{epochs}}"]
-params = {{ epochs = 3 }}
-sweep = {{ lr = [0.1, 1.0, 10.0] }}
-metric = "acc"
-mode = "max"
-labels = {{ lr = "Learning Rate", loss = "Training Loss", acc = "Valid. Acc." }}
-
-[experiments.tracked]
-command = ["{PY}", "{script('tracked.py')}"]
-params = {{ lr = 0.1, epochs = 3, delay = 0.01, fail = false }}
-metric = "val_acc"
-mode = "max"
-{extra}
-"""
+    printed = printed_sweep(script("prints.py"), 3, "0.1, 1.0, 10.0")
+    return f"\n[settings]\nmax_parallel = 2\n{printed}{TRACKED}{extra}\n"
 
 
 def scalars(run_path) -> dict[str, list[tuple[int, float]]]:

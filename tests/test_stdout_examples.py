@@ -10,7 +10,7 @@ import sys
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import Project, script
+from conftest import Project, records, script
 
 PY = sys.executable
 
@@ -20,11 +20,9 @@ def test_mnist_example_values_keep_their_steps(project: Project) -> None:
 [experiments.mnist]
 command = ["{PY}", "{script('examples_mnist.py')}", "printed.json"]
 """)
-    project.cli("run", "mnist", check=True, timeout=300)
-    (run,) = project.run_paths("mnist")
-    assert project.status_of(run)["state"] == "succeeded", (run / "output.log").read_text()
+    run = project.run_to_success("mnist")
     printed = json.loads((project.root / "printed.json").read_text())
-    rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    rows = records(run)
     losses = [(r["step"], r["Loss"]) for r in rows if "Loss" in r]
     assert losses == [((epoch - 1) * 1280 + seen, loss) for epoch, seen, loss in printed["train"]]
     assert len(losses) == 8 and len({s for s, _ in losses}) == 8

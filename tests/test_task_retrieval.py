@@ -9,14 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from task_runs import (
-    metrics,
-    only_run_dir,
-    run_by_hand,
-    run_dirs,
-    run_launched,
-    tiny_backbone,
-)
+from task_runs import metrics, only_run_dir, run_by_hand, run_dirs, run_launched, tiny_backbone
 
 from dltui.tasks.rank_metrics import (
     image_to_text_ranks,

@@ -7,14 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from task_runs import (
-    metrics,
-    only_run_dir,
-    run_by_hand,
-    run_dirs,
-    run_launched,
-    tiny_backbone,
-)
+from task_runs import metrics, only_run_dir, run_by_hand, run_dirs, run_launched, tiny_backbone
 
 from dltui.tasks.heads import HEADS, count_parameters, head_parameter_formula, make_head
 from dltui.tasks.vit import Attention, SharedQKAttention

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from test_tui_pilot import open_runs, until
 from test_tui_snapshots import MANIFEST, NOW, write_run
 from textual.pilot import Pilot
 from textual.widgets import Static
@@ -24,7 +25,6 @@ from dltui.tui.screens.run import RunScreen
 from dltui.tui.screens.runs import RunsScreen
 from dltui.tui.widgets.line_chart import SMOOTHING_STEPS, LineChart
 from dltui.tui.widgets.metric_panel import MetricPanel
-from dltui.tui.widgets.virtual_table import VirtualTable
 
 ACC = {0.1: [0.62, 0.71, 0.78, 0.81], 0.01: [0.55, 0.64, 0.7, 0.74]}
 
@@ -55,18 +55,6 @@ def drive(tmp_path: Path, scenario: Callable[[DltuiApp, Pilot[Any]], Awaitable[N
     asyncio.run(asyncio.wait_for(main(), 60))
 
 
-async def until(pilot: Pilot[Any], condition: Callable[[], Any], what: str,
-                timeout: float = 20) -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        value = condition()
-        if value:
-            return value
-        await pilot.pause(0.02)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
 def drawn(widget: LineChart) -> str:
     return widget.render().plain
 
@@ -76,9 +64,7 @@ def notes(app: DltuiApp) -> list[str]:
 
 
 async def open_run_screen(app: DltuiApp, pilot: Pilot[Any]) -> MetricPanel:
-    await pilot.press("2")
-    await until(pilot, lambda: isinstance(app.screen, RunsScreen)
-                and len(app.screen.query_one(VirtualTable).rows) == 2, "the runs")
+    await open_runs(pilot, app, 2)
     await pilot.press("enter")  # the newest run: lr=0.01
     screen = await until(pilot, lambda: isinstance(app.screen, RunScreen) and app.screen,
                          "the run screen")
@@ -169,11 +155,17 @@ def test_the_experiments_chart_overlays_the_sweep_and_follows_the_keys(tmp_path:
     drive(tmp_path, scenario)
 
 
+async def open_compare(app: DltuiApp, pilot: Pilot[Any]) -> CompareScreen:
+    """`c` on the Experiments screen: the comparison, once its table is filled."""
+    await pilot.press("c")
+    screen: CompareScreen = await until(pilot, lambda: isinstance(app.screen, CompareScreen)
+                                        and app.screen.table and app.screen, "the comparison")
+    return screen
+
+
 def test_m_charts_the_next_metric_in_compare(tmp_path: Path) -> None:
     async def scenario(app: DltuiApp, pilot: Pilot[Any]) -> None:
-        await pilot.press("c")
-        screen = await until(pilot, lambda: isinstance(app.screen, CompareScreen)
-                             and app.screen.table and app.screen, "the comparison")
+        screen = await open_compare(app, pilot)
         chart = screen.query_one("#compare-chart", LineChart)
         assert screen.chart_metric == "val_acc"
         assert drawn(chart).startswith("val_acc") and "━ lr=0.1 0.81" in drawn(chart)
@@ -241,9 +233,7 @@ def test_the_screenshot_goes_under_the_runs_directory(tmp_path: Path) -> None:
 
 def test_compare_says_which_runs_it_left_out_and_a_shows_them(tmp_path: Path) -> None:
     async def scenario(app: DltuiApp, pilot: Pilot[Any]) -> None:
-        await pilot.press("c")
-        screen = await until(pilot, lambda: isinstance(app.screen, CompareScreen)
-                             and app.screen.table and app.screen, "the comparison")
+        screen = await open_compare(app, pilot)
         title = screen.query_one("#compare-title", Static)
         assert len(screen.table.rows) == 2
         assert "latest per param set: 2 of 3, a shows all" in str(title.render())

@@ -26,6 +26,7 @@ from dltui.queue.scheduler import supervisor_lock
 from dltui.store import rundir as rd
 from dltui.store.runs import RunInfo, RunStore
 from dltui.tui.app import DltuiApp, make_app
+from dltui.tui.run_actions import TextDialog
 from dltui.tui.screens.compare import CompareScreen
 from dltui.tui.screens.confirm import ConfirmDialog
 from dltui.tui.screens.folder_dialog import FolderDialog
@@ -138,6 +139,17 @@ def run(scenario: Callable[[], Awaitable[None]]) -> None:
     asyncio.run(asyncio.wait_for(scenario(), 120))
 
 
+def drive(project: Project, scenario: Callable[[DltuiApp, Pilot[Any]], Awaitable[None]],
+          size: tuple[int, int], **app_options: Any) -> None:
+    """`scenario` on the dashboard of `project` (made with `app_options`) at `size`."""
+    async def main() -> None:
+        app = project.app(**app_options)
+        async with app.run_test(size=size) as pilot:
+            await scenario(app, pilot)
+
+    run(main)
+
+
 async def until(pilot: Pilot[Any], condition: Callable[[], Any], what: str,
                 timeout: float = 30) -> Any:
     """Wait for `condition` to be truthy, letting the app work; fail after `timeout`."""
@@ -173,159 +185,167 @@ async def open_only_run(pilot: Pilot[Any], app: DltuiApp, ref: str) -> RunScreen
     return screen
 
 
+async def open_runs(pilot: Pilot[Any], app: DltuiApp, count: int) -> VirtualTable:
+    """The Runs list (`2`), once it lists `count` runs."""
+    await pilot.press("2")
+    await until(pilot, lambda: isinstance(app.screen, RunsScreen)
+                and len(keys_of(app)) == count, "the runs")
+    return table(app)
+
+
 async def type_text(pilot: Pilot[Any], text: str) -> None:
     await pilot.press(*[{" ": "space"}.get(c, c) for c in text])
 
 
+async def answer(pilot: Pilot[Any], app: DltuiApp, key: str, text: str) -> None:
+    """`key` opens a text dialog (tag, note); type `text` in it and enter."""
+    await pilot.press(key)
+    await until(pilot, lambda: isinstance(app.screen, TextDialog), f"the dialog of {key}")
+    await type_text(pilot, text)
+    await pilot.press("enter")
+
+
 # -- experiments --------------------------------------------------------------------------------
 def test_experiments_launch_dialog_queues_runs_with_overrides(project: Project) -> None:
-    async def scenario() -> None:
-        app = project.app()
-        async with app.run_test(size=(140, 40)) as pilot:
-            await until(pilot, lambda: keys_of(app) == ["train", "train#0", "train#1", "hold"],
-                        "the experiments and sweep rows")
-            assert table(app).current_key == "train"
-            await pilot.press("l")
-            dialog = await until(pilot, lambda: isinstance(app.screen, LaunchDialog) and
-                                 app.screen, "the launch dialog")
-            preview = str(dialog.query_one("#preview").render())
-            assert "2 runs will be queued" in preview
-            dialog.query_one(Input).value = "epochs=2 lr=0.5,0.05,"
-            await type_text(pilot, "0.005")
-            assert "3 runs will be queued" in str(dialog.query_one("#preview").render())
-            await type_text(pilot, " bogus")
-            assert "not key=value" in str(dialog.query_one("#preview").render())
-            await pilot.press("backspace", "backspace", "backspace", "backspace", "backspace",
-                              "backspace", "enter")
-            await until(pilot, lambda: not isinstance(app.screen, LaunchDialog),
-                        "the dialog to close")
-            await until(pilot, lambda: "queued 3 runs" in notes(app), "the launch notice")
-            entries = await until(pilot, lambda: [
-                e for e in app.snapshot.entries if e.key == "train" and e.runs == 3
-                and e.states == {"succeeded": 3}], "three finished runs")
-            assert entries[0].best == pytest.approx(0.5 + 2 * 0.5 / 10)
-            params = sorted(i.spec.params["lr"] for i in project.store.runs("train"))
-            assert params == [0.005, 0.05, 0.5]
-            assert {i.spec.params["epochs"] for i in project.store.runs("train")} == {2}
-            row = table(app).row_of("train")
-            assert row is not None and row.cells[4] == "✓3 succeeded"
-            assert row.cells[6] == "0.6" and row.cells[7]  # best, and a curve
+    async def scenario(app: DltuiApp, pilot: Pilot[Any]) -> None:
+        await until(pilot, lambda: keys_of(app) == ["train", "train#0", "train#1", "hold"],
+                    "the experiments and sweep rows")
+        assert table(app).current_key == "train"
+        await pilot.press("l")
+        dialog = await until(pilot, lambda: isinstance(app.screen, LaunchDialog) and
+                             app.screen, "the launch dialog")
+        preview = str(dialog.query_one("#preview").render())
+        assert "2 runs will be queued" in preview
+        dialog.query_one(Input).value = "epochs=2 lr=0.5,0.05,"
+        await type_text(pilot, "0.005")
+        assert "3 runs will be queued" in str(dialog.query_one("#preview").render())
+        await type_text(pilot, " bogus")
+        assert "not key=value" in str(dialog.query_one("#preview").render())
+        await pilot.press("backspace", "backspace", "backspace", "backspace", "backspace",
+                          "backspace", "enter")
+        await until(pilot, lambda: not isinstance(app.screen, LaunchDialog),
+                    "the dialog to close")
+        await until(pilot, lambda: "queued 3 runs" in notes(app), "the launch notice")
+        entries = await until(pilot, lambda: [
+            e for e in app.snapshot.entries if e.key == "train" and e.runs == 3
+            and e.states == {"succeeded": 3}], "three finished runs")
+        assert entries[0].best == pytest.approx(0.5 + 2 * 0.5 / 10)
+        params = sorted(i.spec.params["lr"] for i in project.store.runs("train"))
+        assert params == [0.005, 0.05, 0.5]
+        assert {i.spec.params["epochs"] for i in project.store.runs("train")} == {2}
+        row = table(app).row_of("train")
+        assert row is not None and row.cells[4] == "✓3 succeeded"
+        assert row.cells[6] == "0.6" and row.cells[7]  # best, and a curve
 
-    run(scenario)
+    drive(project, scenario, (140, 40))
 
 
 def test_experiments_filter_mark_launch_as_is_open_and_stop(project: Project) -> None:
-    async def scenario() -> None:
-        app = project.app()
-        async with app.run_test(size=(140, 40)) as pilot:
-            await until(pilot, lambda: len(keys_of(app)) == 4, "the experiments")
-            await pilot.press("slash")
-            await type_text(pilot, "0.01")
-            assert keys_of(app) == ["train", "train#1"]
-            await pilot.press("enter", "down", "L")  # launch only the lr=0.01 row
-            await until(pilot, lambda: "queued 1 run" in notes(app), "the launch notice")
-            await until(pilot, lambda: [e for e in app.snapshot.entries
-                                        if e.key == "train#1" and e.states == {"succeeded": 1}],
-                        "the lr=0.01 run to finish")
-            assert [i.spec.params["lr"] for i in project.store.runs("train")] == [0.01]
-            await pilot.press("escape")
-            assert len(keys_of(app)) == 4
-            await pilot.press("end", "space")
-            assert table(app).marked == {"hold"}
-            await pilot.press("L")
-            await until(pilot, lambda: [e for e in app.snapshot.entries
-                                        if e.key == "hold" and e.states == {"running": 1}],
-                        "hold to run")
-            await pilot.press("up", "s")  # the mark, not the cursor, is the selection
-            dialog = await until(pilot, lambda: isinstance(app.screen, ConfirmDialog)
-                                 and app.screen, "the stop question")
-            assert dialog.question == "Stop 1 run?"
-            await pilot.press("y")
-            await until(pilot, lambda: [e for e in app.snapshot.entries
-                                        if e.key == "hold" and e.states == {"killed": 1}],
-                        "hold to be stopped")
-            await pilot.press("escape", "escape", "up", "enter")  # marks cleared; open train#0
-            assert "has no run yet" in notes(app)[-1]
-            await pilot.press("down", "enter")
-            screen = await until(pilot, lambda: isinstance(app.screen, RunScreen)
-                                 and app.screen, "the run screen")
-            await until(pilot, lambda: screen.view is not None, "the run's picture")
-            assert screen.view.info.spec.params["lr"] == 0.01
+    async def scenario(app: DltuiApp, pilot: Pilot[Any]) -> None:
+        await until(pilot, lambda: len(keys_of(app)) == 4, "the experiments")
+        await pilot.press("slash")
+        await type_text(pilot, "0.01")
+        assert keys_of(app) == ["train", "train#1"]
+        await pilot.press("enter", "down", "L")  # launch only the lr=0.01 row
+        await until(pilot, lambda: "queued 1 run" in notes(app), "the launch notice")
+        await until(pilot, lambda: [e for e in app.snapshot.entries
+                                    if e.key == "train#1" and e.states == {"succeeded": 1}],
+                    "the lr=0.01 run to finish")
+        assert [i.spec.params["lr"] for i in project.store.runs("train")] == [0.01]
+        await pilot.press("escape")
+        assert len(keys_of(app)) == 4
+        await pilot.press("end", "space")
+        assert table(app).marked == {"hold"}
+        await pilot.press("L")
+        await until(pilot, lambda: [e for e in app.snapshot.entries
+                                    if e.key == "hold" and e.states == {"running": 1}],
+                    "hold to run")
+        await pilot.press("up", "s")  # the mark, not the cursor, is the selection
+        dialog = await until(pilot, lambda: isinstance(app.screen, ConfirmDialog)
+                             and app.screen, "the stop question")
+        assert dialog.question == "Stop 1 run?"
+        await pilot.press("y")
+        await until(pilot, lambda: [e for e in app.snapshot.entries
+                                    if e.key == "hold" and e.states == {"killed": 1}],
+                    "hold to be stopped")
+        await pilot.press("escape", "escape", "up", "enter")  # marks cleared; open train#0
+        assert "has no run yet" in notes(app)[-1]
+        await pilot.press("down", "enter")
+        screen = await until(pilot, lambda: isinstance(app.screen, RunScreen)
+                             and app.screen, "the run screen")
+        await until(pilot, lambda: screen.view is not None, "the run's picture")
+        assert screen.view.info.spec.params["lr"] == 0.01
 
-    run(scenario)
+    drive(project, scenario, (140, 40))
 
 
 # -- run ----------------------------------------------------------------------------------------
 def test_a_logged_value_is_on_screen_within_half_a_second(project: Project) -> None:
     project.launch("hold")
 
-    async def scenario() -> None:
-        app = project.app()
-        async with app.run_test(size=(140, 40)) as pilot:
-            await until(pilot, lambda: [e for e in app.snapshot.entries
-                                        if e.key == "hold" and e.states == {"running": 1}],
-                        "hold to run")
-            await pilot.press("end", "enter")
-            screen = await until(pilot, lambda: isinstance(app.screen, RunScreen)
-                                 and app.screen, "the run screen")
-            delays: list[float] = []
-            seen = None
-            while len(delays) < 12:
-                view = await until(pilot, lambda: screen.view, "the run's picture")
-                sent = view.digest.metrics.get("sent")
-                if sent is not None and sent.last != seen:
-                    seen = sent.last
-                    delays.append(time.time() - sent.last)
-                await asyncio.sleep(0.005)
-            # the first values were logged before the screen opened
-            assert statistics.median(delays[2:]) < 0.5, delays
-            log = screen.query_one(Log)
-            assert any(line.startswith("epoch ") for line in log.lines)
-            await pilot.press("s", "y")
-            await until(pilot, lambda: screen.view and screen.view.info.state == rd.KILLED,
-                        "the run to be stopped")
-            assert "stopped (SIGTERM)" in str(screen.query_one(RunStatus).render())
+    async def scenario(app: DltuiApp, pilot: Pilot[Any]) -> None:
+        await until(pilot, lambda: [e for e in app.snapshot.entries
+                                    if e.key == "hold" and e.states == {"running": 1}],
+                    "hold to run")
+        await pilot.press("end", "enter")
+        screen = await until(pilot, lambda: isinstance(app.screen, RunScreen)
+                             and app.screen, "the run screen")
+        delays: list[float] = []
+        seen = None
+        while len(delays) < 12:
+            view = await until(pilot, lambda: screen.view, "the run's picture")
+            sent = view.digest.metrics.get("sent")
+            if sent is not None and sent.last != seen:
+                seen = sent.last
+                delays.append(time.time() - sent.last)
+            await asyncio.sleep(0.005)
+        # the first values were logged before the screen opened
+        assert statistics.median(delays[2:]) < 0.5, delays
+        log = screen.query_one(Log)
+        assert any(line.startswith("epoch ") for line in log.lines)
+        await pilot.press("s", "y")
+        await until(pilot, lambda: screen.view and screen.view.info.state == rd.KILLED,
+                    "the run to be stopped")
+        assert "stopped (SIGTERM)" in str(screen.query_one(RunStatus).render())
 
-    run(scenario)
+    drive(project, scenario, (140, 40))
 
 
 def test_run_screen_shows_text_literally_restarts_and_opens_tensorboard(
         project: Project) -> None:
     first = project.finished(project.launch("train", lr=[0.1]))[0]
 
-    async def scenario() -> None:
-        app = project.app()
-        async with app.run_test(size=(140, 40)) as pilot:
-            screen = await open_only_run(pilot, app, first.ref)
-            log = screen.query_one(Log)
-            await until(pilot, lambda: "[bold]not markup[/bold] [red" in log.lines,
-                        "the last log line, literally")
-            status = str(screen.query_one(RunStatus).render())
-            assert "✓ succeeded" in status and "exit code 0" in status
-            assert "note=exp[/x]" in status and "3/3" in status
-            await pilot.press("r")
-            await until(pilot, lambda: len(project.store.runs("train")) == 2, "a second run")
-            await pilot.press("R")
-            dialog = await until(pilot, lambda: isinstance(app.screen, LaunchDialog)
-                                 and app.screen, "the restart dialog")
-            field = dialog.query_one(Input)
-            assert field.value == 'delay=0.02 epochs=3 lr=0.1 note=exp[/x]'
-            field.value = "epochs=1 delay=0.01 note=exp[/x] lr=0.2"
-            await pilot.press("enter")
-            await until(pilot, lambda: any(i.spec.params["lr"] == 0.2
-                                           for i in project.store.runs("train")),
-                        "the changed restart")
-            await pilot.press("t")
-            url = await until(pilot, lambda: screen.query_one(RunStatus).tensorboard,
-                              "the TensorBoard address")
-            assert url.startswith("http://127.0.0.1:")
-            assert any("TensorBoard on" in n for n in notes(app))
-            await pilot.press("f")
-            assert not log.auto_scroll
-            await pilot.press("f", "escape")
-            assert isinstance(app.screen, RunsScreen)
+    async def scenario(app: DltuiApp, pilot: Pilot[Any]) -> None:
+        screen = await open_only_run(pilot, app, first.ref)
+        log = screen.query_one(Log)
+        await until(pilot, lambda: "[bold]not markup[/bold] [red" in log.lines,
+                    "the last log line, literally")
+        status = str(screen.query_one(RunStatus).render())
+        assert "✓ succeeded" in status and "exit code 0" in status
+        assert "note=exp[/x]" in status and "3/3" in status
+        await pilot.press("r")
+        await until(pilot, lambda: len(project.store.runs("train")) == 2, "a second run")
+        await pilot.press("R")
+        dialog = await until(pilot, lambda: isinstance(app.screen, LaunchDialog)
+                             and app.screen, "the restart dialog")
+        field = dialog.query_one(Input)
+        assert field.value == 'delay=0.02 epochs=3 lr=0.1 note=exp[/x]'
+        field.value = "epochs=1 delay=0.01 note=exp[/x] lr=0.2"
+        await pilot.press("enter")
+        await until(pilot, lambda: any(i.spec.params["lr"] == 0.2
+                                       for i in project.store.runs("train")),
+                    "the changed restart")
+        await pilot.press("t")
+        url = await until(pilot, lambda: screen.query_one(RunStatus).tensorboard,
+                          "the TensorBoard address")
+        assert url.startswith("http://127.0.0.1:")
+        assert any("TensorBoard on" in n for n in notes(app))
+        await pilot.press("f")
+        assert not log.auto_scroll
+        await pilot.press("f", "escape")
+        assert isinstance(app.screen, RunsScreen)
 
-    run(scenario)
+    drive(project, scenario, (140, 40))
 
 
 def test_run_screen_continues_a_stopped_run_in_its_directory(project: Project) -> None:
@@ -336,76 +356,70 @@ def test_run_screen_continues_a_stopped_run_in_its_directory(project: Project) -
         time.sleep(0.05)
     stop_runs([info], grace=2)
 
-    async def scenario() -> None:
-        app = project.app()
-        async with app.run_test(size=(140, 40)) as pilot:
-            screen = await open_only_run(pilot, app, info.ref)
-            await until(pilot, lambda: "killed" in str(screen.query_one(RunStatus).render()),
-                        "the stopped run")
-            await pilot.press("c")
-            await until(pilot, lambda: any("queued again in its directory" in n
-                                           for n in notes(app)), "the requeue note")
-            await until(pilot, lambda: "running" in str(screen.query_one(RunStatus).render()),
-                        "the same run running again")
-            status = json.loads((path / "status.json").read_text())
-            assert status["attempt"] == 2 and len(project.store.runs("hold")) == 1
-            await pilot.press("c")  # it runs: nothing to continue
-            await until(pilot, lambda: any("stop it first" in n for n in notes(app)),
-                        "the refusal")
+    async def scenario(app: DltuiApp, pilot: Pilot[Any]) -> None:
+        screen = await open_only_run(pilot, app, info.ref)
+        await until(pilot, lambda: "killed" in str(screen.query_one(RunStatus).render()),
+                    "the stopped run")
+        await pilot.press("c")
+        await until(pilot, lambda: any("queued again in its directory" in n
+                                       for n in notes(app)), "the requeue note")
+        await until(pilot, lambda: "running" in str(screen.query_one(RunStatus).render()),
+                    "the same run running again")
+        status = json.loads((path / "status.json").read_text())
+        assert status["attempt"] == 2 and len(project.store.runs("hold")) == 1
+        await pilot.press("c")  # it runs: nothing to continue
+        await until(pilot, lambda: any("stop it first" in n for n in notes(app)),
+                    "the refusal")
 
-    run(scenario)
+    drive(project, scenario, (140, 40))
 
 
 # -- queue --------------------------------------------------------------------------------------
 def test_queue_screen_reorders_and_cancels_queued_runs(project: Project) -> None:
     project.launch("train", start=False, lr=[0.1, 0.2, 0.3])  # no supervisor: they wait
 
-    async def scenario() -> None:
-        app = project.app()
-        async with app.run_test(size=(140, 40)) as pilot:
-            await pilot.press("3")
-            await until(pilot, lambda: isinstance(app.screen, QueueScreen)
-                        and len(keys_of(app)) == 3, "three queued runs")
-            assert [r.cells[0] for r in table(app).rows] == ["#1", "#2", "#3"]
-            assert not app.screen.query_one(GpuPanel).display
-            lrs = lambda: [i.spec.params["lr"] for i in queued_runs(project.store)]  # noqa: E731
-            assert lrs() == [0.1, 0.2, 0.3]
-            await pilot.press("end", "u")
-            await until(pilot, lambda: lrs() == [0.1, 0.3, 0.2], "0.3 moved up")
-            await until(pilot, lambda: table(app).current_row.cells[0] == "#2",
-                        "the cursor to follow the run")
-            await pilot.press("shift+up")
-            await until(pilot, lambda: lrs() == [0.3, 0.1, 0.2], "0.3 moved first")
-            await pilot.press("d")
-            await until(pilot, lambda: lrs() == [0.1, 0.3, 0.2], "0.3 moved down")
-            await pilot.press("x", "y")
-            await until(pilot, lambda: lrs() == [0.1, 0.2], "0.3 cancelled")
-            await until(pilot, lambda: len(keys_of(app)) == 2, "the row to go")
-            states = {i.spec.params["lr"]: i.state for i in project.store.runs("train")}
-            assert states == {0.1: "queued", 0.2: "queued", 0.3: "killed"}
-            await pilot.press("enter")
-            await until(pilot, lambda: isinstance(app.screen, RunScreen), "the run screen")
+    async def scenario(app: DltuiApp, pilot: Pilot[Any]) -> None:
+        await pilot.press("3")
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen)
+                    and len(keys_of(app)) == 3, "three queued runs")
+        assert [r.cells[0] for r in table(app).rows] == ["#1", "#2", "#3"]
+        assert not app.screen.query_one(GpuPanel).display
+        lrs = lambda: [i.spec.params["lr"] for i in queued_runs(project.store)]  # noqa: E731
+        assert lrs() == [0.1, 0.2, 0.3]
+        await pilot.press("end", "u")
+        await until(pilot, lambda: lrs() == [0.1, 0.3, 0.2], "0.3 moved up")
+        await until(pilot, lambda: table(app).current_row.cells[0] == "#2",
+                    "the cursor to follow the run")
+        await pilot.press("shift+up")
+        await until(pilot, lambda: lrs() == [0.3, 0.1, 0.2], "0.3 moved first")
+        await pilot.press("d")
+        await until(pilot, lambda: lrs() == [0.1, 0.3, 0.2], "0.3 moved down")
+        await pilot.press("x", "y")
+        await until(pilot, lambda: lrs() == [0.1, 0.2], "0.3 cancelled")
+        await until(pilot, lambda: len(keys_of(app)) == 2, "the row to go")
+        states = {i.spec.params["lr"]: i.state for i in project.store.runs("train")}
+        assert states == {0.1: "queued", 0.2: "queued", 0.3: "killed"}
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RunScreen), "the run screen")
 
-    run(scenario)
+    drive(project, scenario, (140, 40))
 
 
 def test_queue_screen_shows_gpus_when_there_are_some(project: Project) -> None:
     gpus = [Gpu(0, "Fake GPU", 16384.0, 4096.0, 30.0), Gpu(1, "Fake GPU", 16384.0, None, None)]
 
-    async def scenario() -> None:
-        app = project.app(query_gpus=lambda: gpus)
-        async with app.run_test(size=(140, 40)) as pilot:
-            await pilot.press("3")
-            panel = await until(pilot, lambda: isinstance(app.screen, QueueScreen)
-                                and app.screen.query_one(GpuPanel), "the queue screen")
-            await until(pilot, lambda: panel.display and panel.gpus, "the GPU panel")
-            text = str(panel.render())
-            assert "GPU 0  Fake GPU" in text and "4.0/16.0 GiB" in text and "30%" in text
-            assert "memory n/a" in text
-            assert [r.cells[:4] for r in table(app).rows] == [
-                ("GPU 0", "", "", "idle"), ("GPU 1", "", "", "idle")]
+    async def scenario(app: DltuiApp, pilot: Pilot[Any]) -> None:
+        await pilot.press("3")
+        panel = await until(pilot, lambda: isinstance(app.screen, QueueScreen)
+                            and app.screen.query_one(GpuPanel), "the queue screen")
+        await until(pilot, lambda: panel.display and panel.gpus, "the GPU panel")
+        text = str(panel.render())
+        assert "GPU 0  Fake GPU" in text and "4.0/16.0 GiB" in text and "30%" in text
+        assert "memory n/a" in text
+        assert [r.cells[:4] for r in table(app).rows] == [
+            ("GPU 0", "", "", "idle"), ("GPU 1", "", "", "idle")]
 
-    run(scenario)
+    drive(project, scenario, (140, 40), query_gpus=lambda: gpus)
 
 
 # -- compare ------------------------------------------------------------------------------------
@@ -413,164 +427,153 @@ def test_compare_sorts_exports_and_opens_runs(project: Project,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     project.finished(project.launch("train"))
 
-    async def scenario() -> None:
-        app = project.app()
-        async with app.run_test(size=(160, 40)) as pilot:
-            await until(pilot, lambda: [e for e in app.snapshot.entries
-                                        if e.key == "train" and e.runs == 2], "two runs")
-            await pilot.press("c")
-            screen = await until(pilot, lambda: isinstance(app.screen, CompareScreen)
-                                 and app.screen.table and app.screen, "the comparison")
-            grid = screen.query_one(DataTable)
-            labels = [str(c.label) for c in grid.columns.values()]
-            assert labels[:3] == ["Run", "acc ▼", "learning rate"]  # the metric, then params
-            assert "acc (best)" not in labels
+    async def scenario(app: DltuiApp, pilot: Pilot[Any]) -> None:
+        await until(pilot, lambda: [e for e in app.snapshot.entries
+                                    if e.key == "train" and e.runs == 2], "two runs")
+        await pilot.press("c")
+        screen = await until(pilot, lambda: isinstance(app.screen, CompareScreen)
+                             and app.screen.table and app.screen, "the comparison")
+        grid = screen.query_one(DataTable)
+        labels = [str(c.label) for c in grid.columns.values()]
+        assert labels[:3] == ["Run", "acc ▼", "learning rate"]  # the metric, then params
+        assert "acc (best)" not in labels
 
-            def lrs() -> list[str]:
-                return [str(grid.get_row_at(i)[2]) for i in range(grid.row_count)]
+        def lrs() -> list[str]:
+            return [str(grid.get_row_at(i)[2]) for i in range(grid.row_count)]
 
-            assert lrs() == ["0.1", "0.01"]  # best acc first
-            await pilot.press("s")  # the next column: learning rate, ascending
-            assert lrs() == ["0.01", "0.1"]
-            assert str(grid.ordered_columns[2].label) == "learning rate ▲"
-            assert str(grid.ordered_columns[1].label) == "acc"
-            await pilot.press("S")
-            assert lrs() == ["0.1", "0.01"]
-            assert str(grid.ordered_columns[2].label) == "learning rate ▼"
-            await pilot.press("e")
-            dialog = await until(pilot, lambda: isinstance(app.screen, FolderDialog)
-                                 and app.screen, "the export folder question")
-            assert dialog.query_one(Input).value == str(project.runs / "exports")
-            await pilot.press("enter")
-            await until(pilot, lambda: any(n.startswith("wrote ") for n in notes(app)),
-                        "the export notice")
-            exports = project.runs / "exports"
-            for suffix in ("md", "csv", "tex"):
-                assert (exports / f"compare-train.{suffix}").is_file()
-                assert not (project.root / f"compare-train.{suffix}").exists()
-            assert str(exports) in notes(app)[-1]
-            assert "| Run | acc | learning rate |" in (exports / "compare-train.md").read_text()
-            await pilot.press("e")  # a folder the user names, relative to the runs directory
-            dialog = await until(pilot, lambda: isinstance(app.screen, FolderDialog)
-                                 and app.screen, "the export folder question")
-            dialog.query_one(Input).value = "paper/tables"
-            await pilot.press("enter")
-            await until(pilot, lambda: (project.runs / "paper/tables/compare-train.csv")
-                        .is_file(), "the export in the named folder")
-            monkeypatch.setitem(sys.modules, "dltui.report.writer", None)
-            await pilot.press("w")
-            await until(pilot, lambda: isinstance(app.screen, FolderDialog), "the report folder")
-            await pilot.press("enter")
-            assert "not available" in notes(app)[-1]
-            await pilot.press("enter")
-            run_screen = await until(pilot, lambda: isinstance(app.screen, RunScreen)
-                                     and app.screen, "the run screen")
-            assert run_screen.path.name == screen.table.runs[0].run_id
-            await pilot.press("escape", "escape")
-            await until(pilot, lambda: not isinstance(app.screen, CompareScreen), "going back")
-            await pilot.press("g")
-            group = await until(pilot, lambda: isinstance(app.screen, CompareScreen)
-                                and app.screen.table and app.screen, "the group comparison")
-            assert group.heading == "group g" and len(group.table.rows) == 2
+        assert lrs() == ["0.1", "0.01"]  # best acc first
+        await pilot.press("s")  # the next column: learning rate, ascending
+        assert lrs() == ["0.01", "0.1"]
+        assert str(grid.ordered_columns[2].label) == "learning rate ▲"
+        assert str(grid.ordered_columns[1].label) == "acc"
+        await pilot.press("S")
+        assert lrs() == ["0.1", "0.01"]
+        assert str(grid.ordered_columns[2].label) == "learning rate ▼"
+        await pilot.press("e")
+        dialog = await until(pilot, lambda: isinstance(app.screen, FolderDialog)
+                             and app.screen, "the export folder question")
+        assert dialog.query_one(Input).value == str(project.runs / "exports")
+        await pilot.press("enter")
+        await until(pilot, lambda: any(n.startswith("wrote ") for n in notes(app)),
+                    "the export notice")
+        exports = project.runs / "exports"
+        for suffix in ("md", "csv", "tex"):
+            assert (exports / f"compare-train.{suffix}").is_file()
+            assert not (project.root / f"compare-train.{suffix}").exists()
+        assert str(exports) in notes(app)[-1]
+        assert "| Run | acc | learning rate |" in (exports / "compare-train.md").read_text()
+        await pilot.press("e")  # a folder the user names, relative to the runs directory
+        dialog = await until(pilot, lambda: isinstance(app.screen, FolderDialog)
+                             and app.screen, "the export folder question")
+        dialog.query_one(Input).value = "paper/tables"
+        await pilot.press("enter")
+        await until(pilot, lambda: (project.runs / "paper/tables/compare-train.csv")
+                    .is_file(), "the export in the named folder")
+        monkeypatch.setitem(sys.modules, "dltui.report.writer", None)
+        await pilot.press("w")
+        await until(pilot, lambda: isinstance(app.screen, FolderDialog), "the report folder")
+        await pilot.press("enter")
+        assert "not available" in notes(app)[-1]
+        await pilot.press("enter")
+        run_screen = await until(pilot, lambda: isinstance(app.screen, RunScreen)
+                                 and app.screen, "the run screen")
+        assert run_screen.path.name == screen.table.runs[0].run_id
+        await pilot.press("escape", "escape")
+        await until(pilot, lambda: not isinstance(app.screen, CompareScreen), "going back")
+        await pilot.press("g")
+        group = await until(pilot, lambda: isinstance(app.screen, CompareScreen)
+                            and app.screen.table and app.screen, "the group comparison")
+        assert group.heading == "group g" and len(group.table.rows) == 2
 
-    run(scenario)
+    drive(project, scenario, (160, 40))
 
 
 # -- runs ---------------------------------------------------------------------------------------
 def test_runs_screen_filters_sorts_marks_and_uses_the_mouse(project: Project) -> None:
     project.finished(project.launch("train"))
 
-    async def scenario() -> None:
-        app = project.app()
-        async with app.run_test(size=(150, 30)) as pilot:
-            await pilot.press("2")
-            await until(pilot, lambda: isinstance(app.screen, RunsScreen)
-                        and len(keys_of(app)) == 2, "the runs")
-            grid = table(app)
-            await pilot.press("slash")
-            await type_text(pilot, "lr=0.01")
-            assert [r.cells[3] for r in grid.rows] == ["delay=0.02 epochs=3 lr=0.01 note=exp[/x]"]
-            await pilot.press("escape")
-            assert len(grid.rows) == 2 and grid.has_focus
-            await pilot.press("o")
-            assert grid.sort_column == "experiment" and not grid.sort_descending
-            await pilot.press("o", "o", "o", "o")
-            assert grid.sort_column == "best"
-            assert [r.cells[3].split()[2] for r in grid.rows] == ["lr=0.1", "lr=0.01"]
-            await pilot.press("O")
-            assert [r.cells[3].split()[2] for r in grid.rows] == ["lr=0.01", "lr=0.1"]
-            await pilot.click(VirtualTable, offset=(4, 0))  # the Run header
-            assert grid.sort_column == "run" and not grid.sort_descending
-            await pilot.click(VirtualTable, offset=(4, 0))
-            assert grid.sort_descending
-            await pilot.click(VirtualTable, offset=(10, 2))  # the second row
-            assert grid.cursor == 1
-            await pilot.press("home", "space", "space")
-            assert len(grid.marked) == 2
-            await pilot.press("s")
-            assert "nothing to stop" in notes(app)[-1]
-            await pilot.press("t")
-            await until(pilot, lambda: any("TensorBoard on" in n and "2 runs" in n
-                                           for n in notes(app)), "TensorBoard for both")
-            await pilot.press("c")
-            compared = await until(pilot, lambda: isinstance(app.screen, CompareScreen)
-                                   and app.screen.table and app.screen, "the comparison")
-            assert compared.heading == "2 marked runs" and len(compared.table.rows) == 2
-            await pilot.press("escape")
-            await pilot.click(VirtualTable, offset=(10, 1), times=2)
-            await until(pilot, lambda: isinstance(app.screen, RunScreen), "a double-click")
+    async def scenario(app: DltuiApp, pilot: Pilot[Any]) -> None:
+        grid = await open_runs(pilot, app, 2)
+        await pilot.press("slash")
+        await type_text(pilot, "lr=0.01")
+        assert [r.cells[3] for r in grid.rows] == ["delay=0.02 epochs=3 lr=0.01 note=exp[/x]"]
+        await pilot.press("escape")
+        assert len(grid.rows) == 2 and grid.has_focus
+        await pilot.press("o")
+        assert grid.sort_column == "experiment" and not grid.sort_descending
+        await pilot.press("o", "o", "o", "o")
+        assert grid.sort_column == "best"
+        assert [r.cells[3].split()[2] for r in grid.rows] == ["lr=0.1", "lr=0.01"]
+        await pilot.press("O")
+        assert [r.cells[3].split()[2] for r in grid.rows] == ["lr=0.01", "lr=0.1"]
+        await pilot.click(VirtualTable, offset=(4, 0))  # the Run header
+        assert grid.sort_column == "run" and not grid.sort_descending
+        await pilot.click(VirtualTable, offset=(4, 0))
+        assert grid.sort_descending
+        await pilot.click(VirtualTable, offset=(10, 2))  # the second row
+        assert grid.cursor == 1
+        await pilot.press("home", "space", "space")
+        assert len(grid.marked) == 2
+        await pilot.press("s")
+        assert "nothing to stop" in notes(app)[-1]
+        await pilot.press("t")
+        await until(pilot, lambda: any("TensorBoard on" in n and "2 runs" in n
+                                       for n in notes(app)), "TensorBoard for both")
+        await pilot.press("c")
+        compared = await until(pilot, lambda: isinstance(app.screen, CompareScreen)
+                               and app.screen.table and app.screen, "the comparison")
+        assert compared.heading == "2 marked runs" and len(compared.table.rows) == 2
+        await pilot.press("escape")
+        await pilot.click(VirtualTable, offset=(10, 1), times=2)
+        await until(pilot, lambda: isinstance(app.screen, RunScreen), "a double-click")
 
-    run(scenario)
+    drive(project, scenario, (150, 30))
 
 
 # -- params -------------------------------------------------------------------------------------
 def test_params_screen_counts_as_one_types(project: Project) -> None:
-    async def scenario() -> None:
-        app = project.app()
-        async with app.run_test(size=(140, 40)) as pilot:
-            await pilot.press("4")
-            screen = await until(pilot, lambda: isinstance(app.screen, ParamsScreen)
-                                 and app.screen, "the parameters screen")
-            totals = screen.query_one("#params-totals")
-            assert str(totals.render()).startswith("total 10,298")
-            field = screen.query_one("#spec", Input)
-            assert field.has_focus
-            field.value = "28x28x3 | flatten | linear 100 | linear"
-            await type_text(pilot, " 10")
-            assert str(totals.render()).startswith("total 236,310")
-            grid = screen.query_one(DataTable)
-            assert grid.row_count == 4
-            assert [str(c) for c in grid.get_row_at(2)][3:5] == ["235,300", "2352*100 + 100 = "
-                                                                 "235,300"]
-            await type_text(pilot, " | conv 3")
-            error = str(screen.query_one("#params-error").render())
-            assert "layer 4" in error and grid.row_count == 4  # the last good table stays
-            await pilot.press("ctrl+n")
-            assert field.value == "28x28x3 | flatten | linear 100 | linear 10"
-            assert str(screen.query_one("#params-error").render()) == ""
-            await pilot.press("ctrl+b")
-            assert field.value.startswith("28x28x3 | conv 8 5x5")
-            await pilot.press("escape")
-            assert grid.has_focus
-            await pilot.press("1")
-            assert app.current_mode == "experiments"
+    async def scenario(app: DltuiApp, pilot: Pilot[Any]) -> None:
+        await pilot.press("4")
+        screen = await until(pilot, lambda: isinstance(app.screen, ParamsScreen)
+                             and app.screen, "the parameters screen")
+        totals = screen.query_one("#params-totals")
+        assert str(totals.render()).startswith("total 10,298")
+        field = screen.query_one("#spec", Input)
+        assert field.has_focus
+        field.value = "28x28x3 | flatten | linear 100 | linear"
+        await type_text(pilot, " 10")
+        assert str(totals.render()).startswith("total 236,310")
+        grid = screen.query_one(DataTable)
+        assert grid.row_count == 4
+        assert [str(c) for c in grid.get_row_at(2)][3:5] == ["235,300", "2352*100 + 100 = "
+                                                             "235,300"]
+        await type_text(pilot, " | conv 3")
+        error = str(screen.query_one("#params-error").render())
+        assert "layer 4" in error and grid.row_count == 4  # the last good table stays
+        await pilot.press("ctrl+n")
+        assert field.value == "28x28x3 | flatten | linear 100 | linear 10"
+        assert str(screen.query_one("#params-error").render()) == ""
+        await pilot.press("ctrl+b")
+        assert field.value.startswith("28x28x3 | conv 8 5x5")
+        await pilot.press("escape")
+        assert grid.has_focus
+        await pilot.press("1")
+        assert app.current_mode == "experiments"
 
-    run(scenario)
+    drive(project, scenario, (140, 40))
 
 
 # -- the command palette --------------------------------------------------------------------------
 def test_command_palette_finds_the_screens_bindings(project: Project) -> None:
-    async def scenario() -> None:
-        app = project.app()
-        async with app.run_test(size=(140, 40)) as pilot:
-            await until(pilot, lambda: len(keys_of(app)) == 4, "the experiments")
-            titles = {c.title for c in app.get_system_commands(app.screen)}
-            assert {"Launch…", "Launch as is", "Stop", "Compare", "Compare group", "Filter",
-                    "Runs", "Queue", "Params", "Open"} <= titles
-            await pilot.press("ctrl+p")
-            await type_text(pilot, "Compare group")
-            await pilot.pause(0.3)
-            await pilot.press("enter")
-            await until(pilot, lambda: isinstance(app.screen, CompareScreen), "the comparison")
+    async def scenario(app: DltuiApp, pilot: Pilot[Any]) -> None:
+        await until(pilot, lambda: len(keys_of(app)) == 4, "the experiments")
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert {"Launch…", "Launch as is", "Stop", "Compare", "Compare group", "Filter",
+                "Runs", "Queue", "Params", "Open"} <= titles
+        await pilot.press("ctrl+p")
+        await type_text(pilot, "Compare group")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, CompareScreen), "the comparison")
 
-    run(scenario)
+    drive(project, scenario, (140, 40))

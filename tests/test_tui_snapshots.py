@@ -8,7 +8,7 @@ Accept a deliberate change with `pytest tests/test_tui_snapshots.py --snapshot-u
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -133,73 +133,48 @@ async def loaded(pilot: Pilot[Any]) -> None:
     await _until(pilot, lambda: app.snapshot.loaded)
 
 
-@SIZES
-def test_experiments_screen(snap_compare: Any, app_factory: Callable[[], DltuiApp],
-        size: tuple[int, int]) -> None:
-    assert snap_compare(app_factory(), terminal_size=size, run_before=loaded)
-
-
-@SIZES
-def test_runs_screen(snap_compare: Any, app_factory: Callable[[], DltuiApp],
-        size: tuple[int, int]) -> None:
-    assert snap_compare(app_factory(), press=["2"], terminal_size=size, run_before=loaded)
-
-
-@SIZES
-def test_run_screen(snap_compare: Any, app_factory: Callable[[], DltuiApp],
-        size: tuple[int, int]) -> None:
-    async def opened(pilot: Pilot[Any]) -> None:
-        await loaded(pilot)
-        await pilot.press("down", "enter")  # the lr=0.1 run
-        await _until(pilot, lambda: isinstance(pilot.app.screen, RunScreen)
-                     and pilot.app.screen.view is not None)
-
-    assert snap_compare(app_factory(), terminal_size=size, run_before=opened)
-
-
-@SIZES
-def test_queue_screen(snap_compare: Any, app_factory: Callable[[], DltuiApp],
-        size: tuple[int, int]) -> None:
-    async def gpus(pilot: Pilot[Any]) -> None:
-        await loaded(pilot)
-        await pilot.press("3")
-        await _until(pilot, lambda: len(pilot.app.screen.query_one("VirtualTable").rows) == 2)
-
-    assert snap_compare(app_factory(), terminal_size=size, run_before=gpus)
-
-
-@SIZES
-def test_compare_screen(snap_compare: Any, app_factory: Callable[[], DltuiApp],
-        size: tuple[int, int]) -> None:
-    async def compared(pilot: Pilot[Any]) -> None:
-        await loaded(pilot)
-        await pilot.press("c")
-        await _until(pilot, lambda: isinstance(pilot.app.screen, CompareScreen)
-                     and pilot.app.screen.table is not None)
-
-    assert snap_compare(app_factory(), terminal_size=size, run_before=compared)
-
-
-@SIZES
-def test_params_screen(snap_compare: Any, app_factory: Callable[[], DltuiApp],
-        size: tuple[int, int]) -> None:
-    assert snap_compare(app_factory(), press=["4"], terminal_size=size, run_before=loaded)
-
-
-@SIZES
-def test_params_screen_with_a_mistake(snap_compare: Any,
-                                      app_factory: Callable[[], DltuiApp],
-                                      size: tuple[int, int]) -> None:
-    assert snap_compare(app_factory(), press=["4", *" | conv 3"], terminal_size=size,
-                        run_before=loaded)
-
-
 async def run_screen(pilot: Pilot[Any], *keys: str) -> None:
     await loaded(pilot)
     await pilot.press("down", "enter")  # the lr=0.1 run
     await _until(pilot, lambda: isinstance(pilot.app.screen, RunScreen)
                  and pilot.app.screen.view is not None)
     await pilot.press(*keys)
+
+
+@SIZES
+@pytest.mark.parametrize("keys", [
+    pytest.param([], id="experiments"),
+    pytest.param(["2"], id="runs"),
+    pytest.param(["4"], id="params"),
+    pytest.param(["4", *" | conv 3"], id="params-with-a-mistake"),
+])
+def test_screen_as_a_key_opens_it(snap_compare: Any, app_factory: Callable[[], DltuiApp],
+                                  size: tuple[int, int], keys: list[str]) -> None:
+    assert snap_compare(app_factory(), press=keys, terminal_size=size, run_before=loaded)
+
+
+def after(key: str, ready: Callable[[Any], object]) -> Callable[[Pilot[Any]], Awaitable[None]]:
+    """Before the picture: the data loaded, then `key`, then until `ready(app)`."""
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await loaded(pilot)
+        await pilot.press(key)
+        await _until(pilot, lambda: ready(pilot.app))
+
+    return run_before
+
+
+@SIZES
+@pytest.mark.parametrize("ready", [
+    pytest.param(run_screen, id="run"),
+    pytest.param(after("3", lambda app: len(app.screen.query_one("VirtualTable").rows) == 2),
+                 id="queue"),
+    pytest.param(after("c", lambda app: isinstance(app.screen, CompareScreen)
+                       and app.screen.table is not None), id="compare"),
+])
+def test_screen_once_its_data_is_in(snap_compare: Any, app_factory: Callable[[], DltuiApp],
+                                    size: tuple[int, int],
+                                    ready: Callable[[Pilot[Any]], Awaitable[None]]) -> None:
+    assert snap_compare(app_factory(), terminal_size=size, run_before=ready)
 
 
 def test_chart_of_one_run(snap_compare: Any, app_factory: Callable[[], DltuiApp]) -> None:

@@ -25,7 +25,7 @@ from dltui.store.runs import RunInfo, RunStore, load_run
 from dltui.system.figures import first_training_metric
 from dltui.tracking.progress import progress_of_history
 from dltui.tracking.stream import MetricHistory, guess_mode, is_finite, is_number
-from dltui.tui.curves import thin
+from dltui.tui.curves import best_of, thin
 from dltui.tui.text import duration, number, params_label, state_label
 from dltui.tui.views import (
     CatalogSnapshot,
@@ -61,17 +61,38 @@ def params_key(params: dict[str, Any]) -> str:
     return repr(sorted(params.items()))
 
 
-def digest_history(history: MetricHistory, info: RunInfo, *,
-                   now: float | None = None) -> RunDigest:
-    """Last, best and a downsampled curve of every metric, with progress and ETA."""
+def digest_history(history: MetricHistory, info: RunInfo, *, now: float | None = None,
+                   previous: RunDigest | None = None, curves: bool = True) -> RunDigest:
+    """Last, best and a downsampled curve of every metric, with progress and ETA.
+
+    `previous` is a digest of the same history read before: a metric with no new point
+    keeps its digest (the same object, so what was drawn from it is not drawn again),
+    and its best is brought up to date from the new points alone. With `curves` False
+    a metric in `previous` keeps its curve too: thinning a long curve is what a digest
+    costs, and charts are drawn far less often than values change."""
     modes = {info.spec.metric: info.spec.mode} if info.spec.metric else {}
     metrics = {}
     origin = history.first_time or 0.0
+    before = previous.metrics if previous is not None else {}
     for name, series in history.series.items():
         mode = modes.get(name) or guess_mode(name)
+        kept = before.get(name)
+        count = len(series.values)
+        if kept is None or kept.mode != mode or kept.count > count:
+            best = series.best(mode)
+        elif kept.count == count and (kept.drawn is None or not curves):
+            metrics[name] = kept
+            continue
+        else:
+            best = best_of([*series.values[kept.count:],
+                            *([] if kept.best is None else [kept.best])], mode)
+            if not curves:
+                drawn = kept.count if kept.drawn is None else kept.drawn
+                metrics[name] = replace(kept, last=series.last, best=best, count=count,
+                                        drawn=drawn)
+                continue
         steps, values, times = thin(series)
-        metrics[name] = MetricDigest(name, series.last, series.best(mode), mode,
-                                     len(series.values), values, steps,
+        metrics[name] = MetricDigest(name, series.last, best, mode, count, values, steps,
                                      tuple(t - origin for t in times))
     progress = progress_of_history(history, params=info.spec.params, started=info.started,
                                    is_final=info.is_final, now=now)
@@ -228,7 +249,8 @@ class RunCatalog:
             if history is None:
                 history = self._histories[ref] = MetricHistory(info.dir.metrics_file)
             if history.update() or ref not in self._live:
-                self._live[ref] = digest = digest_history(history, info, now=self.clock())
+                self._live[ref] = digest = digest_history(history, info, now=self.clock(),
+                                                          previous=self._live.get(ref))
                 self._records[ref] = run_record(info, digest_numbers(info, digest))
                 self._dirty.add(info.experiment)
                 changed = True

@@ -16,6 +16,7 @@ import typer
 from dltui.tui.bridge_commands import register as _register_bridges
 from dltui.tui.options import (
     DEFAULT_MANIFEST,
+    DetachOpt,
     FormatOpt,
     ManifestOpt,
     RunsOpt,
@@ -129,8 +130,7 @@ def run_command(
     names: Annotated[list[str], typer.Argument(help="Experiments to run.")],
     set_: Annotated[list[str] | None, typer.Option(
         "--set", "-s", help="Override a param: k=v; k=v1,v2 sweeps.")] = None,
-    detach: Annotated[bool, typer.Option(
-        "--detach", "-d", help="Queue and return; the runs go on after you log out.")] = False,
+    detach: DetachOpt = False,
     backend: Annotated[str | None, typer.Option(
         help="Where runs execute: local, torchrun or slurm (default: the manifest's).")] = None,
     notify: Annotated[list[str] | None, typer.Option(

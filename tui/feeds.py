@@ -37,6 +37,9 @@ POLL_GPUS = 3.0
 # redraws its charts and log less often still: `screens.run.HEAVY_EVERY`.)
 FRAMES_RUN = 20.0
 FRAMES_CATALOG = 8.0
+# Seconds between two cuts of a followed run's curves down to what a chart draws: its
+# values move at every read, its charts are redrawn about as often as this.
+CURVES_EVERY = 1.0
 # While no screen shown draws the catalog (a run's screen, Compare), it is kept current
 # at this rate only: following one run must not pay for the lists behind it.
 FRAMES_CATALOG_HIDDEN = 1.0
@@ -123,6 +126,7 @@ class RunFollower:
         self._stamp: tuple[int, int, int] | None = None
         self._look = False
         self._digest: RunDigest | None = None
+        self._curves_at = -1e9
 
     def status_due(self) -> None:
         """Something in the folder changed: at the next `read`, look whether the status
@@ -159,14 +163,24 @@ class RunFollower:
             self.history = MetricHistory(info.dir.metrics_file)
         measured = self.history.update()
         logged = self._read_log(info)
-        if not (changed or measured or logged):
+        curves = info.is_final or now - self._curves_at >= CURVES_EVERY
+        if not (changed or measured or logged or (curves and self.curves_behind)):
             return None
         # A new log line alone keeps the digest: curves are cut down again only when
-        # they (or the run's status, for the ETA) changed.
+        # they (or the run's status, for the ETA) changed, at most every CURVES_EVERY.
         digest = self._digest
-        if digest is None or changed or measured:
-            digest = self._digest = digest_history(self.history, info, now=self.clock())
+        if digest is None or changed or measured or (curves and self.curves_behind):
+            if curves:
+                self._curves_at = now
+            digest = self._digest = digest_history(self.history, info, now=self.clock(),
+                                                   previous=digest, curves=curves)
         return RunView(info, digest, tuple(self.tail), self.seq, dict(self.summary))
+
+    @property
+    def curves_behind(self) -> bool:
+        """True when a curve lacks values already read (it is cut down again soon)."""
+        digest = self._digest
+        return digest is not None and any(m.drawn is not None for m in digest.metrics.values())
 
     def _read_log(self, info: RunInfo) -> bool:
         try:
@@ -214,7 +228,7 @@ def follow_run(follower: RunFollower, post: Callable[[RunView], object],
                 post(view)
             done = follower.info is not None and follower.info.is_final and view is None
             if watch.active:
-                if watch.wait(WATCHED_TIMEOUT):
+                if watch.wait(CURVES_EVERY if follower.curves_behind else WATCHED_TIMEOUT):
                     follower.status_due()  # a status file replaced is read at once
             else:
                 watch.wait(1.0 if done else every)

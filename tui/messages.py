@@ -20,6 +20,8 @@ class CatalogUpdated(Message):
 
 
 class RunUpdated(Message):
+    bubble = False  # for the run's screen alone: the app has nothing to do with it
+
     def __init__(self, view: RunView) -> None:
         super().__init__()
         self.view = view

@@ -23,6 +23,8 @@ RunsOpt = Annotated[
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table or json.")]
 AllRunsOpt = Annotated[bool, typer.Option(
     "--all-runs", help="Every run, not only the latest per params.")]
+DetachOpt = Annotated[bool, typer.Option(
+    "--detach", "-d", help="Queue and return; the runs go on after you log out.")]
 DEFAULT_MANIFEST = Path("experiments.toml")
 
 

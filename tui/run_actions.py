@@ -12,12 +12,21 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from dltui.tui.screens.confirm import ConfirmDialog
+from dltui.tui.screens.confirm import ConfirmDialog, dialog_title
 from dltui.tui.text import literal
 
 if TYPE_CHECKING:
     from dltui.store.runs import RunInfo
     from dltui.tui.screens.base import DashboardScreen
+
+# The same keys on the Runs and Run screens, each screen's action calling the function
+# of that name below.
+RUN_ACTION_BINDINGS = [
+    Binding("T", "tag", "Tag", show=False),
+    Binding("n", "note", "Note", show=False),
+    Binding("delete,D", "remove", "Remove", show=False),
+    Binding("p", "reproduce", "Reproduce", show=False),
+]
 
 
 class TextDialog(ModalScreen[str | None]):
@@ -32,7 +41,7 @@ class TextDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(literal(self.heading, "bold"), id="dialog-title")
+            yield dialog_title(self.heading)
             yield Label(literal(self.prompt, "dim"))
             yield Input(self.initial, id="text")
             yield Label("enter: ok   escape: cancel", classes="dim")
@@ -58,7 +67,7 @@ class TextView(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(literal(self.heading, "bold"), id="dialog-title")
+            yield dialog_title(self.heading)
             with VerticalScroll(id="text-view"):
                 yield Static(literal(self.text), id="text-body")
 

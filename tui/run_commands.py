@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from dltui.tui.options import DEFAULT_MANIFEST, ManifestLongOpt, RunsOpt
+from dltui.tui.options import DEFAULT_MANIFEST, DetachOpt, ManifestLongOpt, RunsOpt, open_store
 
 if TYPE_CHECKING:
     from dltui.store.runs import RunInfo, RunStore
@@ -22,8 +22,7 @@ def register(app: typer.Typer) -> None:
     @app.command("reproduce")
     def reproduce_command(
         run: Annotated[str, typer.Argument(help="The run to run again.")],
-        detach: Annotated[bool, typer.Option(
-            "--detach", "-d", help="Queue and return.")] = False,
+        detach: DetachOpt = False,
         manifest: ManifestLongOpt = DEFAULT_MANIFEST,
         runs: RunsOpt = None,
     ) -> None:
@@ -32,10 +31,9 @@ def register(app: typer.Typer) -> None:
 
         from dltui.queue.reproduce import reproduce
         from dltui.queue.scheduler import ensure_supervisor
-        from dltui.tui.options import open_store as _store
         from dltui.views.follow import follow_runs
 
-        loaded, store = _store(manifest, runs)
+        loaded, store = open_store(manifest, runs)
         original = store.resolve(run)
         made = reproduce(info=original)
         for note in made.notes:
@@ -60,11 +58,10 @@ def register(app: typer.Typer) -> None:
         from dltui.errors import UserError
         from dltui.snapshots.rundiff import diff_text, run_diff
         from dltui.tui.cli import _echo_json
-        from dltui.tui.options import open_store as _store
 
         if fmt not in ("text", "json"):
             raise UserError(f"unknown format {fmt!r}", fix="use --format text or json")
-        _, store = _store(manifest, runs)
+        _, store = open_store(manifest, runs)
         found = run_diff(store.resolve(run_a), store.resolve(run_b))
         if fmt == "json":
             _echo_json(found)
@@ -82,14 +79,13 @@ def register(app: typer.Typer) -> None:
         """Add (+tag) and remove (-tag) tags of runs."""
         from dltui.errors import UserError
         from dltui.store.annotations import change_tags
-        from dltui.tui.options import open_store as _store
 
         refs = [w for w in words if not w.startswith(("+", "-"))]
         add = [w[1:] for w in words if w.startswith("+")]
         remove = [w[1:] for w in words if w.startswith("-")]
         if not refs or not (add or remove):
             raise UserError("nothing to tag", fix="dltui tag RUN... +tag -tag")
-        _, store = _store(manifest, runs)
+        _, store = open_store(manifest, runs)
         for info in [store.resolve(ref) for ref in refs]:  # every name checked first
             tags = change_tags(info, add=add, remove=remove)
             typer.echo(f"{info.ref}: {' '.join('#' + t for t in tags) or '(no tags)'}")
@@ -103,9 +99,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write a note on a run (shown by `dltui ps` and the dashboard)."""
         from dltui.store.annotations import set_note
-        from dltui.tui.options import open_store as _store
 
-        _, store = _store(manifest, runs)
+        _, store = open_store(manifest, runs)
         info = store.resolve(run)
         set_note(info, text)
         typer.echo(f"{info.ref}: {'note removed' if not text.strip() else 'noted'}")
@@ -119,9 +114,8 @@ def register(app: typer.Typer) -> None:
         """Move ended runs to the runs folder's trash (`dltui gc` empties it)."""
         from dltui.store.disk import human_bytes
         from dltui.store.trash import remove_runs
-        from dltui.tui.options import open_store as _store
 
-        _, store = _store(manifest, runs)
+        _, store = open_store(manifest, runs)
         chosen = [store.resolve(ref) for ref in run_refs]
         removed = remove_runs(store, chosen)
         for item in removed:
@@ -140,9 +134,8 @@ def register(app: typer.Typer) -> None:
         """Delete the trash and the code snapshots no run names."""
         from dltui.store.disk import human_bytes
         from dltui.store.trash import SNAPSHOT_GRACE_S, collect_garbage
-        from dltui.tui.options import open_store as _store
 
-        _, store = _store(manifest, runs)
+        _, store = open_store(manifest, runs)
         found = collect_garbage(store, dry_run=dry_run)
         verb = "would delete" if dry_run else "deleted"
         for path in found.trash_runs:

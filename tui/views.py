@@ -16,7 +16,8 @@ from dltui.store.runs import RunInfo
 class MetricDigest:
     """One metric of one run: its last and best values and its curve, downsampled:
     `points` are the values, `steps` and `times` (seconds since the run's first record)
-    where each was logged."""
+    where each was logged. `drawn` is how many of its `count` values the curve holds,
+    when not all (the curve is cut down again later)."""
 
     name: str
     last: float | None
@@ -26,6 +27,7 @@ class MetricDigest:
     points: tuple[float, ...] = ()
     steps: tuple[float, ...] = ()
     times: tuple[float, ...] = ()
+    drawn: int | None = None
 
     def xs(self, wall_time: bool = False) -> tuple[float, ...]:
         """The x of each point: its step, or its wall time."""

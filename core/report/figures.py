@@ -80,7 +80,7 @@ def _metric_names(views: list[ReportRun]) -> list[str]:
 
 def curve_figures(views: list[ReportRun], names: Mapping[str, str], report: Report, *,
                   lead_metric: tuple[str | None, str]) -> list[str]:
-    from dltui.report.plots import Curve, line_chart
+    from dltui.report.plots import Curve
 
     blocks = []
     for metric in _metric_names(views):
@@ -94,17 +94,29 @@ def curve_figures(views: list[ReportRun], names: Mapping[str, str], report: Repo
         label = names.get(metric, metric)
         title = f"{label} per {xlabel.lower()}{_better(metric, lead_metric)}"
         ylabel = axis_label(metric, label, [x for c in curves for x in c.values])
-        png, plotted = line_chart(curves, title=title, xlabel=xlabel, ylabel=ylabel,
-                                  integer_x=integer_x)
-        name = _figure_name(metric)
-        report.files[name] = png
-        report.figures.append({
-            "file": name, "kind": "curve", "metric": metric, "title": title,
-            "xlabel": xlabel, "ylabel": ylabel,
-            "series": [{"run": v.info.ref, **points}
-                       for v, points in zip(having, plotted, strict=True)]})
-        blocks.append(f"![{md_text(title)}]({quote(name)})")
+        blocks.append(add_curve_figure(report, curves, [{"run": v.info.ref} for v in having],
+                                       kind="curve", metric=metric, title=title,
+                                       xlabel=xlabel, ylabel=ylabel, integer_x=integer_x))
     return blocks
+
+
+def add_curve_figure(report: Report, curves: list[Any], about: list[dict[str, Any]], *,
+                     kind: str, metric: str, title: str, xlabel: str, ylabel: str,
+                     integer_x: bool) -> str:
+    """Draw `curves` (`report.plots.Curve`) on one line chart, put its PNG and its record
+    in `report` (each series: what `about` says of its curve, then the points plotted),
+    and return the Markdown that shows it."""
+    from dltui.report.plots import line_chart
+
+    png, plotted = line_chart(curves, title=title, xlabel=xlabel, ylabel=ylabel,
+                              integer_x=integer_x)
+    name = _figure_name(metric)
+    report.files[name] = png
+    report.figures.append({
+        "file": name, "kind": kind, "metric": metric, "title": title,
+        "xlabel": xlabel, "ylabel": ylabel,
+        "series": [{**known, **points} for known, points in zip(about, plotted, strict=True)]})
+    return f"![{md_text(title)}]({quote(name)})"
 
 
 def _single_values(views: list[ReportRun]) -> dict[str, dict[str, float]]:

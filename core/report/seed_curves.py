@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from urllib.parse import quote
 
-from dltui.report.figures import _better, _figure_name, _x_axis, axis_label
-from dltui.report.model import Report, ReportRun, md_text
+from dltui.report.figures import _better, _x_axis, add_curve_figure, axis_label
+from dltui.report.model import Report, ReportRun
 from dltui.tracking.stream import is_finite
 from dltui.views.seeds import MeanStd
 
@@ -33,7 +32,7 @@ def seed_curve_figures(groups: list[list[ReportRun]], labels: list[str],
                        names: Mapping[str, str], report: Report, *,
                        lead_metric: tuple[str | None, str]) -> list[str]:
     """One figure per metric logged more than once: a mean line and band per group."""
-    from dltui.report.plots import Curve, line_chart
+    from dltui.report.plots import Curve
 
     metrics: list[str] = []
     for group in groups:
@@ -57,15 +56,9 @@ def seed_curve_figures(groups: list[list[ReportRun]], labels: list[str],
                 f"{_better(metric, lead_metric)}"
         ylabel = axis_label(metric, label, [x for c in curves for x in c.values
                                             if math.isfinite(x)])
-        png, plotted = line_chart(curves, title=title, xlabel=xlabel, ylabel=ylabel,
-                                  integer_x=integer_x)
-        name = _figure_name(metric)
-        report.files[name] = png
-        report.figures.append({
-            "file": name, "kind": "mean-curve", "metric": metric, "title": title,
-            "xlabel": xlabel, "ylabel": ylabel,
-            "series": [{"runs": [v.info.ref for v in group], "std": list(curve.band or []),
-                        **points} for group, curve, points in zip(having, curves, plotted,
-                                                                  strict=True)]})
-        blocks.append(f"![{md_text(title)}]({quote(name)})")
+        about = [{"runs": [v.info.ref for v in group], "std": list(curve.band or [])}
+                 for group, curve in zip(having, curves, strict=True)]
+        blocks.append(add_curve_figure(report, curves, about, kind="mean-curve", metric=metric,
+                                       title=title, xlabel=xlabel, ylabel=ylabel,
+                                       integer_x=integer_x))
     return blocks

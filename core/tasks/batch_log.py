@@ -36,6 +36,16 @@ class BatchLoss:
             self._sum, self._count = 0.0, 0
 
 
+def train_step(optimizer: Any, loss: Any, batch_log: BatchLoss | None = None) -> None:
+    """One optimizer step on a batch's `loss` (gradients set to None first); the loss
+    counts in `batch_log` when there is one."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    if batch_log is not None:
+        batch_log.add(loss)
+
+
 def batches(count: int, batch_size: int) -> int:
     """Batches in an epoch of `count` examples."""
     return max(1, -(-count // max(1, batch_size)))

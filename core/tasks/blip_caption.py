@@ -43,7 +43,7 @@ import torch
 
 from dltui.data.shapes import load_shapes
 from dltui.errors import UserError
-from dltui.tasks.batch_log import LOG_EVERY, BatchLoss, batches
+from dltui.tasks.batch_log import LOG_EVERY, BatchLoss, batches, train_step
 from dltui.tasks.blip_model import (
     DEC,
     PAD,
@@ -229,12 +229,9 @@ def main() -> None:
                     cfg.train_prompt, device)
                 out = captioner.model(pixel_values=pixels[idx].to(device), input_ids=ids,
                                       attention_mask=mask, labels=labels)
-                opt.zero_grad(set_to_none=True)
-                out.loss.backward()
-                opt.step()
+                train_step(opt, out.loss, batch_log)
                 sched.step()
                 loss_sum += out.loss.item() * len(idx)
-                batch_log.add(out.loss.item())
             hyps, _ = caption(captioner, val.images, cfg, device)
             val_bleu = corpus_bleu4(hyps, val.captions)
             run.log({"train_loss": loss_sum / len(order), "val_bleu4": val_bleu,

@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from dltui.errors import UserError
-from dltui.tasks.vit import to_input
+from dltui.tasks.vit import to_input, weights_missing
 
 BLIP_BASE = "Salesforce/blip-image-captioning-base"
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[DEC]"]
@@ -103,13 +102,9 @@ def pretrained_blip(path: str = "") -> Captioner:
         model = BlipForConditionalGeneration.from_pretrained(source, local_files_only=True)
         tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
     except (OSError, ValueError) as err:
-        where = f"the directory {path}" if path else "the local Hugging Face cache"
-        raise UserError(
-            f"BLIP weights are not in {where} ({type(err).__name__})",
-            fix=f"on a machine with network run `hf download {BLIP_BASE}` and copy the "
-                "cache (~/.cache/huggingface/hub, or $HF_HOME/hub) here, or pass "
-                "model_path=/dir/from/save_pretrained; model=small trains a small BLIP",
-        ) from None
+        raise weights_missing("BLIP", BLIP_BASE, path, err,
+                              "pass model_path=/dir/from/save_pretrained; model=small trains "
+                              "a small BLIP") from None
     mean: tuple[float, ...] = (0.5, 0.5, 0.5)
     std: tuple[float, ...] = (0.5, 0.5, 0.5)
     try:

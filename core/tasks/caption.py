@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dltui.errors import UserError
-from dltui.tasks.batch_log import LOG_EVERY, BatchLoss, batches
+from dltui.tasks.batch_log import LOG_EVERY, BatchLoss, batches, train_step
 from dltui.tasks.caption_model import (
     END,
     START,
@@ -154,9 +154,7 @@ def pretrain_encoder(encoder: ShapesEncoder, data: CaptionData, epochs: int,
             loss = F.cross_entropy(scores, labels[idx])
             if colours:
                 loss = loss + F.binary_cross_entropy_with_logits(colour_scores, present[idx])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            train_step(optimizer, loss)
             correct += int((scores.argmax(1) == labels[idx]).sum())
         acc = correct / max(len(labels), 1)
     return acc
@@ -205,13 +203,9 @@ def train_epoch(decoder: CaptionDecoder, optimizer: torch.optim.Optimizer,
         logits = decoder(features[index], captions)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), captions[:, 1:].reshape(-1),
                                ignore_index=0)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        train_step(optimizer, loss, batch_log)
         total += loss.item()
         steps += 1
-        if batch_log is not None:
-            batch_log.add(loss.item())
     return total / max(steps, 1)
 
 

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dltui.errors import UserError
-from dltui.tasks.batch_log import LOG_EVERY, BatchLoss, batches
+from dltui.tasks.batch_log import LOG_EVERY, BatchLoss, batches, train_step
 from dltui.tasks.checkpoint import Checkpoint
 from dltui.tasks.config import pick_device, seed_everything
 from dltui.tasks.harness import fail, shapes_cache, start_task
@@ -154,13 +154,9 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, data: Split,
     for start in range(0, len(labels), batch_size):
         loss = F.nll_loss(model(images[start:start + batch_size]),
                           labels[start:start + batch_size])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        train_step(optimizer, loss, batch_log)
         total += loss.detach()
         steps += 1
-        if batch_log is not None:
-            batch_log.add(loss)
     if WORLD > 1:  # the mean over every rank's batches
         dist.all_reduce(total)
         total /= WORLD

@@ -28,7 +28,7 @@ input normalisation), which the seg-heads and retrieval tasks load.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 import torch
@@ -37,7 +37,7 @@ from torch import nn
 
 from dltui.data.shapes import CLASS_NAMES, load_shapes
 from dltui.errors import UserError
-from dltui.tasks.batch_log import LOG_EVERY, BatchLoss, batches
+from dltui.tasks.batch_log import LOG_EVERY, BatchLoss, batches, train_step
 from dltui.tasks.checkpoint import Checkpoint
 from dltui.tasks.config import pick_device, seed_everything
 from dltui.tasks.harness import fail, shapes_cache, start_task
@@ -48,13 +48,9 @@ DATA_VARIANTS = {"shapes": "plain", "shapes-large": "large"}
 
 
 @dataclass
-class Config:
-    image_size: int = 32
-    patch_size: int = 4
-    dim: int = 96
-    depth: int = 3
-    heads: int = 3
-    stem: str = "conv"
+class Config(VitShape):
+    """The backbone's architecture (a VitShape), then how it is pretrained."""
+
     pool: str = "mean"
     objective: str = "cls"
     data: str = "shapes"  # or "shapes-large": the large, overlapping shapes of seg-heads
@@ -127,8 +123,7 @@ def main() -> None:
     seed_everything(cfg.seed)
     device = pick_device()
     started = time.time()
-    shape = VitShape(cfg.image_size, cfg.patch_size, cfg.dim, cfg.depth, cfg.heads,
-                     stem=cfg.stem)
+    shape = VitShape(**{f.name: getattr(cfg, f.name) for f in fields(VitShape)})
     variant = DATA_VARIANTS[cfg.data]
     train = load_shapes("train", image_size=cfg.image_size, count=cfg.train_count,
                         cache_dir=shapes_cache(), variant=variant)
@@ -170,12 +165,9 @@ def main() -> None:
             x = torch.where(flip[:, None, None, None], x.flip(-1), x)
             mim, cls = losses(model, x, y_train[idx].to(device), cfg, None)
             loss = mim + cls
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            train_step(opt, loss, batch_log)
             sched.step()
             sums += np.array([loss.item(), mim.item(), cls.item()]) * len(idx)
-            batch_log.add(loss.item())
         train_loss, mim_loss, cls_loss = sums / len(order)
 
         model.eval()

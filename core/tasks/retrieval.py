@@ -39,7 +39,7 @@ from torch import nn
 
 from dltui.data.shapes import load_shapes
 from dltui.errors import UserError
-from dltui.tasks.batch_log import LOG_EVERY, BatchLoss, batches
+from dltui.tasks.batch_log import LOG_EVERY, BatchLoss, batches, train_step
 from dltui.tasks.checkpoint import Checkpoint
 from dltui.tasks.config import pick_device, seed_everything
 from dltui.tasks.harness import fail, needed_run, shapes_cache, start_task
@@ -209,11 +209,8 @@ def main() -> None:
             idx = order[start:start + cfg.batch_size]
             i, t = heads(img_train[idx].to(device), txt_train[idx, pick[idx]].to(device))
             loss = info_nce(i, t, cfg.temperature)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            train_step(opt, loss, batch_log)
             loss_sum += loss.item() * len(idx)
-            batch_log.add(loss.item())
         scores = evaluate()
         best = max(best, scores["i_r1"])
         run.log({"train_loss": loss_sum / len(order), **scores}, step=epoch)

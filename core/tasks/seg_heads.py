@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from dltui.errors import UserError
-from dltui.tasks.batch_log import LOG_EVERY, BatchLoss, batches
+from dltui.tasks.batch_log import LOG_EVERY, BatchLoss, batches, train_step
 from dltui.tasks.checkpoint import Checkpoint
 from dltui.tasks.config import pick_device, seed_everything
 from dltui.tasks.harness import fail, shapes_cache, start_task
@@ -184,12 +184,9 @@ def main() -> None:
             logits = F.interpolate(logits, size=(size, size), mode="bilinear",
                                    align_corners=False)
             loss = F.cross_entropy(logits, m_train[idx].to(device), ignore_index=IGNORE_INDEX)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            train_step(opt, loss, batch_log)
             sched.step()
             loss_sum += loss.item() * len(idx)
-            batch_log.add(loss.item())
         pred = predict(head, f_val, size, device)
         counter = IoUCounter(classes)
         counter.add(pred, val.masks)

@@ -241,6 +241,17 @@ def load_pretrained_run(run_dir: Path) -> FrozenBackbone:
                           hugging_face=False)
 
 
+def weights_missing(what: str, model_id: str, path: str, err: Exception,
+                    otherwise: str) -> UserError:
+    """The error for pretrained weights found neither in `path` nor in the local Hugging
+    Face cache: how to bring them from a machine with network, or `otherwise`."""
+    where = f"the directory {path}" if path else "the local Hugging Face cache"
+    return UserError(f"{what} weights are not in {where} ({type(err).__name__})",
+                     fix=f"on a machine with network run `hf download {model_id}` and copy "
+                         "the cache (~/.cache/huggingface/hub, or $HF_HOME/hub) here, or "
+                         f"{otherwise}")
+
+
 def load_dino_vits16(path: str = "", image_size: int = 224) -> FrozenBackbone:
     """DINO ViT-S/16 via transformers, from `path` or the local Hugging Face cache only."""
     from transformers import ViTModel
@@ -251,14 +262,10 @@ def load_dino_vits16(path: str = "", image_size: int = 224) -> FrozenBackbone:
     try:
         model = ViTModel.from_pretrained(source, add_pooling_layer=False, local_files_only=True)
     except (OSError, ValueError) as err:
-        where = f"the directory {path}" if path else "the local Hugging Face cache"
-        raise UserError(
-            f"DINO ViT-S/16 weights are not in {where} ({type(err).__name__})",
-            fix=f"on a machine with network run `hf download {DINO_VITS16}` and copy the "
-                "cache (~/.cache/huggingface/hub, or $HF_HOME/hub) here, or save the model "
-                "with save_pretrained() and pass backbone_path=/that/dir "
-                "(config.json + model.safetensors)",
-        ) from None
+        raise weights_missing("DINO ViT-S/16", DINO_VITS16, path, err,
+                              "save the model with save_pretrained() and pass "
+                              "backbone_path=/that/dir (config.json + model.safetensors)"
+                              ) from None
     patch = int(getattr(model.config, "patch_size", 16))
     size = max(patch, image_size // patch * patch)
     return FrozenBackbone(source, model, dim=int(model.config.hidden_size),

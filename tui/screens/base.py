@@ -37,10 +37,12 @@ class DashboardScreen(Screen[Any]):
 
     @property
     def dashboard(self) -> Dashboard:
+        """What the app shows: its manifest, runs directory and clock."""
         return self.dash_app.dashboard
 
     @property
     def snapshot(self) -> CatalogSnapshot:
+        """The latest catalog of every run (the feed replaces it as runs change)."""
         return self.dash_app.snapshot
 
     def on_mount(self) -> None:
@@ -108,9 +110,11 @@ class FilteredTableScreen(DashboardScreen):
         Binding("escape", "clear", "Clear", show=False),
     ]
 
+    TABLE_ID = ""  # the id of its VirtualTable
+
     @property
     def table(self) -> VirtualTable:
-        raise NotImplementedError
+        return cast("VirtualTable", self.query_one(f"#{self.TABLE_ID}"))
 
     def show_rows(self) -> None:
         """Show the rows that pass the filter."""

@@ -11,6 +11,11 @@ from textual.widgets import Label
 from dltui.tui.text import literal
 
 
+def dialog_title(text: str) -> Label:
+    """The first line of every dialog: what it asks, in bold, as written."""
+    return Label(literal(text, "bold"), id="dialog-title")
+
+
 class ConfirmDialog(ModalScreen[bool]):
     BINDINGS = [
         Binding("y", "answer(True)", "Yes"),
@@ -24,7 +29,7 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(literal(self.question, "bold"), id="dialog-title")
+            yield dialog_title(self.question)
             for line in self.details[:8]:
                 yield Label(literal(line, "dim"))
             if len(self.details) > 8:

@@ -75,6 +75,7 @@ def filter_entries(entries: tuple[ExperimentEntry, ...], text: str) -> list[Expe
 
 
 class ExperimentsScreen(ChartKeys, FilteredTableScreen):
+    TABLE_ID = "experiments"
     BINDINGS = [
         Binding("space", "mark", "Mark"),
         Binding("l", "launch", "Launch…"),
@@ -100,10 +101,6 @@ class ExperimentsScreen(ChartKeys, FilteredTableScreen):
     def on_mount(self) -> None:
         self.title = "Experiments"
         self.table.focus()
-
-    @property
-    def table(self) -> VirtualTable:
-        return self.query_one("#experiments", VirtualTable)
 
     def show_catalog(self, snapshot: CatalogSnapshot) -> None:
         self.entries = snapshot.entries

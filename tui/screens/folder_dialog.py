@@ -10,7 +10,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
-from dltui.tui.text import literal
+from dltui.tui.screens.confirm import dialog_title
 
 
 class FolderDialog(ModalScreen[Path | None]):
@@ -21,13 +21,11 @@ class FolderDialog(ModalScreen[Path | None]):
 
     def __init__(self, question: str, proposed: Path, base: Path) -> None:
         super().__init__()
-        self.question = question
-        self.proposed = proposed
-        self.base = base
+        self.question, self.proposed, self.base = question, proposed, base
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(literal(self.question, "bold"), id="dialog-title")
+            yield dialog_title(self.question)
             yield Input(str(self.proposed), id="folder")
             yield Label("enter: write there   escape: cancel", classes="dim")
 

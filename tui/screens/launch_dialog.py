@@ -15,6 +15,7 @@ from textual.widgets import Input, Label, Static
 
 from dltui.errors import UserError
 from dltui.manifest import parse_overrides
+from dltui.tui.screens.confirm import dialog_title
 from dltui.tui.text import literal
 
 
@@ -48,7 +49,7 @@ class LaunchDialog(ModalScreen[list[str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(literal(self.heading, "bold"), id="dialog-title")
+            yield dialog_title(self.heading)
             for line in self.details:
                 yield Label(literal(line, "dim"))
             yield Label("Override params (key=value, key=v1,v2 sweeps; blank: as declared):")

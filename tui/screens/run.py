@@ -42,8 +42,11 @@ def _lasts(view: RunView) -> dict[str, float | None]:
     return {name: digest.last for name, digest in view.digest.metrics.items()}
 
 
-# Seconds between two redraws of the charts and the log while a run is followed.
+# Seconds between two redraws of the charts and the log while a run is followed. They
+# are redrawn with the next new values after that (one frame for both), or after
+# HEAVY_LATE more seconds when no value comes.
 HEAVY_EVERY = 1.0
+HEAVY_LATE = 0.3
 # Below this width the log goes under the charts instead of beside them.
 WIDE = 120
 
@@ -60,10 +63,7 @@ class RunScreen(ChartKeys, DashboardScreen):
         Binding("f", "follow", "Follow log", show=False),
         Binding("a", "overlay", "All on one chart", show=False),
         *ChartKeys.CHART_BINDINGS,
-        Binding("T", "tag", "Tag", show=False),
-        Binding("n", "note", "Note", show=False),
-        Binding("p", "reproduce", "Reproduce", show=False),
-        Binding("delete,D", "remove", "Remove", show=False),
+        *run_actions.RUN_ACTION_BINDINGS,
     ]
 
     def __init__(self, path: Path) -> None:
@@ -74,6 +74,7 @@ class RunScreen(ChartKeys, DashboardScreen):
         self._pending: RunView | None = None
         self._heavy_at = -1e9
         self._heavy_timer: Timer | None = None
+        self._status_at = -1e9
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -96,9 +97,10 @@ class RunScreen(ChartKeys, DashboardScreen):
         panel.overlay = not panel.overlay
 
     def _tick(self) -> None:
-        """Elapsed time moves on between log lines."""
-        if self.view is not None and not self.view.info.is_final:
-            self.query_one(RunStatus).refresh(layout=False)
+        """Elapsed time moves on between values (a run logging often redraws it anyway)."""
+        if self.view is not None and not self.view.info.is_final \
+                and time.monotonic() - self._status_at >= 1.0:
+            self.query_one(RunStatus).tick()
 
     @work(thread=True, exclusive=True, group="follow-run")
     def follow(self) -> None:
@@ -121,6 +123,7 @@ class RunScreen(ChartKeys, DashboardScreen):
                 or status.view.summary != view.summary \
                 or _lasts(status.view) != _lasts(view):
             status.view = view
+            self._status_at = time.monotonic()
         self.sub_title = view.info.state
         # The status (with the newest values) now; the charts and the log, most of the
         # screen, at most every HEAVY_EVERY: redrawing them is what following costs.
@@ -129,10 +132,12 @@ class RunScreen(ChartKeys, DashboardScreen):
         if wait <= 0:
             self._draw_heavy()
         elif self._heavy_timer is None:
-            self._heavy_timer = self.set_timer(wait, self._draw_heavy)
+            self._heavy_timer = self.set_timer(wait + HEAVY_LATE, self._draw_heavy)
 
     def _draw_heavy(self) -> None:
-        self._heavy_timer = None
+        if self._heavy_timer is not None:
+            self._heavy_timer.stop()
+            self._heavy_timer = None
         view, self._pending = self._pending, None
         if view is None:
             return

@@ -49,6 +49,7 @@ def sort_records(records: list[RunRecord], column: str, descending: bool) -> lis
 
 
 class RunsScreen(FilteredTableScreen):
+    TABLE_ID = "runs"
     BINDINGS = [
         Binding("space", "mark", "Mark"),
         Binding("c", "compare", "Compare"),
@@ -56,12 +57,9 @@ class RunsScreen(FilteredTableScreen):
         Binding("t", "tensorboard", "TensorBoard"),
         Binding("o", "sort", "Sort by next column"),
         Binding("O", "reverse", "Reverse order"),
-        Binding("T", "tag", "Tag", show=False),
-        Binding("n", "note", "Note", show=False),
-        Binding("delete,D", "remove", "Remove", show=False),
+        *run_actions.RUN_ACTION_BINDINGS,
         Binding("u", "disk_use", "Disk use", show=False),
         Binding("d", "diff", "Diff two marked", show=False),
-        Binding("p", "reproduce", "Reproduce", show=False),
     ]
 
     def __init__(self) -> None:
@@ -82,10 +80,6 @@ class RunsScreen(FilteredTableScreen):
         self.table.sort_column = "run"
         self.table.sort_descending = True
         self.table.focus()
-
-    @property
-    def table(self) -> VirtualTable:
-        return self.query_one("#runs", VirtualTable)
 
     def show_catalog(self, snapshot: CatalogSnapshot) -> None:
         self.records = snapshot.records

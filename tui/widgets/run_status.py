@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.reactive import reactive
-from textual.widget import Widget
 
 from dltui.store import rundir as rd
 from dltui.tracking.stream import is_number
@@ -20,6 +19,7 @@ from dltui.tui.text import (
 )
 from dltui.tui.views import RunView
 from dltui.tui.widgets.gpu_panel import bar
+from dltui.tui.widgets.stacked_text import StackedText, text_height
 
 _SIGNALS = {1: "SIGHUP", 2: "SIGINT", 9: "SIGKILL", 15: "SIGTERM"}
 
@@ -86,21 +86,44 @@ def render_run_status(view: RunView | None, *, tensorboard: str = "") -> Text:
     return out
 
 
-class RunStatus(Widget):
+class RunStatus(StackedText):
+    """The status lines; a new view repaints the lines that changed (the step and the
+    newest values, mostly), and lays the screen out again only when their number
+    changes (a layout costs every widget of the screen a redraw)."""
+
     DEFAULT_CSS = """
     RunStatus { height: auto; padding: 0 1; }
     """
-    # A new view redraws these lines; the screen is laid out again only when their
-    # number changes (a layout costs every widget of the screen a redraw).
-    view: reactive[RunView | None] = reactive(None, layout=False)
+    view: reactive[RunView | None] = reactive(None, layout=False, repaint=False)
     tensorboard: reactive[str] = reactive("", layout=True)
     _lines = 0
+    _text: Text | None = None  # what render() draws, until the view or the clock moves
 
     def watch_view(self) -> None:
-        lines = len(self.render().plain.split("\n"))
+        self._text = None
+        lines = text_height(self.render())
         if lines != self._lines:
             self._lines = lines
             self.refresh(layout=True)
+        else:
+            self.repaint()
+
+    def watch_tensorboard(self) -> None:
+        self._text = None
+
+    def tick(self) -> None:
+        """Draw the elapsed time and ETA again (they move between two views)."""
+        self._text = None
+        self.repaint()
 
     def render(self) -> Text:
-        return render_run_status(self.view, tensorboard=self.tensorboard)
+        if self._text is None:
+            self._text = render_run_status(self.view, tensorboard=self.tensorboard)
+        return self._text
+
+    def stack(self) -> list[Text]:
+        text = self.render()
+        lines = list(text.split("\n", allow_blank=True))
+        for line in lines:  # split() keeps the overflow, not the rest
+            line.no_wrap, line.end = text.no_wrap, ""
+        return lines

@@ -150,6 +150,18 @@ def _cut(text: str, width: int) -> str:
     return "".join(out) + "…"
 
 
+class TableMessage(Message):
+    """What a VirtualTable posts; `control` is the table (for `on(..., "#id")`)."""
+
+    def __init__(self, table: VirtualTable) -> None:
+        super().__init__()
+        self.table = table
+
+    @property
+    def control(self) -> VirtualTable:
+        return self.table
+
+
 class VirtualTable(ScrollView, can_focus=True):
     """Rows of plain strings with a cursor, marks, and a header that stays put."""
 
@@ -181,35 +193,26 @@ class VirtualTable(ScrollView, can_focus=True):
     VirtualTable > .virtual-table--empty { color: $text-muted; }
     """
 
-    class Highlighted(Message):
+    class Highlighted(TableMessage):
+        """The cursor moved to the row `key` (None: the table is empty)."""
+
         def __init__(self, table: VirtualTable, key: str | None) -> None:
-            super().__init__()
-            self.table = table
+            super().__init__(table)
             self.key = key
 
-        @property
-        def control(self) -> VirtualTable:
-            return self.table
+    class Selected(TableMessage):
+        """Enter (or a click) on the row `key`."""
 
-    class Selected(Message):
         def __init__(self, table: VirtualTable, key: str) -> None:
-            super().__init__()
-            self.table = table
+            super().__init__(table)
             self.key = key
 
-        @property
-        def control(self) -> VirtualTable:
-            return self.table
+    class HeaderClicked(TableMessage):
+        """A click on the header of `column`."""
 
-    class HeaderClicked(Message):
         def __init__(self, table: VirtualTable, column: str) -> None:
-            super().__init__()
-            self.table = table
+            super().__init__(table)
             self.column = column
-
-        @property
-        def control(self) -> VirtualTable:
-            return self.table
 
     def __init__(self, columns: Sequence[Column] = (), *, empty_text: str = "nothing to show",
                  name: str | None = None, id: str | None = None,
