@@ -63,7 +63,7 @@ def test_a_slow_prefetch_is_not_waited_for_past_its_limit(tmp_path: Path,
 
     monkeypatch.setattr(RunStore, "runs", slow_runs)
     prefetch_runs(tmp_path)
-    pid = _children[tmp_path]
+    pid = _children[tmp_path].pid
     monkeypatch.setattr(RunStore, "runs", real_runs)
     try:
         wait_for_prefetch(tmp_path, longest=0.2)
@@ -72,3 +72,33 @@ def test_a_slow_prefetch_is_not_waited_for_past_its_limit(tmp_path: Path,
     finally:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_an_experiment_is_read_as_soon_as_the_child_is_done_with_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import signal
+    import time
+
+    finished_runs(tmp_path, 9)
+    real_runs = RunStore.runs
+
+    def stuck_on_the_last(self: RunStore, experiment: str | None = None,
+                          **kwargs: object) -> object:
+        if experiment == "e2":
+            time.sleep(30)  # the child never gets past e2
+        return real_runs(self, experiment, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(RunStore, "runs", stuck_on_the_last)
+    prefetch_runs(tmp_path)
+    pid = _children[tmp_path].pid
+    monkeypatch.setattr(RunStore, "runs", real_runs)
+    try:
+        first = RunStore(tmp_path).runs("e0")  # the child wrote e0's index: no waiting
+        assert [i.run_id for i in first] == ["r000", "r003", "r006"]
+        assert tmp_path in _children  # not given up on (after its 5 s): it said e0 was done
+        assert os.waitpid(pid, os.WNOHANG) == (0, 0)  # and it is still on e2
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        _children.pop(tmp_path, None)

@@ -10,6 +10,7 @@ snapshots of it.
 
 from __future__ import annotations
 
+import heapq
 import os
 import time
 from bisect import insort
@@ -162,6 +163,7 @@ class RunCatalog:
         self.loaded = False
         self.version = 0
         self._infos: dict[str, RunInfo] = {}
+        self._recency: dict[str, float] = {}  # when each run last began (`_recency`)
         self._order: list[str] = []
         self._by_experiment: dict[str, list[str]] = {}
         self._records: dict[str, RunRecord] = {}
@@ -263,6 +265,7 @@ class RunCatalog:
             insort(self._by_experiment.setdefault(info.experiment, []), ref)
             self._keys[ref] = params_key(info.spec.params)
         self._infos[ref] = info
+        self._recency[ref] = _recency(info)  # sorted by again and again: worked out once
         self._dirty.add(info.experiment)
         if info.is_final:
             self._active.discard(ref)
@@ -279,7 +282,8 @@ class RunCatalog:
 
     def _drop(self, ref: str) -> None:
         info = self._infos.pop(ref, None)
-        for table in (self._records, self._keys, self._histories, self._live, self._read):
+        for table in (self._records, self._keys, self._histories, self._live, self._read,
+                      self._recency):
             table.pop(ref, None)
         self._active.discard(ref)
         if ref in self._order:
@@ -349,15 +353,16 @@ class RunCatalog:
         if children:  # the chart of an experiment overlays its sweep's rows
             curves = tuple(c.curves[0] for c in children if c.curves)
         else:  # or the latest run of each param set it was run with
-            groups = sorted(by_key.values(), key=lambda g: max(
-                _recency(self._infos[r]) for r in g), reverse=True)[:_MOST_CURVES]
+            recency = self._recency
+            groups = heapq.nlargest(_MOST_CURVES, by_key.values(),
+                                    key=lambda g: max(map(recency.__getitem__, g)))
             curves = tuple(found for group in groups
                            if (found := self._curve(exp, group, short=len(groups) > 1)))
         parent = replace(parent, curves=curves)
         if len(by_key) > 1:  # one state per param set: its latest run's
             states: dict[str, int] = {}
             for group in by_key.values():
-                state = max((self._infos[ref] for ref in group), key=_recency).state
+                state = self._infos[max(group, key=self._recency.__getitem__)].state
                 states[state] = states.get(state, 0) + 1
             parent = replace(parent, states=states)
         return [parent, *children]
@@ -365,7 +370,7 @@ class RunCatalog:
     def _entry(self, exp: Experiment, key: str, label: str, depth: int, refs: list[str],
                params: dict[str, Any]) -> ExperimentEntry:
         infos = self._infos
-        latest = max((infos[ref] for ref in refs), key=_recency) if refs else None
+        latest = infos[max(refs, key=self._recency.__getitem__)] if refs else None
         metric = exp.metric or ""
         best = None
         if metric:
@@ -391,8 +396,8 @@ class RunCatalog:
                ) -> tuple[str, MetricDigest] | None:
         """The metric's curve of the latest of `refs` that has one (a queued or
         failed-at-start run has none), labelled `label` or by its run id."""
-        for info in sorted((self._infos[ref] for ref in refs), key=_recency,
-                           reverse=True)[:_LOOK_BACK]:
+        for ref in heapq.nlargest(_LOOK_BACK, refs, key=self._recency.__getitem__):
+            info = self._infos[ref]
             if info.state == rd.QUEUED:
                 continue
             digest = self.digest(info)

@@ -138,17 +138,17 @@ class RunStore:
         (`prefetched`: once another process started by `store.prefetch` has made it)."""
         from dltui.store.bulk import collector_paused
         from dltui.store.index import FinishedIndex
-
-        if prefetched:
-            from dltui.store.prefetch import wait_for_prefetch
-
-            wait_for_prefetch(self.root)
+        from dltui.store.prefetch import wait_for_prefetch
 
         found: list[RunInfo] = []
         with collector_paused():
             for name in [experiment] if experiment else self.experiment_names():
+                if prefetched:  # on the heels of a child reading them (`store.prefetch`)
+                    wait_for_prefetch(self.root, name)
                 folder = os.path.join(self.root, name)
                 found.extend(FinishedIndex(Path(folder)).load(_dir_names(folder)))
+        if prefetched and experiment is None:
+            wait_for_prefetch(self.root)  # done with every experiment: its end, and reaped
         return found
 
     def experiment_names(self) -> list[str]:
