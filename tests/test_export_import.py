@@ -139,7 +139,7 @@ def test_import_of_a_summary_writer_folder_equals_the_source(project: Project) -
     writer.close()
     done = project.cli("import", str(project.root / "old"), "--experiment", "legacy",
                        check=True)
-    assert "1 run(s) imported" in done.stdout
+    assert "1 run imported" in done.stdout
     (path,) = project.run_paths("legacy")
     expected = EventAccumulator(str(source))
     expected.Reload()

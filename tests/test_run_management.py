@@ -172,7 +172,7 @@ def test_rm_refuses_active_needed_and_missing_runs_then_gc_frees_the_space(
     done = project.cli("rm", trained.name, user.name, check=True)
     for path in (trained, user):
         assert f"/{path.name} ({human_bytes(sizes[path.name])}) to " in done.stdout
-    assert f"2 run(s), {human_bytes(sum(sizes.values()))} in the trash" in done.stdout
+    assert f"2 runs, {human_bytes(sum(sizes.values()))} in the trash" in done.stdout
     assert (project.runs / ".trash" / "train" / trained.name / "run.json").is_file()
     listed = [r["run"] for r in project.ps_json("--all")]
     assert listed == [waiting.name]
@@ -188,14 +188,14 @@ def test_rm_refuses_active_needed_and_missing_runs_then_gc_frees_the_space(
     dry = project.cli("gc", "--dry-run", check=True).stdout
     assert f"would delete .trash/train/{trained.name}" in dry
     assert f"would delete .snapshots/{snapshot}" in dry
-    assert "would delete 2 trashed run(s)" in dry and "and 1 unused snapshot(s)" in dry
+    assert "would delete 2 trashed runs" in dry and "and 1 unused snapshot " in dry
     assert (project.runs / ".trash" / "train" / trained.name).is_dir()
     gone = project.cli("gc", check=True).stdout
-    assert "deleted 2 trashed run(s)" in gone
+    assert "deleted 2 trashed runs" in gone
     assert not (project.runs / ".trash" / "train").exists()
     assert not (snapshots / snapshot).exists()
     assert (snapshots / kept).is_dir()  # the waiter still names it
-    assert project.cli("gc", check=True).stdout.startswith("deleted 0 trashed run(s) (0 B)")
+    assert project.cli("gc", check=True).stdout.startswith("deleted 0 trashed runs (0 B)")
 
 
 # -- the dashboard's actions, driven with Pilot --------------------------------------------------
@@ -222,7 +222,7 @@ def test_runs_screen_tags_notes_diffs_reproduces_and_removes(dash: PilotProject)
         assert keys_of(app) == [ref]
         await pilot.press("escape")
         await pilot.press("u")
-        await until(pilot, lambda: any("train: " in n and "in 2 run(s)" in n
+        await until(pilot, lambda: any("train: " in n and "in 2 runs" in n
                                        for n in notes(app)), "the disk use")
         await pilot.press("home", "space", "space", "d")
         view = await until(pilot, lambda: isinstance(app.screen, TextView) and app.screen,

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from dltui.tui.options import DEFAULT_MANIFEST, AllRunsOpt, ManifestOpt, RunsOpt
+from dltui.views.numbers import plural
 
 
 def register(app: typer.Typer) -> None:
@@ -58,4 +59,5 @@ def register(app: typer.Typer) -> None:
             count = len(source.scalars)
             typer.echo(f"{run.experiment}/{run.run_id}: {count} values from {source.kind} "
                        f"{source.path}")
-        typer.echo(f"{len(done)} run(s) imported; compare with `dltui compare {experiment}`")
+        typer.echo(f"{plural(len(done), 'run')} imported; compare with "
+                   f"`dltui compare {experiment}`")

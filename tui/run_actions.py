@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from dltui.tui.screens.confirm import ConfirmDialog, dialog_title
-from dltui.tui.text import literal
+from dltui.tui.text import literal, plural
 
 if TYPE_CHECKING:
     from dltui.store.runs import RunInfo
@@ -160,7 +160,8 @@ def show_disk_use(screen: DashboardScreen, runs: list[RunInfo]) -> None:
         lines = [f"{ref}: {human_bytes(size)}" for ref, size in list(chosen.items())[:5]]
         for name in sorted({info.experiment for info in runs}):
             sizes = run_sizes(store.runs(name))
-            lines.append(f"{name}: {human_bytes(sum(sizes.values()))} in {len(sizes)} run(s)")
+            lines.append(f"{name}: {human_bytes(sum(sizes.values()))} in "
+                             f"{plural(len(sizes), 'run')}")
         return "\n".join(lines)
 
     screen.run_blocking(measure)

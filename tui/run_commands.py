@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from dltui.tui.options import DEFAULT_MANIFEST, DetachOpt, ManifestLongOpt, RunsOpt, open_store
+from dltui.views.numbers import plural
 
 if TYPE_CHECKING:
     from dltui.store.runs import RunInfo, RunStore
@@ -121,7 +122,7 @@ def register(app: typer.Typer) -> None:
         for item in removed:
             typer.echo(f"removed {item.ref} ({human_bytes(item.bytes)}) to {item.to}")
         total = sum(item.bytes for item in removed)
-        typer.echo(f"{len(removed)} run(s), {human_bytes(total)} in the trash; `dltui gc` "
+        typer.echo(f"{plural(len(removed), 'run')}, {human_bytes(total)} in the trash; `dltui gc` "
                    "deletes them for good")
 
     @app.command("gc")
@@ -142,12 +143,13 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"{verb} {path.relative_to(store.root)}")
         for path in found.snapshots:
             typer.echo(f"{verb} {path.relative_to(store.root)}")
-        typer.echo(f"{verb} {len(found.trash_runs)} trashed run(s) "
-                   f"({human_bytes(found.trash_bytes)}) and {len(found.snapshots)} "
-                   f"unused snapshot(s) ({human_bytes(found.snapshot_bytes)}): "
+        typer.echo(f"{verb} {plural(len(found.trash_runs), 'trashed run')} "
+                   f"({human_bytes(found.trash_bytes)}) and "
+                   f"{plural(len(found.snapshots), 'unused snapshot')} "
+                   f"({human_bytes(found.snapshot_bytes)}): "
                    f"{human_bytes(found.total_bytes)}")
         if found.kept_recent:
-            typer.echo(f"kept {found.kept_recent} unused snapshot(s) made in the last "
+            typer.echo(f"kept {plural(found.kept_recent, 'unused snapshot')} made in the last "
                        f"{SNAPSHOT_GRACE_S // 60} minutes (a launch may still be queueing)")
 
 
@@ -163,7 +165,7 @@ def with_disk_use(rows: list[dict[str, object]], infos: list[RunInfo],
     for row, info in zip(rows, infos, strict=True):
         row["disk"] = sizes[info.ref]
         per_experiment.setdefault(info.experiment, []).append(sizes[info.ref])
-    lines = [f"disk: {name} {human_bytes(sum(found))} in {len(found)} run(s)"
+    lines = [f"disk: {name} {human_bytes(sum(found))} in {plural(len(found), 'run')}"
              for name, found in sorted(per_experiment.items())]
     lines.append(f"disk: code snapshots {human_bytes(snapshot_bytes(store))}, trash "
                  f"{human_bytes(trash_bytes(store))}")

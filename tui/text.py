@@ -15,7 +15,7 @@ from rich.text import Text
 
 from dltui.store import rundir as rd
 from dltui.tracking.stdout_metrics import strip_ansi
-from dltui.views.numbers import format_duration, format_value
+from dltui.views.numbers import format_duration, format_value, plural  # noqa: F401 (re-export)
 
 STATE_SYMBOLS = {
     rd.QUEUED: "…",
@@ -107,11 +107,6 @@ def column_numbers(values: list[Any], digits: int = 4) -> list[str]:
     decimals = min(most, max(_decimals(v, digits) for v in finite))
     return [f"{v:.{decimals}f}" if isinstance(v, float) and math.isfinite(v)
             and (v == 0 or 1e-3 <= abs(v) < 10_000) else number(v) for v in values]
-
-
-def plural(count: int, word: str) -> str:
-    """`1 run`, `2 runs`, `10,000 runs`."""
-    return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
 def duration(seconds: float | None) -> str:

@@ -223,7 +223,8 @@ def artifact_markdown(info: RunInfo, files: dict[str, bytes]) -> list[str]:
         name = path.relative_to(root).with_suffix("").as_posix()
         images += [f"#### {_md_text(pretty(name))}", f"![{_md_text(name)}]({link})"]
     if skipped:
-        images.append(f"*{skipped} more image(s) in the run's artifacts folder.*")
+        images.append(f"*{skipped} more {'image' if skipped == 1 else 'images'} in the run's "
+                      "artifacts folder.*")
     others = too_large + [p for p in found if p not in shown
                           and p.suffix.lower() not in IMAGE_TYPES]
     listing = []

@@ -35,7 +35,7 @@ from dltui.store.runs import RunInfo
 from dltui.tracking.stream import MetricHistory
 from dltui.views.compare import compare
 from dltui.views.formats import render
-from dltui.views.numbers import format_value
+from dltui.views.numbers import format_value, plural
 
 REPORT_FORMATS = ("md", "html")
 SIDECAR = "report.json"
@@ -134,7 +134,8 @@ def _intro(views: list[ReportRun], experiments: list[str]) -> str:
     for view in views:
         counts[view.info.state] = counts.get(view.info.state, 0) + 1
     states = ", ".join(f"{n} {state}" for state, n in counts.items())
-    return (f"{len(views)} run(s) of {', '.join(f'`{e}`' for e in experiments)} ({states}), "
+    named = ", ".join(f"`{e}`" for e in experiments)
+    return (f"{plural(len(views), 'run')} of {named} ({states}), "
             f"reported {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.")
 
 

@@ -35,3 +35,8 @@ def format_duration(seconds: float) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def plural(count: int, word: str) -> str:
+    """`1 run`, `2 runs`, `10,000 runs` (`word` takes an s)."""
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
