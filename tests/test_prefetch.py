@@ -13,6 +13,17 @@ from dltui.store.prefetch import _children, prefetch_runs, wait_for_prefetch
 from dltui.store.runs import RunStore
 
 
+def forking_is_safe() -> bool:
+    from dltui.procs import can_fork
+
+    return can_fork()
+
+
+# Checked as each test starts: a thread another test left running forbids the fork.
+needs_fork = pytest.mark.skipif("not forking_is_safe()",
+                                reason="a fork needs Linux and no other thread")
+
+
 def finished_runs(root: Path, count: int) -> None:
     for index in range(count):
         spec = rd.RunSpec(run_id=f"r{index:03d}", experiment=f"e{index % 3}", argv=[],
@@ -20,7 +31,7 @@ def finished_runs(root: Path, count: int) -> None:
         rd.create_run_dir(root, spec, state=rd.SUCCEEDED, started_at=1.0, ended_at=2.0)
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+@needs_fork
 def test_a_prefetch_leaves_the_index_and_the_same_runs(tmp_path: Path) -> None:
     finished_runs(tmp_path, 30)
     prefetch_runs(tmp_path)
@@ -39,7 +50,7 @@ def test_no_prefetch_of_a_missing_folder_and_waiting_without_one(tmp_path: Path)
     wait_for_prefetch(tmp_path)  # nothing started: returns at once
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+@needs_fork
 def test_an_index_that_cannot_be_written_costs_only_time(tmp_path: Path) -> None:
     finished_runs(tmp_path, 6)
     for name in ("e0", "e1", "e2"):
@@ -48,7 +59,7 @@ def test_an_index_that_cannot_be_written_costs_only_time(tmp_path: Path) -> None
     assert sorted(i.run_id for i in RunStore(tmp_path).runs()) == [f"r{i:03d}" for i in range(6)]
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+@needs_fork
 def test_a_slow_prefetch_is_not_waited_for_past_its_limit(tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     import signal
@@ -74,7 +85,7 @@ def test_a_slow_prefetch_is_not_waited_for_past_its_limit(tmp_path: Path,
         os.waitpid(pid, 0)
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+@needs_fork
 def test_an_experiment_is_read_as_soon_as_the_child_is_done_with_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import signal

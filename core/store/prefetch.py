@@ -33,9 +33,11 @@ _children: dict[Path, _Prefetch] = {}
 
 
 def prefetch_runs(root: Path) -> None:
-    """Start reading every run of `root` in a child process (no-op where there are none
-    or this platform cannot fork)."""
-    if root in _children or not root.is_dir() or not hasattr(os, "fork"):
+    """Start reading every run of `root` in a child process (no-op where there are none,
+    or where a forked child could not safely run Python: `procs.can_fork`)."""
+    from dltui.procs import can_fork
+
+    if root in _children or not root.is_dir() or not can_fork():
         return
     readable, writable = os.pipe()
     pid = os.fork()
