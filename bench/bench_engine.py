@@ -1,6 +1,9 @@
-"""Engine figures: log()-to-readable latency, CLI start-up, compare over 10,000 runs,
-the cost of one log() next to TensorBoard's SummaryWriter.add_scalar, and the poll of
-a queue 1,000 runs long.
+"""Engine figures, each beside its anchor in the same run: log()-to-readable latency; one
+log() (and ten scalars in one) next to a bare JSON line written and flushed and to
+TensorBoard's SummaryWriter.add_scalar, with the wrapper's conversion read back by
+TensorBoard's reader; the wrapper's peak memory over 1,000 and 100,000 records; the
+poll of a queue 1,000 runs long; CLI start-up; `ps`, `ps --all` and `compare` over
+10,000 runs next to a bare python start and a bare read of the same files.
 
     .venv/bin/python bench/bench_engine.py [--runs 10000]
 
