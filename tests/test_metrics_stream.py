@@ -6,7 +6,13 @@ import json
 import math
 from pathlib import Path
 
-from dltui.tracking.stream import MetricHistory, MetricTail, downsample, guess_mode, summarize
+from dltui.tracking.stream import (
+    MetricHistory,
+    MetricTail,
+    downsample,
+    guess_mode,
+    summary_of_stream,
+)
 
 
 def test_torn_last_line_waits_for_its_end(tmp_path: Path) -> None:
@@ -35,7 +41,7 @@ def test_history_last_best_and_progress(tmp_path: Path) -> None:
     assert history.update()
     assert not history.update()
     assert history.total == 10 and history.last_step == 3
-    summary = summarize(history, mode_of={"val_acc": "max"})
+    summary = summary_of_stream(path).metrics(mode_of={"val_acc": "max"})
     assert summary["val_acc"] == {"last": 0.7, "best": 0.8, "count": 3}
     assert summary["train_loss"]["best"] == 1.0
     assert set(summary) == {"val_acc", "train_loss"}

@@ -17,7 +17,7 @@ from typing import Any
 from dltui.errors import UserError
 from dltui.store import rundir as rd
 from dltui.store.names import check_experiment_name, new_run_id
-from dltui.tracking.stream import MetricHistory, summarize
+from dltui.tracking.stream import summary_of_stream
 
 
 @dataclass
@@ -70,11 +70,10 @@ def write_imported(source: SourceRun, *, runs_dir: Path, experiment: str) -> rd.
     records = records_of(source.scalars)
     with open(run.metrics_file, "w", encoding="utf-8") as out:
         out.writelines(json.dumps(record) + "\n" for record in records)
-    history = MetricHistory(run.metrics_file)
-    history.update()
-    rd.write_json_atomic(run.summary_file, {name: series.last
-                                             for name, series in history.series.items()})
-    run.write_status(metrics=summarize(history), last_step=history.last_step)
+    summary = summary_of_stream(run.metrics_file)
+    rd.write_json_atomic(run.summary_file, {name: figures.last
+                                             for name, figures in summary.figures.items()})
+    run.write_status(metrics=summary.metrics(), last_step=summary.last_step)
     if source.event_files:  # TensorBoard reads the very files it wrote
         for event_file in source.event_files:
             shutil.copy2(event_file, run.tb_dir / event_file.name)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from dltui.store.runs import RunInfo
-from dltui.tracking.stream import MetricHistory, is_finite, summarize
+from dltui.tracking.stream import is_finite, summary_of_stream
 
 
 def final_metrics(info: RunInfo) -> dict[str, dict[str, Any]]:
@@ -14,10 +14,8 @@ def final_metrics(info: RunInfo) -> dict[str, dict[str, Any]]:
     stored = info.status.metrics
     if info.is_final and stored:
         return stored
-    history = MetricHistory(info.dir.metrics_file)
-    history.update()
     modes = {info.spec.metric: info.spec.mode} if info.spec.metric else {}
-    return summarize(history, mode_of=modes)
+    return summary_of_stream(info.dir.metrics_file).metrics(mode_of=modes)
 
 
 def best_value(info: RunInfo, metric: str | None = None) -> float | None:

@@ -210,7 +210,8 @@ class RunningSummary(StreamPosition):
 
     def metrics(self, *, mode_of: dict[str, str] | None = None,
                 default_mode: str = "min") -> dict[str, dict[str, float | int | None]]:
-        """{metric: {"last", "best", "count"}}, as `summarize` gives for a whole history."""
+        """{metric: {"last", "best", "count"}}, best by each metric's mode (declared in
+        `mode_of`, else guessed from its name)."""
         modes = mode_of or {}
         return {name: {"last": figures.last,
                        "best": figures.best(modes.get(name, guess_mode(name, default_mode))),
@@ -218,18 +219,17 @@ class RunningSummary(StreamPosition):
                 for name, figures in self.figures.items()}
 
 
-def summarize(history: MetricHistory, *, mode_of: dict[str, str] | None = None,
-              default_mode: str = "min") -> dict[str, dict[str, float | int | None]]:
-    """{metric: {"last", "best", "count"}} with best per the metric's mode."""
-    modes = mode_of or {}
-    return {
-        name: {
-            "last": series.last,
-            "best": series.best(modes.get(name, guess_mode(name, default_mode))),
-            "count": len(series.values),
-        }
-        for name, series in history.series.items()
-    }
+def summary_of_stream(path: Path, *, piece: int = 1 << 17) -> RunningSummary:
+    """A whole metrics stream folded into its summary, read `piece` bytes at a time (the
+    run wrapper's follower folds it as it grows, with the same rule)."""
+    summary = RunningSummary()
+    tail = MetricTail(path)
+    while True:
+        before = tail.offset
+        for record in tail.records(piece):
+            summary.add(record)
+        if tail.offset == before:
+            return summary
 
 
 _MAX_HINTS = ("acc", "bleu", "iou", "miou", "r1", "r5", "r10", "f1", "auc", "precision",
