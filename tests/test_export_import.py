@@ -155,6 +155,10 @@ def test_import_of_a_summary_writer_folder_equals_the_source(project: Project) -
     assert json.loads((path / "summary.json").read_text())["loss"] == got["loss"][-1][1]
     table = project.cli("compare", "legacy", "--format", "csv", check=True).stdout
     assert table.splitlines()[0].startswith("run,") and "succeeded" in table
+    from dltui.bridges.tensorboard import tensorboard_argv
+    from dltui.store.runs import RunStore
+
+    tensorboard_argv(RunStore(project.runs).runs("legacy"))  # nothing to catch up on
     copied = EventAccumulator(str(path / "tb"))  # `dltui tb` shows the very events
     copied.Reload()
     assert [e.value for e in copied.Scalars("loss")] == [e.value for e in
@@ -186,6 +190,12 @@ def test_import_of_a_lightning_csv_logger_folder_equals_the_source(project: Proj
     spec = json.loads((path / "run.json").read_text())
     assert spec["params"] == {"lr": 0.01, "hidden": 64}
     assert json.loads((path / "status.json").read_text())["state"] == "succeeded"
+    events = EventAccumulator(str(path / "tb"), size_guidance={"scalars": 0})
+    events.Reload()  # made from the imported stream, as for any run
+    assert {tag: [(e.step, e.value) for e in events.Scalars(tag)]
+            for tag in events.Tags()["scalars"]} == {
+        tag: [(step, pytest.approx(value)) for step, value in points]
+        for tag, points in expected.items()}
 
 
 def test_import_of_nothing_says_what_to_give(project: Project) -> None:

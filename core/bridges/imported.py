@@ -17,7 +17,7 @@ from typing import Any
 from dltui.errors import UserError
 from dltui.store import rundir as rd
 from dltui.store.names import check_experiment_name, new_run_id
-from dltui.tracking.stream import summary_of_stream
+from dltui.tracking.follower import NO_EVENTS_FILE, StreamFollower
 
 
 @dataclass
@@ -70,21 +70,16 @@ def write_imported(source: SourceRun, *, runs_dir: Path, experiment: str) -> rd.
     records = records_of(source.scalars)
     with open(run.metrics_file, "w", encoding="utf-8") as out:
         out.writelines(json.dumps(record) + "\n" for record in records)
-    summary = summary_of_stream(run.metrics_file)
-    rd.write_json_atomic(run.summary_file, {name: figures.last
-                                             for name, figures in summary.figures.items()})
-    run.write_status(metrics=summary.metrics(), last_step=summary.last_step)
-    if source.event_files:  # TensorBoard reads the very files it wrote
+    if source.event_files:  # TensorBoard reads the very files it wrote: none of ours
         for event_file in source.event_files:
             shutil.copy2(event_file, run.tb_dir / event_file.name)
-    elif records:
-        from dltui.tracking.tbwriter import EventWriter
-
-        writer = EventWriter(run.tb_dir)
-        for record in records:
-            values = {k: v for k, v in record.items() if k not in ("step", "time")}
-            writer.scalars(values, record["step"], record.get("time"))
-        writer.close()
+        (run.tb_dir / NO_EVENTS_FILE).touch()
+    # The stream's summary, and its events where the source had none, as for any run.
+    follower = StreamFollower(run)
+    fields = follower.stop()
+    rd.write_json_atomic(run.summary_file, {name: figures.last for name, figures
+                                             in follower.summary.figures.items()})
+    run.write_status(metrics=fields["metrics"], last_step=fields["last_step"])
     return run
 
 

@@ -27,7 +27,8 @@ from dltui.tracking.stream import (
 from dltui.tracking.tfrecord import EventFile, image_event, scalar_event, text_event
 
 CONVERTED_FILE = ".converted"
-# In tb/: the training code asked for no TensorBoard files (`dltui.init(tensorboard=False)`).
+# In tb/: no event files of ours wanted: the training code asked for none
+# (`dltui.init(tensorboard=False)`), or an imported run's own files stand for its stream.
 NO_EVENTS_FILE = ".none"
 # Record keys of what is not a metric: `{"_image": {"tag", "file", "height", "width",
 # "channels"}}` (the PNG's path relative to the run) and `{"_text": {"tag", "text"}}`.
@@ -186,6 +187,8 @@ def catch_up_ended(run_dir: rd.RunDir) -> bool:
     """Bring an ended run's event files up to its stream, where its follower died before
     its last pass (a wrapper killed with its run, a script started by hand and killed);
     True if anything was missing. Nothing follows an ended run, so nothing races this."""
+    if (run_dir.tb_dir / NO_EVENTS_FILE).exists():
+        return False  # none wanted (or the run's own event files stand for its stream)
     try:
         size = run_dir.metrics_file.stat().st_size
     except OSError:
