@@ -7,26 +7,22 @@ from typing import Any
 
 
 def format_value(value: Any, kind: str = "") -> str:
-    if type(value) is float and kind != "duration":  # the common case first: listings
-        if not math.isfinite(value):                # format tens of thousands of them
-            return str(value)
-        if value.is_integer() and abs(value) >= 10000:
-            return f"{int(value):,}"
-        return f"{value:.4g}"
     if value is None:
         return "-" if kind != "param" else ""
     if kind == "duration":
         return format_duration(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return f"{value:,}" if abs(value) >= 10000 else str(value)
-    if isinstance(value, float):
+    if type(value) is float:  # the common case first: listings format tens of thousands
         if not math.isfinite(value):
             return str(value)
         if value.is_integer() and abs(value) >= 10000:
             return f"{int(value):,}"
         return f"{value:.4g}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 10000 else str(value)
+    if isinstance(value, float):  # a subclass (numpy's float64)
+        return format_value(float(value), kind)
     return str(value)
 
 
