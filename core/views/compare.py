@@ -137,11 +137,8 @@ def sort_rows(table: CompareTable, key: str, *, descending: bool = False) -> Non
     """Sort in place by one column; empty and non-finite values go last either way."""
     def rank(pair: tuple[dict[str, Any], RunInfo, list[RunInfo]]) -> tuple[int, Any]:
         value = pair[0].get(key)
-        if type(value) is float:  # most cells: checked first, at 10,000 rows
-            if value != value or value in (math.inf, -math.inf):
-                return (1, 0)
-            return (0, -value if descending else value)
-        value = getattr(value, "mean", value)  # a configuration's mean over seeds
+        if type(value) is not float:  # most cells are: no attribute to look for
+            value = getattr(value, "mean", value)  # a configuration's mean over seeds
         if value is None or (is_number(value) and not math.isfinite(value)):
             return (1, 0)
         if is_number(value):
