@@ -162,9 +162,9 @@ def with_disk_use(rows: list[dict[str, object]], infos: list[RunInfo],
 
     sizes = run_sizes(infos)
     per_experiment: dict[str, list[int]] = {}
-    for row, info in zip(rows, infos, strict=True):
-        row["disk"] = sizes[info.ref]
-        per_experiment.setdefault(info.experiment, []).append(sizes[info.ref])
+    for row in rows:  # each row's `experiment/run`, as run_sizes names it
+        size = row["disk"] = sizes[f"{row['experiment']}/{row['run']}"]
+        per_experiment.setdefault(row["experiment"], []).append(size)  # type: ignore[arg-type]
     lines = [f"disk: {name} {human_bytes(sum(found))} in {plural(len(found), 'run')}"
              for name, found in sorted(per_experiment.items())]
     lines.append(f"disk: code snapshots {human_bytes(snapshot_bytes(store))}, trash "

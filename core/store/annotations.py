@@ -33,9 +33,7 @@ def has_annotations(info: RunInfo) -> bool:
 def read_annotations(info: RunInfo) -> Annotations:
     """The run's tags (the experiment's, as changed since) and note."""
     path = f"{info.dir.text}/{ANNOTATIONS_FILE}"
-    try:
-        os.stat(path)  # most runs have none: one failed stat, no open
-    except (FileNotFoundError, NotADirectoryError):
+    if not os.access(path, os.F_OK):  # most runs have none: one call, no exception raised
         return Annotations(list(info.spec.tags), "")
     data = read_json(Path(path), {})
     if not isinstance(data, dict):

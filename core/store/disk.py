@@ -37,8 +37,8 @@ def tree_bytes(path: Path | str) -> int:
 def run_sizes(infos: Iterable[RunInfo]) -> dict[str, int]:
     """The size of each run's directory by `experiment/run-id`."""
     by_folder: dict[str, list[RunInfo]] = {}
-    for info in infos:
-        by_folder.setdefault(os.path.dirname(info.dir.text), []).append(info)
+    for info in infos:  # (rpartition: os.path.dirname costs more than the rest of a run)
+        by_folder.setdefault(info.dir.text.rpartition(os.sep)[0], []).append(info)
     sizes: dict[str, int] = {}
     for folder, runs in by_folder.items():
         cache_path = Path(folder) / SIZES_FILE
@@ -48,16 +48,19 @@ def run_sizes(infos: Iterable[RunInfo]) -> dict[str, int]:
         changed = False
         for info in runs:
             path = info.dir.text
+            run_id = info.spec.run_id
             stamp = info.status_mtime or _status_mtime(path)
-            entry = cached.get(info.run_id)
-            if info.is_final and isinstance(entry, list) and entry[0] == stamp:
-                sizes[info.ref] = int(entry[1])
-                continue
-            size = tree_bytes(path)
-            sizes[info.ref] = size
-            if info.is_final:
-                cached[info.run_id] = [stamp, size]
-                changed = True
+            final = info.is_final
+            entry = cached.get(run_id) if final else None
+            # [stamp, size]; anything else (another version's, a damaged cache) is remeasured
+            if type(entry) is list and len(entry) == 2 and entry[0] == stamp:
+                size = entry[1]
+            else:
+                size = tree_bytes(path)
+                if final:
+                    cached[run_id] = [stamp, size]
+                    changed = True
+            sizes[f"{info.spec.experiment}/{run_id}"] = int(size)
         if changed:
             try:
                 write_json_atomic(cache_path, cached, compact=True)

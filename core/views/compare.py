@@ -12,6 +12,7 @@ from dltui.errors import UserError
 from dltui.manifest import Manifest
 from dltui.store.results import final_metrics
 from dltui.store.runs import RunInfo
+from dltui.store.spec import RunSpec
 from dltui.system.figures import is_system_metric, peak_columns, peak_of
 from dltui.tracking.stream import is_number
 from dltui.views.seeds import has_seed_groups
@@ -49,42 +50,40 @@ def compare(runs: list[RunInfo], *, labels: Mapping[str, str] | None = None,
         raise UserError("no runs to compare", fix="run some first (`dltui run NAME`), or "
                         "check the selection with `dltui ps --all`")
     names = labels or {}
-    refs = [info.ref for info in runs]
-    metrics = {ref: final_metrics(info) for ref, info in zip(refs, runs, strict=True)}
+    # Per run, read once: a comparison of 10,000 runs is a few µs a run.
+    specs = [info.spec for info in runs]
+    metrics = [final_metrics(info) for info in runs]
+    summaries = [info.summary() for info in runs]
     # Columns in an order that does not depend on the selection's: the oldest run first.
-    by_age = sorted(runs, key=lambda i: i.run_id)
-    lead = runs[0].spec
+    by_age = sorted(range(len(runs)), key=lambda i: specs[i].run_id)
+    lead = specs[0]
     declared = manifest.experiments.get(lead.experiment) if manifest else None
     ranking, mode = lead.metric, lead.mode
     if not ranking and declared is not None and declared.metric:
         ranking, mode = declared.metric, declared.mode
-    param_keys: list[str] = []
-    for info in by_age:  # as the manifest declares them, then as the runs have them
-        exp = manifest.experiments.get(info.experiment) if manifest else None
-        for key in [*(exp.params if exp else ()), *(exp.sweep if exp else ()),
-                    *info.spec.params]:
-            if key not in param_keys and key in info.spec.params:
-                param_keys.append(key)
-    differing = [k for k in param_keys if show_same or len(runs) == 1 or len(
-        {repr(i.spec.params.get(k)) for i in runs}) > 1]
+    param_keys: dict[str, None] = {}
+    for index in by_age:  # as the manifest declares them, then as the runs have them
+        run_params = specs[index].params
+        exp = manifest.experiments.get(specs[index].experiment) if manifest else None
+        if exp is not None:
+            param_keys.update(dict.fromkeys(k for k in [*exp.params, *exp.sweep]
+                                            if k in run_params))
+        param_keys.update(dict.fromkeys(run_params))
+    differing = [k for k in param_keys if show_same or len(runs) == 1 or _differs(specs, k)]
     # Keys in the order first seen, oldest run first (dicts keep it; a C loop per run).
     seen_metrics: dict[str, None] = {}
-    aged_refs = [info.ref for info in by_age]
-    for ref in aged_refs:
-        seen_metrics.update(dict.fromkeys(metrics[ref]))
-    metric_keys = [ranking] if ranking and ranking in seen_metrics else []
-    metric_keys += [k for k in seen_metrics if k != ranking and not is_system_metric(k)]
-    summaries = {ref: info.summary() for ref, info in zip(refs, runs, strict=True)}
     seen_summary: dict[str, None] = {}
-    for ref in aged_refs:
-        summary = summaries[ref]
+    for index in by_age:
+        seen_metrics.update(dict.fromkeys(metrics[index]))
+        summary = summaries[index]
         if summary:
             seen_summary.update((k, None) for k, v in summary.items()
                                 if is_number(v) or isinstance(v, str))
+    metric_keys = [ranking] if ranking and ranking in seen_metrics else []
+    metric_keys += [k for k in seen_metrics if k != ranking and not is_system_metric(k)]
     summary_keys = [k for k in seen_summary if k not in metric_keys]
     columns = [Column("run", "Run", "run")]
-    experiments = {info.experiment for info in runs}
-    if len(experiments) > 1:
+    if len({spec.experiment for spec in specs}) > 1:
         columns.append(Column("experiment", "Experiment", "run"))
     params = [Column(f"param:{k}", names.get(k, k), "param") for k in differing]
     for index, key in enumerate(metric_keys):
@@ -93,7 +92,7 @@ def compare(runs: list[RunInfo], *, labels: Mapping[str, str] | None = None,
             params = []
         columns.append(Column(f"last:{key}", names.get(key, key), "last"))
         if any(m.get(key, {}).get("count", 0) > 1 and m[key].get("best") != m[key].get("last")
-               for m in metrics.values()):
+               for m in metrics):
             columns.append(Column(f"best:{key}", f"{names.get(key, key)} (best)", "best"))
     columns += params
     columns += [Column(f"summary:{k}", names.get(k, k), "summary") for k in summary_keys]
@@ -105,19 +104,19 @@ def compare(runs: list[RunInfo], *, labels: Mapping[str, str] | None = None,
     summary_columns = [(key, f"summary:{key}") for key in summary_keys]
     nothing: dict[str, Any] = {}
     rows = []
-    for ref, info in zip(refs, runs, strict=True):
-        row: dict[str, Any] = {"run": info.run_id, "experiment": info.experiment,
+    for info, spec, found_metrics, summary in zip(runs, specs, metrics, summaries,
+                                                  strict=True):
+        row: dict[str, Any] = {"run": spec.run_id, "experiment": spec.experiment,
                                "duration": info.duration, "status": info.state}
-        run_params = info.spec.params
+        run_params = spec.params
         for key, column in param_columns:
             row[column] = run_params.get(key)
-        found_metrics = metrics[ref]
         for key, last, best in metric_columns:
             found = found_metrics.get(key, nothing)
             row[last] = found.get("last")
             row[best] = found.get("best")
         for key, column in summary_columns:
-            row[column] = summaries[ref].get(key)
+            row[column] = summary.get(key)
         if peaks:
             row.update((f"peak:{k}", peak_of(info.status, k)) for k, _ in peaks)
         rows.append(row)
@@ -131,6 +130,13 @@ def compare(runs: list[RunInfo], *, labels: Mapping[str, str] | None = None,
 
         return seed_compare(table)
     return table
+
+
+def _differs(specs: list[RunSpec], key: str) -> bool:
+    """Whether the runs' values of the param `key` are not all the same (as written, so
+    that 1 and 1.0 differ); the first difference ends the look."""
+    first = repr(specs[0].params.get(key))
+    return any(repr(spec.params.get(key)) != first for spec in specs)
 
 
 def sort_rows(table: CompareTable, key: str, *, descending: bool = False) -> None:

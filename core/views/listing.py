@@ -11,7 +11,7 @@ from dltui.store import rundir as rd
 from dltui.store.annotations import read_annotations
 from dltui.store.results import best_value
 from dltui.store.runs import RunInfo, RunStore
-from dltui.system.figures import split_system
+from dltui.system.figures import is_system_metric, split_system
 from dltui.tracking.progress import progress_of_history
 from dltui.tracking.stream import MetricHistory
 
@@ -56,12 +56,14 @@ def progress_of(info: RunInfo, history: MetricHistory | None = None) -> dict[str
 
 
 def run_row(info: RunInfo, *, with_progress: bool = True) -> dict[str, Any]:
-    status = info.status
+    # Fields read once each, straight from the records: `ps --all` makes 10,000 rows.
+    spec, status = info.spec, info.status
+    annotations = read_annotations(info)
     row: dict[str, Any] = {
-        "run": info.run_id,
-        "experiment": info.experiment,
+        "run": spec.run_id,
+        "experiment": spec.experiment,
         "state": info.state,
-        "params": info.spec.params,
+        "params": spec.params,
         "gpus": status.gpu_ids,
         "pid": status.pid,
         "exit_code": status.exit_code,
@@ -71,23 +73,25 @@ def run_row(info: RunInfo, *, with_progress: bool = True) -> dict[str, Any]:
         "ended_at": status.ended_at,
         "duration": info.duration,
         "path": info.dir.text,
+        "tags": annotations.tags,
+        "note": annotations.note,
+        "reproduces": spec.reproduces,
     }
     if info.damage:
         row["error"] = f"{info.damage}; {info.damage_fix}"
     try:
-        backend = get_backend(info.spec.backend)
+        backend = get_backend(spec.backend)
     except UserError:
         backend = None  # a backend of another version: its own facts are not shown
     if backend is not None:
         row.update(backend.row_fields(status), where=backend.where(status),
                    state_note=backend.state_note(status))
-    annotations = read_annotations(info)
-    row.update(tags=annotations.tags, note=annotations.note, reproduces=info.spec.reproduces)
     if with_progress:
         row.update(progress_of(info))
     else:  # a finished run's wrapper left the last values in its status
         metrics = status.metrics or {}
-        latest, _ = split_system({k: v.get("last") for k, v in metrics.items()})
         row.update(step=status.last_step, total=status.total, eta=None,
-                   latest=latest, use=status.extra.get("sys_peaks") or {})
+                   latest={k: v.get("last") for k, v in metrics.items()
+                           if not is_system_metric(k)},
+                   use=status.extra.get("sys_peaks") or {})
     return row
