@@ -310,6 +310,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=10000)
     args = parser.parse_args()
+    # As installed, modules load from bytecode: with this set, every edited module would
+    # be compiled again by each command timed.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     dltui = str(Path(sys.executable).with_name("dltui"))
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

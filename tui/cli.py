@@ -387,54 +387,5 @@ def main() -> None:
         sys.exit(130)
 
 
-def entry() -> None:
-    """The `dltui` program: `main` over only the command named, then an exit that leaves
-    the interpreter's teardown to the kernel."""
-    _keep_only_named_commands(sys.argv[1:])
-    try:
-        main()
-        code: Any = 0
-    except SystemExit as done:
-        code = done.code
-    _end(code)
-
-
-def _keep_only_named_commands(args: list[str]) -> None:
-    """Typer builds every command's parser on each start (10 ms for 20 commands); the
-    commands are kept that `args` names, all of them where it names none, so that help,
-    and the error for a misspelt command, still list every one."""
-    named = set(args)
-    chosen = [command for command in app.registered_commands
-              if (command.name or getattr(command.callback, "__name__", "").replace("_", "-"))
-              in named]
-    if chosen:
-        app.registered_commands = chosen
-
-
-def _end(code: Any) -> None:
-    """Exit without the interpreter's teardown where nothing is left to do: atexit hooks
-    run and the output is flushed, but freeing every module and object (10-15 ms, more
-    after a listing of thousands of runs) is left to the kernel. With other threads
-    still running, or output that cannot be flushed, Python exits as usual."""
-    import atexit
-    import threading
-
-    if threading.active_count() > 1:
-        sys.exit(code)
-    atexit._run_exitfuncs()
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):  # a closed pipe: Python's own exit reports it
-        sys.exit(code)
-    if code is None:
-        code = 0
-    elif not isinstance(code, int):
-        sys.stderr.write(f"{code}\n")  # what sys.exit("message") prints
-        sys.stderr.flush()
-        code = 1
-    os._exit(code)
-
-
 if __name__ == "__main__":
-    entry()
+    main()

@@ -102,21 +102,16 @@ class RunDir:
     """Paths and small file operations of one run directory."""
 
     def __init__(self, path: Path | str) -> None:
-        self._given = path
+        # The directory as a string: listings of 10,000 runs use it, not a Path.
+        self.text = path if isinstance(path, str) else str(path)
         self._path: Path | None = path if isinstance(path, Path) else None
 
     @property
     def path(self) -> Path:
         # Made on first use: listing 10,000 runs should not pay for 10,000 Paths.
         if self._path is None:
-            self._path = Path(self._given)
+            self._path = Path(self.text)
         return self._path
-
-    @property
-    def text(self) -> str:
-        """The directory as a string (no Path made where a listing needs only text)."""
-        given = self._given
-        return given if isinstance(given, str) else str(given)
 
     def __repr__(self) -> str:
         return f"RunDir({str(self.path)!r})"

@@ -67,10 +67,14 @@ class RunInfo:
 
     @property
     def duration(self) -> float | None:
-        started = self.started
-        if started is None or self.state in (rd.QUEUED, rd.DAMAGED):
+        status = self.status
+        started = status.started_at
+        if started is None:
             return None
-        ended = self.status.ended_at or (None if self.is_final else time.time())
+        state = self.state
+        if state in (rd.QUEUED, rd.DAMAGED):
+            return None
+        ended = status.ended_at or (None if state in rd.FINAL_STATES else time.time())
         return None if ended is None else max(0.0, ended - started)
 
     @property

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dltui.backends import get_backend
 from dltui.errors import UserError
-from dltui.manifest import Manifest
 from dltui.store import rundir as rd
 from dltui.store.annotations import read_annotations
 from dltui.store.results import best_value
@@ -14,6 +13,9 @@ from dltui.store.runs import RunInfo, RunStore
 from dltui.system.figures import is_system_metric, split_system
 from dltui.tracking.progress import progress_of_history
 from dltui.tracking.stream import MetricHistory
+
+if TYPE_CHECKING:
+    from dltui.manifest import Manifest
 
 
 def experiment_rows(*, manifest: Manifest, store: RunStore) -> list[dict[str, Any]]:
@@ -57,12 +59,12 @@ def progress_of(info: RunInfo, history: MetricHistory | None = None) -> dict[str
 
 def run_row(info: RunInfo, *, with_progress: bool = True) -> dict[str, Any]:
     # Fields read once each, straight from the records: `ps --all` makes 10,000 rows.
-    spec, status = info.spec, info.status
+    spec, status, state = info.spec, info.status, info.state
     annotations = read_annotations(info)
     row: dict[str, Any] = {
         "run": spec.run_id,
         "experiment": spec.experiment,
-        "state": info.state,
+        "state": state,
         "params": spec.params,
         "gpus": status.gpu_ids,
         "pid": status.pid,

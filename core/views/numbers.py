@@ -17,12 +17,12 @@ def format_value(value: Any, kind: str = "") -> str:
         if value.is_integer() and abs(value) >= 10000:
             return f"{int(value):,}"
         return f"{value:.4g}"
+    if type(value) is int:
+        return f"{value:,}" if abs(value) >= 10000 else str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
-        return f"{value:,}" if abs(value) >= 10000 else str(value)
-    if isinstance(value, float):  # a subclass (numpy's float64)
-        return format_value(float(value), kind)
+    if isinstance(value, (int, float)):  # a subclass (an IntEnum, numpy's float64)
+        return format_value(int(value) if isinstance(value, int) else float(value), kind)
     return str(value)
 
 

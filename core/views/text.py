@@ -21,17 +21,13 @@ def launch_plan(queued: list[rd.RunDir]) -> list[str]:
                 first.append(waited)
     for ref in first:
         spec = rd.RunDir(queued[0].runs_root / ref).spec()
-        params = _params_text(spec.params) if spec else ""
+        params = params_text(spec.params, None) if spec else ""
         lines.append(f"first  {ref}  {params}".rstrip())
     for run in queued:
         spec = run.spec()
         lines.append(f"queued {run.experiment}/{run.run_id}  "
-                     f"{_params_text(spec.params) if spec else ''}".rstrip())
+                     f"{params_text(spec.params, None) if spec else ''}".rstrip())
     return lines
-
-
-def _params_text(params: dict[str, Any]) -> str:
-    return " ".join(f"{k}={format_value(v, 'param')}" for k, v in params.items())
 
 
 def columns_text(headers: list[str], rows: list[list[str]]) -> str:
@@ -52,9 +48,10 @@ def experiments_text(rows: list[dict[str, Any]]) -> str:
           r["latest_state"]] for r in rows])
 
 
-def params_text(params: dict[str, Any], limit: int = 60) -> str:
-    text = " ".join(f"{k}={format_value(v, 'param')}" for k, v in params.items())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def params_text(params: dict[str, Any], limit: int | None = 60) -> str:
+    """`lr=0.01 batch=32`, cut to `limit` characters (None: whole)."""
+    text = " ".join([f"{k}={format_value(v, 'param')}" for k, v in params.items()])
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
 def step_text(row: dict[str, Any]) -> str:
@@ -98,23 +95,28 @@ def runs_text(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "no runs\n"
     now = time.time()
-    out = []
-    for r in rows:
-        latest = r.get("latest") or {}
-        values = " ".join(f"{k}={format_value(v)}" for k, v in list(latest.items())[:3])
-        eta = r.get("eta")
-        started = r.get("started_at")
-        out.append([
-            r["run"], r["experiment"], _state_cell(r), _where_cell(r),
-            step_text(r), format_duration(r["duration"]) if r.get("duration") is not None
-            else (format_duration(now - r["queued_at"]) + " queued" if r.get("queued_at")
-                  and not started else ""),
-            format_duration(eta) if eta is not None else "", use_text(r.get("use")),
-            params_text(r.get("params") or {}, 40), values,
-        ])
     header = ["RUN", "EXPERIMENT", "STATE", "GPU", "STEP", "TIME", "ETA", "USE", "PARAMS",
               "LATEST"]
+    cells = [_run_cells(r, now) for r in rows]
     extra = annotation_columns(rows)  # tags and note, disk use: only when a row has them
-    return columns_text(header + [name for name, _ in extra],
-                        [cells + [cell(r) for _, cell in extra] for cells, r in zip(out, rows,
-                                                                                    strict=True)])
+    if extra:
+        for line, r in zip(cells, rows, strict=True):
+            line += [cell(r) for _, cell in extra]
+    return columns_text(header + [name for name, _ in extra], cells)
+
+
+def _run_cells(r: dict[str, Any], now: float) -> list[str]:
+    duration, eta, latest = r.get("duration"), r.get("eta"), r.get("latest")
+    if duration is not None:
+        took = format_duration(duration)
+    elif r.get("queued_at") and not r.get("started_at"):
+        took = format_duration(now - r["queued_at"]) + " queued"
+    else:
+        took = ""
+    return [
+        r["run"], r["experiment"], _state_cell(r), _where_cell(r), step_text(r), took,
+        format_duration(eta) if eta is not None else "", use_text(r.get("use")),
+        params_text(r.get("params") or {}, 40),
+        " ".join([f"{k}={format_value(v)}" for k, v in list(latest.items())[:3]])
+        if latest else "",
+    ]
