@@ -10,7 +10,8 @@ from dltui.store import rundir as rd
 from dltui.store.annotations import read_annotations
 from dltui.store.results import best_value
 from dltui.store.runs import RunInfo, RunStore
-from dltui.system.figures import is_system_metric, split_system
+from dltui.system.figures import PREFIX as SYSTEM_PREFIX
+from dltui.system.figures import split_system
 from dltui.tracking.progress import progress_of_history
 from dltui.tracking.stream import MetricHistory
 
@@ -94,6 +95,6 @@ def run_row(info: RunInfo, *, with_progress: bool = True) -> dict[str, Any]:
         metrics = status.metrics or {}
         row.update(step=status.last_step, total=status.total, eta=None,
                    latest={k: v.get("last") for k, v in metrics.items()
-                           if not is_system_metric(k)},
+                           if not k.startswith(SYSTEM_PREFIX)},
                    use=status.extra.get("sys_peaks") or {})
     return row
