@@ -58,7 +58,7 @@ class Project:
 
     def cli(self, *args: str, timeout: float = 120, check: bool = False,
             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run([sys.executable, "-m", "dltui.tui.cli", *args], cwd=self.root,
+        done = subprocess.run([sys.executable, "-m", "dltui.tui.program", *args], cwd=self.root,
                               capture_output=True, text=True, timeout=timeout,
                               env=env or self.env())
         if check and done.returncode != 0:
@@ -103,6 +103,17 @@ class Project:
         (run,) = self.run_paths(experiment)
         assert self.status_of(run)["state"] == "succeeded", (run / "output.log").read_text()
         return run
+
+    def finished_run(self, experiment: str, run_id: str, params: dict[str, object],
+                     **metrics: float) -> None:
+        """A succeeded run of `experiment` whose metrics each have one value."""
+        from dltui.store import rundir as rd
+
+        spec = rd.RunSpec(run_id=run_id, experiment=experiment, argv=[], params=params,
+                          cwd=str(self.root))
+        rd.create_run_dir(self.runs, spec, state=rd.SUCCEEDED, started_at=1.0, ended_at=2.0,
+                          metrics={name: {"last": value, "best": value, "count": 1}
+                                   for name, value in metrics.items()})
 
     def run_paths(self, experiment: str) -> list[Path]:
         folder = self.runs / experiment

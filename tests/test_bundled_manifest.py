@@ -18,7 +18,7 @@ REPORTS = {"cnn-lr", "caption-attention", "pretrain-vit", "seg-heads", "blip-tra
 
 
 def dltui(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "dltui.tui.cli", *args], cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "dltui.tui.program", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=300)
 
 

@@ -40,7 +40,7 @@ def test_tensorboard_serves_the_runs(project: Project, tmp_path: Path) -> None:
     project.write(manifest(tmp_path))
     project.cli("run", "printed", check=True)
     port = free_port()
-    server = subprocess.Popen([PY, "-m", "dltui.tui.cli", "tb", "printed", "--port", str(port)],
+    server = subprocess.Popen([PY, "-m", "dltui.tui.program", "tb", "printed", "--port", str(port)],
                               cwd=project.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               env=project.env())
     try:
@@ -62,7 +62,7 @@ def test_tensorboard_serves_the_runs(project: Project, tmp_path: Path) -> None:
 
 def test_ctrl_c_stops_the_foreground_runs(project: Project, tmp_path: Path) -> None:
     project.write(manifest(tmp_path))
-    follower = subprocess.Popen([PY, "-m", "dltui.tui.cli", "run", "sleep"], cwd=project.root,
+    follower = subprocess.Popen([PY, "-m", "dltui.tui.program", "run", "sleep"], cwd=project.root,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env=project.env())
     wait_for(lambda: (tmp_path / "pid").exists(), what="the run to start")
@@ -97,22 +97,10 @@ def test_git_state_and_json_listings(project: Project, tmp_path: Path) -> None:
         assert [r["run"] for r in table] == [path.name]
 
 
-def finished_run(project: Project, experiment: str, run_id: str, params: dict[str, object],
-                 **metrics: float) -> None:
-    """A succeeded run of `experiment` whose metrics each have one value."""
-    from dltui.store import rundir as rd
-
-    spec = rd.RunSpec(run_id=run_id, experiment=experiment, argv=[], params=params,
-                      cwd=str(project.root))
-    rd.create_run_dir(project.runs, spec, state=rd.SUCCEEDED, started_at=1.0, ended_at=2.0,
-                      metrics={name: {"last": value, "best": value, "count": 1}
-                               for name, value in metrics.items()})
-
-
 def test_runs_started_by_hand_rank_by_the_manifests_metric(project: Project) -> None:
     """A hand-started run knows no metric; its experiment in the manifest says which."""
     for run_id, lr, acc in (("r1", 0.1, 0.5), ("r2", 0.01, 0.9), ("r3", 0.001, 0.2)):
-        finished_run(project, "byhand", run_id, {"lr": lr}, acc=acc)
+        project.finished_run("byhand", run_id, {"lr": lr}, acc=acc)
     project.write('[experiments.byhand]\ncommand = ["python", "x.py"]\nmetric = "acc"\n'
                   'mode = "max"\n')
     table = json.loads(project.invoke("compare", "byhand", "--format", "json",
@@ -123,7 +111,7 @@ def test_runs_started_by_hand_rank_by_the_manifests_metric(project: Project) -> 
 def test_compare_says_when_it_keeps_the_latest_per_param_set(project: Project) -> None:
     """A sweep run twice compares once, and the CLI says how many runs it left out."""
     for run_id, lr in (("r1", 0.1), ("r2", 0.1), ("r3", 0.01)):
-        finished_run(project, "twice", run_id, {"lr": lr}, acc=lr)
+        project.finished_run("twice", run_id, {"lr": lr}, acc=lr)
     project.write('[experiments.twice]\ncommand = ["python", "x.py"]\nmetric = "acc"\n')
     done = project.invoke("compare", "twice", "--format", "json", check=True)
     assert sorted(row["run"] for row in json.loads(done.stdout)) == ["r2", "r3"]
@@ -140,7 +128,7 @@ def test_compare_json_is_valid_with_non_finite_values_and_seed_means(project: Pr
             ("plain", "p3", 0.3, None, 0.5))
     for experiment, run_id, lr, seed, loss in runs:
         params = {"lr": lr} if seed is None else {"lr": lr, "seed": seed}
-        finished_run(project, experiment, run_id, params, loss=loss)
+        project.finished_run(experiment, run_id, params, loss=loss)
     project.write('[experiments.seeded]\ncommand = ["python", "x.py"]\nmetric = "loss"\n'
                   '[experiments.plain]\ncommand = ["python", "x.py"]\nmetric = "loss"\n')
     for name, means in (("seeded", True), ("plain", False)):

@@ -367,7 +367,7 @@ def test_logs_of_a_queued_run_says_what_it_waits_for(world: Project) -> None:
     world.cli("run", "printed", "--detach", check=True)  # waits behind slow (max_parallel 1)
     done = world.invoke("logs", "printed")
     assert done.returncode == 0 and "is queued" in done.stderr and "free slot" in done.stderr
-    follower = subprocess.Popen([sys.executable, "-m", "dltui.tui.cli", "logs", "printed",
+    follower = subprocess.Popen([sys.executable, "-m", "dltui.tui.program", "logs", "printed",
                                  "-f"], cwd=world.root, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, env=world.env())
     time.sleep(1)
@@ -388,7 +388,7 @@ def test_a_stop_during_start_wins(world: Project) -> None:
         (run,) = launch(manifest=load_manifest(world.manifest), names=["printed"],
                         runs_dir=world.runs)
         assert run.change_status_if((rd.QUEUED,), state=rd.STARTING, gpu_ids=[]) is not None
-        stopper = subprocess.Popen([sys.executable, "-m", "dltui.tui.cli", "stop",
+        stopper = subprocess.Popen([sys.executable, "-m", "dltui.tui.program", "stop",
                                     f"printed/{run.run_id}", "--grace", "5"], cwd=world.root,
                                    stdout=subprocess.PIPE, text=True, env=world.env())
         wait_for(run.stop_requested, what="the stop to be asked")
@@ -407,7 +407,7 @@ def test_tb_on_a_taken_port_says_so_and_serves_elsewhere(world: Project) -> None
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        board = subprocess.Popen([sys.executable, "-m", "dltui.tui.cli", "tb", "printed",
+        board = subprocess.Popen([sys.executable, "-m", "dltui.tui.program", "tb", "printed",
                                   "--port", str(port)], cwd=world.root, env=world.env(),
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:

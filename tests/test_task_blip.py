@@ -185,7 +185,7 @@ mode = "max"
 """)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     env.pop("DLTUI_RUN_DIR", None)
-    done = subprocess.run([sys.executable, "-m", "dltui.tui.cli", "run", "blip-caption"],
+    done = subprocess.run([sys.executable, "-m", "dltui.tui.program", "run", "blip-caption"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     (trained,) = run_dirs(tmp_path / "runs", "blip-train")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -11,14 +11,34 @@ if TYPE_CHECKING:
     from dltui.manifest import Manifest
     from dltui.store.runs import RunInfo, RunStore
 
-ManifestOpt = Annotated[Path, typer.Option("--manifest", "-m", help="The experiments file.",
-                                           show_default=True)]
+
+def _given_before_the_command(ctx: typer.Context, param: typer.CallbackParam,
+                              value: Any) -> Any:
+    """`dltui --runs DIR ps`: an option given before the command's name holds for the
+    command, unless the command is given its own."""
+    parent, name = ctx.parent, param.name
+    if parent is None or name is None:
+        return value  # the options of `dltui` itself
+    source = ctx.get_parameter_source(name)
+    if source is not None and source.name != "DEFAULT":
+        return value
+    given = parent.get_parameter_source(name)
+    if given is None or given.name == "DEFAULT":
+        return value
+    return parent.params.get(name, value)
+
+
+ManifestOpt = Annotated[Path, typer.Option(
+    "--manifest", "-m", help="The experiments file.", show_default=True,
+    callback=_given_before_the_command)]
 # Without -m: `dltui tag RUN -smoke` removes a tag, it does not name a manifest "oke".
-ManifestLongOpt = Annotated[Path, typer.Option("--manifest", help="The experiments file.",
-                                               show_default=True)]
+ManifestLongOpt = Annotated[Path, typer.Option(
+    "--manifest", help="The experiments file.", show_default=True,
+    callback=_given_before_the_command)]
 RunsOpt = Annotated[
     Path | None,
-    typer.Option("--runs", help="Runs directory (default: the manifest's runs_dir, ./runs)."),
+    typer.Option("--runs", help="Runs directory (default: the manifest's runs_dir, ./runs).",
+                 callback=_given_before_the_command),
 ]
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table or json.")]
 AllRunsOpt = Annotated[bool, typer.Option(
