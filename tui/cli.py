@@ -25,6 +25,7 @@ from dltui.tui.options import (
 )
 from dltui.tui.options import load as _manifest
 from dltui.tui.options import open_store as _store
+from dltui.tui.program import end_now
 from dltui.tui.report_command import register as _register_report
 from dltui.tui.run_commands import register as _register_run_commands
 from dltui.tui.search_commands import register as _register_search
@@ -184,7 +185,7 @@ def ps_command(
     runs: RunsOpt = None,
 ) -> None:
     """Show queued and running runs (with --all, every run, with its disk use)."""
-    from dltui.queue.scheduler import ensure_supervisor, supervisor_pid
+    from dltui.store.active import active_paths
     from dltui.store.annotations import matches
     from dltui.store.bulk import collector_paused
     from dltui.tui.run_commands import with_disk_use
@@ -192,7 +193,11 @@ def ps_command(
     from dltui.views.text import runs_text
 
     _, store = _store(manifest, runs)
-    supervisor = ensure_supervisor(store.root) if store.root.exists() else None
+    supervisor = None
+    if active_paths(store.root):  # queued runs that lost their supervisor get one
+        from dltui.queue.scheduler import ensure_supervisor
+
+        supervisor = ensure_supervisor(store.root)
     infos = store.runs() if all_ else store.active()
     if tag is not None or note is not None:
         infos = [info for info in infos if matches(info, tag=tag, note=note)]
@@ -201,13 +206,15 @@ def ps_command(
         disk = with_disk_use(rows, infos, store) if all_ else ""
         if fmt == "json":
             _echo_json(rows)
-            return
-        typer.echo(runs_text(rows) + (disk if rows else ""), nl=False)
-    if not all_:
-        queued = sum(r["state"] == "queued" for r in rows)
-        pid = supervisor or supervisor_pid(store.root)
-        if queued:
-            typer.echo(f"{queued} queued; supervisor pid {pid}")
+        else:
+            typer.echo(runs_text(rows) + (disk if rows else ""), nl=False)
+            queued = 0 if all_ else sum(r["state"] == "queued" for r in rows)
+            if queued:
+                from dltui.queue.scheduler import supervisor_pid
+
+                pid = supervisor or supervisor_pid(store.root)
+                typer.echo(f"{queued} queued; supervisor pid {pid}")
+        end_now()
 
 
 @app.command("logs")
@@ -309,6 +316,7 @@ def compare_command(
         table = compare(chosen, labels=labels_for(loaded, chosen), show_same=show_same,
                         manifest=loaded)
         typer.echo(render(table, fmt), nl=False)
+        end_now()
 
 
 @app.command("params")

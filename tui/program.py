@@ -12,9 +12,15 @@ import os
 import sys
 from typing import Any
 
+# Set by `main`: this process is the dltui program, which a command may end at once.
+_running = False
+
 
 def main() -> None:
+    global _running
     from dltui.store.bulk import collector_paused
+
+    _running = True
 
     with collector_paused():  # the modules' objects are promoted past young collections
         from dltui.tui import cli
@@ -26,6 +32,15 @@ def main() -> None:
     except SystemExit as done:
         code = done.code
     _end(code)
+
+
+def end_now() -> None:
+    """End the dltui program here, exit code 0, for a command whose output is all written:
+    returning would first free the thousands of records a listing made (25 ms after
+    10,000 runs), only for the process to end. Elsewhere (Typer's test runner, a
+    program that calls the CLI) it does nothing and the command returns."""
+    if _running:
+        _end(0)
 
 
 def _keep_only_named_commands(cli: Any, args: list[str]) -> None:
