@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -75,6 +75,38 @@ def files_of(root: Path, *, leaving_out: Path | None = None) -> dict[str, bytes]
             continue
         found[str(path.relative_to(root))] = path.read_bytes()
     return found
+
+
+def _stamp(run: Path) -> int:
+    return (run / "status.json").stat().st_mtime_ns
+
+
+CACHE_DAMAGES: dict[str, Callable[[list[Path]], bytes]] = {
+    "random bytes": lambda runs: os.urandom(2048),
+    "not an object": lambda runs: b"[1, 2]",
+    "entries of other shapes": lambda runs: json.dumps(
+        {runs[0].name: ["stamp", "size"],
+         runs[1].name: {"mtime": _stamp(runs[1]), "spec": 5, "status": []}}).encode(),
+    "current stamps, values of another type": lambda runs: json.dumps(
+        {run.name: [_stamp(run), "1 GB"] for run in runs}).encode(),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CACHE_DAMAGES))
+def test_damaged_caches_of_a_runs_folder_are_read_again(world: Project, case: str) -> None:
+    """The index and the sizes kept beside the runs are caches: damaged, each run is read
+    and measured again, and the listing is the same as from undamaged caches."""
+    folder = world.runs / "printed"
+    runs = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+    expected = json.loads(world.cli("ps", "--all", "-f", "json", check=True).stdout)
+    table = world.cli("ps", "--all", check=True).stdout
+    for cache in (".finished.json", ".sizes.json"):
+        (folder / cache).write_bytes(CACHE_DAMAGES[case](runs))
+    assert json.loads(world.cli("ps", "--all", "-f", "json", check=True).stdout) == expected
+    for cache in (".finished.json", ".sizes.json"):  # damaged again, for the table
+        (folder / cache).write_bytes(CACHE_DAMAGES[case](runs))
+    assert world.cli("ps", "--all", check=True).stdout == table
+    assert all(isinstance(row["disk"], int) and row["disk"] > 0 for row in expected)
 
 
 @pytest.fixture

@@ -53,14 +53,15 @@ def run_sizes(infos: Iterable[RunInfo]) -> dict[str, int]:
             final = info.is_final
             entry = cached.get(run_id) if final else None
             # [stamp, size]; anything else (another version's, a damaged cache) is remeasured
-            if type(entry) is list and len(entry) == 2 and entry[0] == stamp:
-                size = entry[1]
+            if type(entry) is list and len(entry) == 2 and entry[0] == stamp \
+                    and type(entry[1]) is int:
+                size: int = entry[1]
             else:
                 size = tree_bytes(path)
                 if final:
                     cached[run_id] = [stamp, size]
                     changed = True
-            sizes[f"{info.spec.experiment}/{run_id}"] = int(size)
+            sizes[f"{info.spec.experiment}/{run_id}"] = size
         if changed:
             try:
                 write_json_atomic(cache_path, cached, compact=True)
