@@ -325,3 +325,36 @@ def test_the_snapshot_key_and_limits_are_checked_in_the_manifest(project: Projec
     done = project.cli("validate")
     assert done.returncode == 2 and "settings.snapshot_limit_mb must be an integer >= 1" \
         in done.stderr
+
+
+def test_the_snapshots_size_is_measured_once_each(project: Project) -> None:
+    from dltui.snapshots.store import take_snapshot
+    from dltui.store.disk import SIZES_FILE, tree_bytes
+    from dltui.store.runs import RunStore
+    from dltui.store.trash import snapshot_bytes
+
+    store = RunStore(project.runs)
+    assert snapshot_bytes(store) == 0  # no snapshots folder yet
+    made = []
+    for version in ("A", "B"):
+        write_code(project, version * 1000)
+        found = take_snapshot(cwd=project.root, argv=[PY, "printer.py"], runs_dir=project.runs)
+        assert found is not None
+        made.append(found)
+    folder = project.runs / ".snapshots"
+    each = {snap.id: tree_bytes(snap.path) for snap in made}
+    assert snapshot_bytes(store) == sum(each.values())
+    assert json.loads((folder / SIZES_FILE).read_text()) == each
+    # What is kept is what is counted: a stored snapshot never changes.
+    (folder / SIZES_FILE).write_text(json.dumps({made[0].id: 7, made[1].id: 8}))
+    assert snapshot_bytes(store) == 15
+    # A copy being made is measured as it is; a snapshot removed no longer counts.
+    staging = folder / ".staging-0123"
+    staging.mkdir()
+    (staging / "part.py").write_text("x" * 500)
+    shutil.rmtree(made[0].path)
+    assert snapshot_bytes(store) == 8 + 500
+    assert json.loads((folder / SIZES_FILE).read_text()) == {made[1].id: 8}
+    # A damaged record is measured again.
+    (folder / SIZES_FILE).write_bytes(os.urandom(64))
+    assert snapshot_bytes(store) == each[made[1].id] + 500

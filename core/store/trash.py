@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dltui.errors import UserError
-from dltui.store.disk import tree_bytes
+from dltui.store.disk import SIZES_FILE, tree_bytes
+from dltui.store.rundir import read_json, write_json_atomic
 from dltui.store.runs import RunInfo, RunStore
 
 TRASH_DIR = ".trash"
@@ -119,5 +120,35 @@ def trash_bytes(store: RunStore) -> int:
 
 
 def snapshot_bytes(store: RunStore) -> int:
-    return tree_bytes(store.root / SNAPSHOTS_DIR)
+    """The bytes of the code snapshots. A stored snapshot never changes (its folder is
+    named by the hash of its content), so each one's size is measured once and kept in
+    `.snapshots/.sizes.json` by id; hundreds of snapshots of thousands of files cost
+    one small read, not a walk of every file. A copy being made is measured each time."""
+    folder = store.root / SNAPSHOTS_DIR
+    try:
+        names = sorted(entry.name for entry in os.scandir(folder)
+                       if entry.is_dir(follow_symlinks=False))
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        return 0
+    cache_path = folder / SIZES_FILE
+    cached = read_json(cache_path, {})
+    if not isinstance(cached, dict):
+        cached = {}
+    sizes: dict[str, int] = {}
+    total = 0
+    for name in names:
+        size = cached.get(name)
+        if name.startswith("."):  # a staging copy, still being made
+            total += tree_bytes(folder / name)
+            continue
+        if type(size) is not int:
+            size = tree_bytes(folder / name)
+        sizes[name] = size
+        total += size
+    if sizes != cached:
+        try:
+            write_json_atomic(cache_path, sizes, compact=True)
+        except OSError:
+            pass  # a read-only runs folder measures again next time
+    return total
 
