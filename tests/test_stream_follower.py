@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from tensorboard.compat.proto import event_pb2, summary_pb2
 from conftest import Project
 from dltui.store import rundir as rd
 from dltui.tracking.follower import StreamFollower
-from dltui.tracking.tfrecord import crc32c, scalar_event, version_event
+from dltui.tracking.tfrecord import EventFile, crc32c, scalar_event, version_event
 
 
 def scalars(tb_dir: Path) -> dict[str, list[tuple[int, float]]]:
@@ -175,6 +176,28 @@ def test_long_lines_are_read_in_pieces(tmp_path: Path) -> None:
     fields = StreamFollower(run, tensorboard=False).stop()
     assert fields["metrics"]["m59999"]["last"] == 59999.0
     assert fields["metrics"]["loss"]["count"] == 2
+
+
+def test_a_later_event_file_is_read_after_the_earlier_ones(tmp_path: Path) -> None:
+    """TensorBoard reads a folder's event files in the order of their names: a file
+    made in the same second by a process of a higher pid, or stamped ahead by another
+    clock, still comes before the one made after it."""
+    now = int(time.time())
+    for second, pid in ((now, 999999), (now + 30, 5)):
+        folder = tmp_path / str(second)
+        earlier = EventFile(folder)
+        earlier.write(scalar_event({"loss": 1.0}, 0, 1.0))
+        earlier.close()
+        (old,) = folder.iterdir()
+        parts = old.name.split(".")
+        parts[3], parts[5] = f"{second:010d}", str(pid)
+        old.rename(folder / ".".join(parts))
+        later = EventFile(folder)
+        later.write(scalar_event({"loss": 2.0}, 1, 2.0))
+        later.close()
+        names = sorted(p.name for p in folder.iterdir())
+        assert names[0] == ".".join(parts) and len(names) == 2
+        assert scalars(folder)["loss"] == [(0, 1.0), (1, 2.0)]
 
 
 def test_tensorboard_catches_up_a_run_whose_follower_died(tmp_path: Path) -> None:

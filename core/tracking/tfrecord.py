@@ -143,6 +143,19 @@ def _wall_time(wall_time: float) -> bytes:
     return b"\x09" + struct.pack("<d", wall_time) if wall_time else b""
 
 
+def _second_after_existing(logdir: Path, now: float) -> int:
+    """The second a new event file is named by: now, or after the latest file already in
+    `logdir`. TensorBoard reads a folder's files in the order of their names, and two
+    files of one second are ordered by host and pid, not by which came first (a run's
+    events, then those that `dltui tb` converted after its follower died)."""
+    second = int(now)
+    for path in logdir.glob("events.out.tfevents.*"):
+        named = path.name.split(".")[3]
+        if named.isdigit():
+            second = max(second, int(named) + 1)
+    return second
+
+
 class EventFile:
     """Appends events to a new `events.out.tfevents.*` file in `logdir`.
 
@@ -159,8 +172,8 @@ class EventFile:
         if self._file is None:
             self.logdir.mkdir(parents=True, exist_ok=True)
             now = time.time()
-            name = (f"events.out.tfevents.{int(now):010d}.{socket.gethostname()}."
-                    f"{os.getpid()}.{next(_counter)}")
+            name = (f"events.out.tfevents.{_second_after_existing(self.logdir, now):010d}."
+                    f"{socket.gethostname()}.{os.getpid()}.{next(_counter)}")
             self._file = open(self.logdir / name, "ab")  # noqa: SIM115
             self._file.write(record(version_event(now)))
         return self._file
