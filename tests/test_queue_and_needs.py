@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import Project, script, tracked_experiment, wait_for
 
 PY = sys.executable
@@ -85,3 +87,30 @@ def test_failed_need_fails_the_dependent(project: Project) -> None:
     (finetune,) = project.run_paths("finetune")
     status = project.status_of(finetune)
     assert status["state"] == "failed" and "needed run pretrain/" in status["error"]
+
+
+QUEUE_SETTINGS_DAMAGES = {
+    "not an object": b"[1, 2]",
+    "a count that is text": b'{"max_parallel": "two", "runs_per_gpu": 1}',
+    "no slot at all": b'{"max_parallel": 0, "runs_per_gpu": -3}',
+    "random bytes": bytes(range(256)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(QUEUE_SETTINGS_DAMAGES))
+def test_damaged_queue_settings_leave_the_queue_running(project: Project, case: str) -> None:
+    """`.queue.json` is rewritten by each launch; damaged (or edited by hand) in
+    between, the supervisor runs the queue with the defaults rather than die."""
+    project.write(f"""
+[settings]
+max_parallel = 2
+
+[experiments.quick]
+command = ["{PY}", "-c", "import time; time.sleep(0.3)"]
+params = {{ n = 0 }}
+""")
+    project.cli("run", "quick", "--detach", "--set", "n=1,2,3", check=True)
+    (project.runs / ".queue.json").write_bytes(QUEUE_SETTINGS_DAMAGES[case])
+    paths = project.run_paths("quick")
+    wait_for(lambda: all(project.status_of(p).get("state") == "succeeded" for p in paths),
+             timeout=60, what="every run of the queue to succeed")

@@ -33,8 +33,13 @@ class QueueSettings:
 
     @classmethod
     def read(cls, runs_dir: Path) -> QueueSettings:
+        """The settings the last launch wrote; a value that is not a count of one or
+        more (a file damaged or edited by hand) is the default, so the queue goes on."""
         data = rd.read_json(runs_dir / SETTINGS_FILE, {})
-        return cls(**{k: v for k, v in data.items() if k in ("max_parallel", "runs_per_gpu")})
+        if not isinstance(data, dict):
+            return cls()
+        return cls(**{k: v for k, v in data.items() if k in ("max_parallel", "runs_per_gpu")
+                      and type(v) is int and v >= 1})
 
     def write(self, runs_dir: Path) -> None:
         runs_dir.mkdir(parents=True, exist_ok=True)
