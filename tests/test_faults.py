@@ -393,6 +393,33 @@ def test_stop_of_an_experiment_stops_every_active_run_of_it(world: Project) -> N
         {"killed"}
 
 
+ENTRY_DAMAGES = {
+    "binary bytes": b"\xff\xfe\x00printed",
+    "empty": b"",
+    "a path outside the runs": b"/etc",
+    "up and out": b"../../elsewhere/x",
+    "another experiment's name": b"printed/not-this-run",
+}
+
+
+@pytest.mark.parametrize("case", sorted(ENTRY_DAMAGES))
+def test_a_damaged_entry_of_the_active_index_is_found_again_by_its_run_id(
+        world: Project, case: str) -> None:
+    """`.active/<run-id>` says where a live run is. Damaged, the run is found by its id,
+    and nothing outside its folder is ever shown as a run, nor offered for `rm -r`."""
+    world.cli("run", "slow", "--detach", "--set", "pidfile=a.pid", check=True)
+    (run,) = world.run_paths("slow")
+    wait_for(lambda: world.status_of(run).get("state") == "running", what="the run to start")
+    (world.runs / ".active" / run.name).write_bytes(ENTRY_DAMAGES[case])
+    (world.runs / ".active" / "20260101-000009-gone").write_bytes(ENTRY_DAMAGES[case])
+    done = world.cli("ps", check=True)
+    assert done.stdout.splitlines()[1].split()[:3] == [run.name, "slow", "running"]
+    assert len(done.stdout.splitlines()) == 2 and "rm -r" not in done.stdout + done.stderr
+    assert [r["run"] for r in world.ps_json()] == [run.name]
+    stopped = world.cli("stop", "--all", "--grace", "1", check=True)
+    assert world.status_of(run)["state"] == "killed", stopped.stdout + stopped.stderr
+
+
 def test_logs_of_a_queued_run_says_what_it_waits_for(world: Project) -> None:
     world.cli("run", "slow", "--detach", check=True)
     wait_for(lambda: any(r["state"] == "running" for r in world.ps_json()), what="slow runs")

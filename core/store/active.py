@@ -42,12 +42,30 @@ def active_paths(runs_dir: Path) -> list[Path]:
     known = _entries_read.get(str(index), {})
     current: dict[str, str] = {}
     for name in names:
-        relative = known.get(name)
-        if relative is None:
-            try:
-                relative = (index / name).read_text(encoding="utf-8").strip()
-            except FileNotFoundError:
-                continue
-        current[name] = relative
+        relative = known.get(name) or _entry_target(runs_dir, name)
+        if relative is not None:
+            current[name] = relative
     _entries_read[str(index)] = current
     return [runs_dir / relative for relative in current.values()]
+
+
+def _entry_target(runs_dir: Path, run_id: str) -> str | None:
+    """`experiment/run-id` of an index entry; None when its run is gone. An entry that
+    does not say so (damaged, edited by hand) is found again by its run id among the
+    experiments: an entry never points outside its run's own folder."""
+    try:
+        relative = (runs_dir / ACTIVE_DIR / run_id).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError):  # a folder, unreadable, binary bytes
+        relative = ""
+    experiment, _, named = relative.partition("/")
+    if named == run_id and experiment and not experiment.startswith("."):
+        return relative
+    try:
+        experiments = [e.name for e in os.scandir(runs_dir)
+                       if e.is_dir() and not e.name.startswith(".")]
+    except OSError:
+        return None
+    found = [name for name in experiments if os.path.isdir(runs_dir / name / run_id)]
+    return f"{found[0]}/{run_id}" if len(found) == 1 else None
