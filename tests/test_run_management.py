@@ -198,6 +198,34 @@ def test_rm_refuses_active_needed_and_missing_runs_then_gc_frees_the_space(
     assert project.cli("gc", check=True).stdout.startswith("deleted 0 trashed runs (0 B)")
 
 
+def test_gc_keeps_every_snapshot_while_a_runs_spec_is_damaged(project: Project) -> None:
+    """Which snapshot a run with a damaged run.json names is unknown: gc deletes none
+    until the run is repaired or removed, and says so."""
+    setup(project)
+    project.cli("run", "train", check=True)
+    (project.root / "train.py").write_text(TRAIN.replace("LR = 0.1", "LR = 0.3"))
+    project.cli("run", "train", check=True)
+    kept, unused = project.run_paths("train")
+    project.cli("rm", unused.name, check=True)
+    snapshots = project.runs / ".snapshots"
+    old = time.time() - 3600
+    for folder in snapshots.iterdir():
+        os.utime(folder, (old, old))
+    spec = (kept / "run.json").read_bytes()
+    (kept / "run.json").write_bytes(spec[:40])  # cut short
+    (kept.parent / ".finished.json").unlink()  # read again, not from the index's copy
+    held = project.cli("gc", check=True)
+    assert "1 unused snapshot" not in held.stdout.splitlines()[-1]
+    assert f"kept 2 unused snapshots: the run.json of train/{kept.name} is damaged" \
+        in held.stderr
+    assert len([p for p in snapshots.iterdir() if p.is_dir()]) == 2
+    (kept / "run.json").write_bytes(spec)  # repaired: its own snapshot is named again
+    freed = project.cli("gc", check=True)
+    assert "and 1 unused snapshot " in freed.stdout and not freed.stderr
+    (left,) = [p for p in snapshots.iterdir() if p.is_dir()]
+    assert left.name == json.loads(spec)["snapshot"]
+
+
 # -- the dashboard's actions, driven with Pilot --------------------------------------------------
 @pytest.fixture
 def dash(tmp_path: Path) -> Iterator[PilotProject]:

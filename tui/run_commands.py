@@ -151,6 +151,11 @@ def register(app: typer.Typer) -> None:
         if found.kept_recent:
             typer.echo(f"kept {plural(found.kept_recent, 'unused snapshot')} made in the last "
                        f"{SNAPSHOT_GRACE_S // 60} minutes (a launch may still be queueing)")
+        if found.kept_unknown:
+            typer.echo(f"kept {plural(found.kept_unknown, 'unused snapshot')}: the run.json of "
+                       f"{', '.join(found.damaged_specs)} is damaged, so which snapshot it "
+                       "names is unknown; repair it or remove the run (dltui ps --all shows "
+                       "how), then run dltui gc again", err=True)
 
 
 def with_disk_use(rows: list[dict[str, object]], infos: list[RunInfo],

@@ -74,6 +74,10 @@ class Garbage:
     snapshots: list[Path] = field(default_factory=list)
     snapshot_bytes: int = 0
     kept_recent: int = 0  # unreferenced snapshots younger than the grace period
+    # Runs whose run.json is damaged: which snapshot each names is unknown, so none is
+    # deleted while they are there (repaired, a run still finds its code).
+    damaged_specs: list[str] = field(default_factory=list)
+    kept_unknown: int = 0  # unreferenced snapshots kept for them
 
     @property
     def total_bytes(self) -> int:
@@ -88,7 +92,9 @@ def find_garbage(store: RunStore, *, now: float | None = None) -> Garbage:
     for folder in sorted(trash.glob("*/*")) if trash.is_dir() else []:
         found.trash_runs.append(folder)
         found.trash_bytes += tree_bytes(folder)
-    named = {info.spec.snapshot for info in store.runs() if info.spec.snapshot}
+    runs = store.runs()
+    named = {info.spec.snapshot for info in runs if info.spec.snapshot}
+    found.damaged_specs = [info.ref for info in runs if info.spec_damage]
     now = time.time() if now is None else now
     snapshots = store.root / SNAPSHOTS_DIR
     for folder in sorted(snapshots.iterdir()) if snapshots.is_dir() else []:
@@ -98,6 +104,9 @@ def find_garbage(store: RunStore, *, now: float | None = None) -> Garbage:
         if now - folder.stat().st_mtime < SNAPSHOT_GRACE_S:
             found.kept_recent += not folder.name.startswith(".")
             continue  # a launch may be copying it, or about to name it in a run
+        if found.damaged_specs and not folder.name.startswith("."):
+            found.kept_unknown += 1
+            continue
         found.snapshots.append(folder)
         found.snapshot_bytes += tree_bytes(folder)
     return found
