@@ -100,6 +100,7 @@ def test_damaged_caches_of_a_runs_folder_are_read_again(world: Project, case: st
     runs = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
     expected = json.loads(world.cli("ps", "--all", "-f", "json", check=True).stdout)
     table = world.cli("ps", "--all", check=True).stdout
+    before, manifest = files_of(world.runs), world.manifest.read_bytes()
     for cache in (".finished.json", ".sizes.json"):
         (folder / cache).write_bytes(CACHE_DAMAGES[case](runs))
     assert json.loads(world.cli("ps", "--all", "-f", "json", check=True).stdout) == expected
@@ -107,6 +108,7 @@ def test_damaged_caches_of_a_runs_folder_are_read_again(world: Project, case: st
         (folder / cache).write_bytes(CACHE_DAMAGES[case](runs))
     assert world.cli("ps", "--all", check=True).stdout == table
     assert all(isinstance(row["disk"], int) and row["disk"] > 0 for row in expected)
+    assert_untouched(world, before, manifest)
 
 
 @pytest.fixture
@@ -412,10 +414,13 @@ def test_a_damaged_entry_of_the_active_index_is_found_again_by_its_run_id(
     wait_for(lambda: world.status_of(run).get("state") == "running", what="the run to start")
     (world.runs / ".active" / run.name).write_bytes(ENTRY_DAMAGES[case])
     (world.runs / ".active" / "20260101-000009-gone").write_bytes(ENTRY_DAMAGES[case])
+    before = files_of(world.runs, leaving_out=run)  # the live run's files change
+    manifest = world.manifest.read_bytes()
     done = world.cli("ps", check=True)
     assert done.stdout.splitlines()[1].split()[:3] == [run.name, "slow", "running"]
     assert len(done.stdout.splitlines()) == 2 and "rm -r" not in done.stdout + done.stderr
     assert [r["run"] for r in world.ps_json()] == [run.name]
+    assert_untouched(world, before, manifest, leaving_out=run)
     stopped = world.cli("stop", "--all", "--grace", "1", check=True)
     assert world.status_of(run)["state"] == "killed", stopped.stdout + stopped.stderr
 
