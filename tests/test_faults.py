@@ -176,6 +176,8 @@ def test_a_damaged_run_file_is_one_damaged_run(world: Project, case: str) -> Non
     assert report.returncode == 0, report.stdout + report.stderr
     requeued = world.invoke("requeue", "printed/20260101-000002-cccc")
     assert_clean_failure(requeued, "damaged")
+    removed = world.invoke("rm", "printed/20260101-000002-cccc")
+    assert_clean_failure(removed, "is damaged", "rm -r")
     assert_untouched(world, before, manifest)
 
 
@@ -393,6 +395,19 @@ def test_stop_of_an_experiment_stops_every_active_run_of_it(world: Project) -> N
     assert "slow: stopping 3 active runs" in stopped.stdout
     assert {r["state"] for r in world.ps_json("--all") if r["experiment"] == "slow"} == \
         {"killed"}
+
+
+@pytest.mark.parametrize("ref", ["../project", "./printed", ".trash/printed",
+                                 "printed/../../project", "/printed", ".active/x"])
+def test_a_run_reference_never_names_a_folder_outside_the_runs(world: Project,
+                                                                ref: str) -> None:
+    (world.root / "project").mkdir()  # beside the runs folder: no command may take it
+    (world.root / "project" / "code.py").write_text("x = 1\n")
+    before, manifest = files_of(world.root), world.manifest.read_bytes()
+    for command in ("rm", "logs", "requeue", "note"):
+        done = world.cli(command, ref, *(["text"] if command == "note" else []))
+        assert_clean_failure(done, "no run matches")
+    assert files_of(world.root) == before and world.manifest.read_bytes() == manifest
 
 
 ENTRY_DAMAGES = {

@@ -221,7 +221,10 @@ class RunStore:
                             "an experiment name")
         if "/" in ref:
             experiment, _, prefix = ref.partition("/")
-            candidates = [p for p in self.run_paths(experiment) if p.name.startswith(prefix)]
+            # `experiment/id` names a folder of this runs directory, never one beside it.
+            named = experiment and not experiment.startswith(".") and "/" not in prefix
+            candidates = [p for p in self.run_paths(experiment) if p.name.startswith(prefix)
+                          ] if named else []
         else:
             if self.is_experiment(ref):
                 latest = self.latest(ref)

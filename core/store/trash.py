@@ -42,6 +42,9 @@ def remove_runs(store: RunStore, infos: list[RunInfo]) -> list[Removed]:
     run that a run outside `infos` needs."""
     chosen = {str(info.dir.path.resolve()): info for info in infos}
     for info in chosen.values():
+        if info.damage:  # it may be live, and its files say nothing sure: left to a person
+            raise UserError(f"{info.ref} is damaged ({info.damage}) and is not moved",
+                            fix=info.damage_fix)
         if not info.is_final:
             raise UserError(f"{info.ref} is {info.state}: an active run is not removed",
                             fix=f"stop it first: dltui stop {info.run_id}")
