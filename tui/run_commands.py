@@ -152,8 +152,10 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"kept {plural(found.kept_recent, 'unused snapshot')} made in the last "
                        f"{SNAPSHOT_GRACE_S // 60} minutes (a launch may still be queueing)")
         if found.kept_unknown:
+            damaged = found.damaged_specs
+            more = f" and {len(damaged) - 3} more" if len(damaged) > 3 else ""
             typer.echo(f"kept {plural(found.kept_unknown, 'unused snapshot')}: the run.json of "
-                       f"{', '.join(found.damaged_specs)} is damaged, so which snapshot it "
+                       f"{', '.join(damaged[:3])}{more} is damaged, so which snapshot it "
                        "names is unknown; repair it or remove the run (dltui ps --all shows "
                        "how), then run dltui gc again", err=True)
 

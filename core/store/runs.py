@@ -222,7 +222,7 @@ class RunStore:
         if "/" in ref:
             experiment, _, prefix = ref.partition("/")
             # `experiment/id` names a folder of this runs directory, never one beside it.
-            named = experiment and not experiment.startswith(".") and "/" not in prefix
+            named = bool(experiment) and not experiment.startswith(".") and "/" not in prefix
             candidates = [p for p in self.run_paths(experiment) if p.name.startswith(prefix)
                           ] if named else []
         else:
