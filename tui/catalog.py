@@ -25,8 +25,8 @@ from dltui.store.bulk import collector_paused
 from dltui.store.runs import RunInfo, RunStore, load_run
 from dltui.system.figures import first_training_metric
 from dltui.tracking.progress import progress_of_history
-from dltui.tracking.stream import MetricHistory, guess_mode, is_finite, is_number
-from dltui.tui.curves import best_of, thin
+from dltui.tracking.stream import MetricHistory, best_of, guess_mode, is_finite, is_number
+from dltui.tui.curves import thin
 from dltui.tui.text import duration, number, params_label, state_label
 from dltui.tui.views import (
     CatalogSnapshot,

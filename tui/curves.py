@@ -29,10 +29,3 @@ def thin(curve: MetricSeries, points: int = CURVE_POINTS
         times.append(curve.times[part[-1]])
     return tuple(steps), tuple(values), tuple(times)
 
-
-def best_of(values: list[float], mode: str) -> float | None:
-    """The highest finite value (mode "max") or the lowest; None when none is finite."""
-    finite = [v for v in values if math.isfinite(v)]
-    if not finite:
-        return None
-    return max(finite) if mode == "max" else min(finite)

@@ -17,8 +17,6 @@ from typing import Any
 
 from dltui.tracking.stream import RECORD_KEYS, MetricTail
 
-READ_LIMIT = 1 << 17
-
 
 class EarlierAttempts:
     """The last step of each metric in a run's metrics file when this attempt began."""
@@ -34,18 +32,13 @@ class EarlierAttempts:
                 return
         except OSError:
             return  # a first attempt: nothing logged yet
-        tail = MetricTail(metrics_file)
-        while True:  # in pieces: a long run's stream is not held at once
-            before = tail.offset
-            for record in tail.records(READ_LIMIT):
-                step = record.get("step")
-                if not isinstance(step, (int, float)):
-                    continue
-                for key in record.keys() - RECORD_KEYS:
-                    if not key.startswith("_"):  # progress, not a metric
-                        self.last_step[key] = max(step, self.last_step.get(key, -math.inf))
-            if tail.offset == before:
-                break
+        for record in MetricTail(metrics_file).every_record():
+            step = record.get("step")
+            if not isinstance(step, (int, float)):
+                continue
+            for key in record.keys() - RECORD_KEYS:
+                if not key.startswith("_"):  # progress, not a metric
+                    self.last_step[key] = max(step, self.last_step.get(key, -math.inf))
         _end_torn_line(metrics_file)
 
     def new_values(self, step: float, values: dict[str, Any]) -> dict[str, Any]:

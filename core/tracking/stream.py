@@ -57,6 +57,15 @@ class MetricTail(LineTail):
         """`read_new` one record at a time: only the raw lines are held at once."""
         return _parse_lines(self.read_lines(limit))
 
+    def every_record(self, piece: int = 1 << 17) -> Iterator[dict[str, Any]]:
+        """Every record appended since the last call, read `piece` bytes at a time: a
+        long run's stream is never held at once."""
+        while True:
+            before = self.offset
+            yield from self.records(piece)
+            if self.offset == before:
+                return
+
 
 def _parse_lines(lines: list[bytes]) -> Iterator[dict[str, Any]]:
     for line in lines:
@@ -92,10 +101,15 @@ class MetricSeries:
         return self.values[-1] if self.values else None
 
     def best(self, mode: str) -> float | None:
-        finite = [v for v in self.values if math.isfinite(v)]
-        if not finite:
-            return None
-        return max(finite) if mode == "max" else min(finite)
+        return best_of(self.values, mode)
+
+
+def best_of(values: Iterable[float], mode: str) -> float | None:
+    """The highest finite value (mode "max") or the lowest; None when none is finite."""
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return None
+    return max(finite) if mode == "max" else min(finite)
 
 
 class StreamPosition:
@@ -223,13 +237,9 @@ def summary_of_stream(path: Path, *, piece: int = 1 << 17) -> RunningSummary:
     """A whole metrics stream folded into its summary, read `piece` bytes at a time (the
     run wrapper's follower folds it as it grows, with the same rule)."""
     summary = RunningSummary()
-    tail = MetricTail(path)
-    while True:
-        before = tail.offset
-        for record in tail.records(piece):
-            summary.add(record)
-        if tail.offset == before:
-            return summary
+    for record in MetricTail(path).every_record(piece):
+        summary.add(record)
+    return summary
 
 
 _MAX_HINTS = ("acc", "bleu", "iou", "miou", "r1", "r5", "r10", "f1", "auc", "precision",
