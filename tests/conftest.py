@@ -7,12 +7,13 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import slurm_cluster
 
 SCRIPTS = Path(__file__).parent / "scripts"
 
@@ -125,6 +126,44 @@ class Project:
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
     return Project(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[slurm_cluster.Cluster]:
+    """The test Slurm of `.ci/slurm-up`, or the test skipped saying why; kept for the
+    session, since the time-limit run below outlives any one module."""
+    with slurm_cluster.running() as found:
+        yield found
+
+
+@pytest.fixture(scope="session")
+def slurm_time_limit_run(cluster: slurm_cluster.Cluster,
+                         tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, Path]:
+    """A Slurm run with a one-minute limit that sleeps for ever. Slurm looks at time
+    limits every half minute, so it ends one to two minutes after it starts."""
+    project = Project(tmp_path_factory.mktemp("timeout"))
+    project.write(f"""
+[experiments.sleepy]
+command = ["{sys.executable}", "{script('sleeper.py')}", "{{pidfile}}"]
+params = {{ pidfile = "sleeper.pid" }}
+backend = "slurm"
+
+[backends.slurm]
+time = 1
+cpus_per_task = 1
+""")
+    project.cli("run", "sleepy", "-d", check=True)
+    (path,) = project.run_paths("sleepy")
+    return project, path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def slurm_time_limit_run_submitted_first(request: pytest.FixtureRequest) -> None:
+    """Submit the time-limit run as the session starts, where a test will want it and the
+    test Slurm is up: its wait then passes under the tests before the Slurm ones."""
+    wanted = any("slurm_time_limit_run" in item.fixturenames for item in request.session.items)
+    if wanted and isinstance(slurm_cluster.find_cluster(), slurm_cluster.Cluster):
+        request.getfixturevalue("slurm_time_limit_run")
 
 
 def script(name: str) -> str:

@@ -90,7 +90,7 @@ def running() -> Iterator[Cluster]:
         yield found
     finally:
         # A failed test may leave jobs behind (a sleeper never stopped): the cluster is
-        # the tests' own, so nothing of theirs outlives the module.
+        # the tests' own, so nothing of theirs outlives the session.
         found.run("scancel", "--user", getpass.getuser())
         if before is None:
             os.environ.pop("SLURM_CONF", None)

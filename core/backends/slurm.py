@@ -43,6 +43,7 @@ from dltui.store.status import RunStatus
 
 SUBMIT_FOLDER = ".slurm"  # runs/.slurm/<submission>/: submitit's pickles and job logs
 LOST_AFTER = 600.0  # a job Slurm has forgotten this long after submission is lost
+FORGOTTEN = "FORGOTTEN"  # the verdict of a job Slurm no longer knew when first asked
 STATE_OF = {"COMPLETED": rd.SUCCEEDED, "CANCELLED": rd.KILLED, "TIMEOUT": rd.TIMEOUT,
             "PREEMPTED": rd.PREEMPTED, **dict.fromkeys(FAILED_STATES, rd.FAILED)}
 # What to do about Slurm's most common refusals (its own words come first in the message).
@@ -211,16 +212,23 @@ def join_status(run: rd.RunDir, status: RunStatus) -> RunStatus:
     if state == rd.SUCCEEDED:  # the wrapper's own word, written before its job completed
         return status if status.extra.get("slurm_state") == "COMPLETED" else \
             status.with_changes(slurm_state="COMPLETED")
+    # A run that ended long before anyone looked (its job timed out overnight) is still
+    # asked about once: the wrapper's own word ("killed", by the limit's signal) is not
+    # Slurm's verdict, and only the verdict lets it be requeued.
     ended = status.ended_at
-    if state in rd.FINAL_STATES and ended and time.time() - ended > LOST_AFTER:
-        return status  # Slurm's word on a long-finished run is not worth a query each time
+    long_ended = (state in rd.FINAL_STATES and ended is not None
+                  and time.time() - ended > LOST_AFTER)
     try:
         found = CACHE.get(str(job), lambda: _active_job_ids(run.runs_root))
         if state in rd.FINAL_STATES and found is not None and not found.is_final:
             CACHE.forget(str(job))  # the wrapper has ended: Slurm has its verdict by now
             found = CACHE.get(str(job))
     except SlurmUnavailable as err:
-        return status.with_changes(slurm_error=str(err))
+        # Runs read far from their cluster (a copied runs folder) show the files' word.
+        return status if long_ended else status.with_changes(slurm_error=str(err))
+    if found is None and long_ended:
+        # Slurm has forgotten the job: the files' word stands, and is not asked about again.
+        return _write_or_show(run, status, slurm_verdict=FORGOTTEN)
     if found is None:
         submitted = float(status.extra.get("submitted_at") or 0)
         if state not in rd.FINAL_STATES and time.time() - submitted > LOST_AFTER:

@@ -41,7 +41,14 @@ class JobState:
 
 
 class SlurmUnavailable(Exception):
-    """Neither squeue nor sacct answered; the message is theirs."""
+    """Slurm could not be asked; the message is its commands' own.
+
+    `retry_after`: seconds before asking again. A command that is missing or hangs is
+    asked again only much later; a controller too busy to answer, at the next look."""
+
+    def __init__(self, message: str, retry_after: float = RETRY_SECONDS) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 def _expand(job_id: str) -> list[str]:
@@ -89,36 +96,34 @@ def _parse(text: str, columns: tuple[str, ...]) -> dict[str, JobState]:
 
 def query_jobs(job_ids: Iterable[str]) -> dict[str, JobState]:
     """The states Slurm knows of these jobs: live and recent ones from squeue, older ones
-    from accounting (sacct). Jobs neither knows are left out; SlurmUnavailable if
-    neither command could be asked."""
+    from accounting (sacct). Jobs neither knows are left out; SlurmUnavailable when squeue
+    cannot be asked.
+
+    Accounting is asked only of jobs the controller says it no longer holds: for a job
+    Slurm has requeued, sacct's last record says PREEMPTED (or REQUEUED) for a few
+    seconds while the job is already pending again, so its word on a job the controller
+    could not be asked about would end a live run."""
     wanted = sorted(set(job_ids))
     found: dict[str, JobState] = {}
-    errors: list[str] = []
     if not wanted:
         return found
-    try:
-        queue = _run(["squeue", "-h", "-r", "--states=all", "-o", "%i|%T|%r|%l",
-                      "-j", ",".join(wanted)])
-        if queue.returncode == 0:
-            found.update(_parse(queue.stdout, ("job_id", "state", "reason", "time_limit")))
-        elif "Invalid job id" not in queue.stderr:  # all of them long gone is no error
-            errors.append(queue.stderr.strip() or f"squeue exited {queue.returncode}")
-    except SlurmUnavailable as err:
-        errors.append(str(err))
+    queue = _run(["squeue", "-h", "-r", "--states=all", "-o", "%i|%T|%r|%l",
+                  "-j", ",".join(wanted)])
+    if queue.returncode == 0:
+        found.update(_parse(queue.stdout, ("job_id", "state", "reason", "time_limit")))
+    elif "Invalid job id" not in queue.stderr:  # all of them long gone is no error
+        raise SlurmUnavailable(queue.stderr.strip() or f"squeue exited {queue.returncode}",
+                               retry_after=CACHE_SECONDS)
     missing = [j for j in wanted if j not in found]
     if missing:
         try:
             acct = _run(["sacct", "-n", "-P", "-X", "-o", "JobID,State,Reason,ExitCode,Timelimit",
                          "-j", ",".join(missing)])
-            if acct.returncode == 0:
-                found.update(_parse(acct.stdout, ("job_id", "state", "reason", "exit_code",
-                                                  "time_limit")))
-            else:
-                errors.append(acct.stderr.strip() or f"sacct exited {acct.returncode}")
-        except SlurmUnavailable as err:
-            errors.append(str(err))
-    if len(errors) == 2:
-        raise SlurmUnavailable("; ".join(errors))
+        except SlurmUnavailable:
+            acct = None  # no accounting on this cluster: jobs squeue forgot are unknown
+        if acct is not None and acct.returncode == 0:
+            found.update(_parse(acct.stdout, ("job_id", "state", "reason", "exit_code",
+                                              "time_limit")))
     return {k: v for k, v in found.items() if k in wanted}
 
 
@@ -144,7 +149,7 @@ class JobStateCache:
         try:
             found = self.query(batch)
         except SlurmUnavailable as err:
-            self.down_until, self.down_message = now + RETRY_SECONDS, str(err)
+            self.down_until, self.down_message = now + err.retry_after, str(err)
             raise
         now = time.monotonic()
         for jid in batch:

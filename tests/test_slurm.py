@@ -2,8 +2,8 @@
 
 The cluster tests need the test Slurm of `.ci/slurm-up` (tests/slurm_cluster.py says
 why they skip without it). The job that must run into its time limit is submitted
-when the first cluster test starts and checked by the last, so that its minute
-of waiting overlaps the others.
+as the session starts (conftest's `slurm_time_limit_run`); this module's name places
+it after most of the suite, so that its minute or two of waiting has passed by then.
 """
 
 from __future__ import annotations
@@ -197,6 +197,39 @@ def test_a_verdict_outlasts_the_wrappers_own_ending(tmp_path: Path,
     assert run.status().state == rd.TIMEOUT
 
 
+def test_a_run_that_ended_long_before_anyone_looked_gets_slurms_verdict(
+        tmp_path: Path, fake_slurm: dict[str, JobState]) -> None:
+    long_ago = time.time() - 3 * slurm.LOST_AFTER  # timed out overnight, seen in the morning
+    run = slurm_run(tmp_path, state=rd.KILLED, slurm_job_id="4", submitted_at=long_ago - 60,
+                    ended_at=long_ago)
+    fake_slurm["4"] = JobState("4", "TIMEOUT", time_limit="1:00")
+    assert slurm.join_status(run, run.status()).state == rd.TIMEOUT
+    assert run.status().state == rd.TIMEOUT and rd.TIMEOUT in rd.REQUEUABLE_STATES
+    # A job Slurm has forgotten keeps the files' word, and Slurm is not asked again.
+    forgotten = slurm_run(tmp_path, state=rd.KILLED, slurm_job_id="3",
+                          submitted_at=long_ago - 60, ended_at=long_ago)
+    joined = slurm.join_status(forgotten, forgotten.status())
+    assert joined.state == rd.KILLED and "slurm_error" not in joined.extra
+    fake_slurm["3"] = JobState("3", "TIMEOUT")
+    slurm_jobs.CACHE.forget()
+    assert slurm.join_status(forgotten, forgotten.status()).state == rd.KILLED
+
+
+def test_a_long_finished_run_read_away_from_its_cluster_shows_its_files(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def down(ids: Iterable[str]) -> dict[str, JobState]:
+        raise SlurmUnavailable("squeue is not installed on this host")
+
+    monkeypatch.setattr(slurm_jobs.CACHE, "query", down)
+    slurm_jobs.CACHE.forget()
+    long_ago = time.time() - 3 * slurm.LOST_AFTER
+    run = slurm_run(tmp_path, state=rd.FAILED, slurm_job_id="2", submitted_at=long_ago,
+                    ended_at=long_ago)
+    joined = slurm.join_status(run, run.status())
+    assert joined.state == rd.FAILED and "slurm_error" not in joined.extra
+    slurm_jobs.CACHE.forget()
+
+
 def test_a_run_ends_with_its_job_not_before(tmp_path: Path,
                                             fake_slurm: dict[str, JobState]) -> None:
     run = slurm_run(tmp_path, state=rd.KILLED, slurm_job_id="6", submitted_at=time.time())
@@ -235,6 +268,64 @@ def test_unreachable_slurm_leaves_the_files_as_they_are(tmp_path: Path,
     slurm_jobs.CACHE.forget()
 
 
+@pytest.fixture
+def slurm_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """squeue and sacct as programs on PATH that print what the test writes into
+    <folder>/<command>.out and <command>.err and exit with <command>.rc."""
+    folder = tmp_path / "slurm-bin"
+    folder.mkdir()
+    for command in ("squeue", "sacct"):
+        program = folder / command
+        answers = folder / command
+        program.write_text(f"#!/bin/sh\ncat {answers}.out\ncat {answers}.err >&2\n"
+                           f"exit $(cat {answers}.rc)\n")
+        program.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    slurm_jobs.CACHE.forget()
+    yield folder
+    slurm_jobs.CACHE.forget()
+
+
+def answer(folder: Path, command: str, out: str = "", err: str = "", rc: int = 0) -> None:
+    for suffix, text in (("out", out), ("err", err), ("rc", str(rc))):
+        (folder / f"{command}.{suffix}").write_text(text)
+
+
+def test_accounting_cannot_end_a_run_the_controller_did_not_answer_for(
+        tmp_path: Path, slurm_commands: Path) -> None:
+    # Slurm requeued job 7 (preemption): for seconds, sacct's last record says PREEMPTED
+    # while the job is pending again. A controller too busy to answer squeue then must not
+    # let accounting's word end the run.
+    run = slurm_run(tmp_path, state=rd.KILLED, slurm_job_id="7", submitted_at=time.time())
+    answer(slurm_commands, "squeue", err="squeue: error: slurm_load_jobs error: Socket timed "
+           "out on send/recv operation", rc=1)
+    answer(slurm_commands, "sacct", out="7|PREEMPTED|None|0:0|00:10:00\n")
+    joined = slurm.join_status(run, run.status())
+    assert joined.state == rd.KILLED and "Socket timed out" in joined.extra["slurm_error"]
+    assert "slurm_verdict" not in run.status().extra  # nothing recorded from accounting
+    # The controller answers at the next look, not half a minute later.
+    answer(slurm_commands, "squeue", out="7|PENDING|BeginTime|10:00\n")
+    time.sleep(slurm_jobs.CACHE_SECONDS)
+    joined = slurm.join_status(run, run.status())
+    assert joined.state == rd.QUEUED and joined.extra["slurm_reason"] == "BeginTime"
+    assert run.status().state == rd.STARTING  # it runs again here
+
+
+def test_accounting_answers_for_jobs_the_controller_has_forgotten(
+        tmp_path: Path, slurm_commands: Path) -> None:
+    run = slurm_run(tmp_path, state=rd.RUNNING, slurm_job_id="8", submitted_at=time.time())
+    answer(slurm_commands, "squeue", err="slurm_load_jobs error: Invalid job id specified", rc=1)
+    answer(slurm_commands, "sacct", out="8|PREEMPTED|None|0:0|00:10:00\n")
+    joined = slurm.join_status(run, run.status())
+    assert joined.state == rd.PREEMPTED and run.status().extra["slurm_verdict"] == "PREEMPTED"
+    # Without accounting, a job the controller has forgotten is unknown, not an error.
+    other = slurm_run(tmp_path, state=rd.RUNNING, slurm_job_id="9", submitted_at=time.time())
+    answer(slurm_commands, "sacct", err="sacct: error: Problem talking to the database", rc=1)
+    slurm_jobs.CACHE.forget()
+    joined = slurm.join_status(other, other.status())
+    assert joined.state == rd.RUNNING and "slurm_error" not in joined.extra
+
+
 def test_sbatch_refusals_carry_slurms_words() -> None:
     said = ("sbatch: error: invalid partition specified: nosuch\n"
             "sbatch: error: Batch job submission failed: Invalid partition name specified")
@@ -245,12 +336,6 @@ def test_sbatch_refusals_carry_slurms_words() -> None:
 
 # ---- a real Slurm ---------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[slurm_cluster.Cluster]:
-    with slurm_cluster.running() as found:
-        yield found
-
-
 @pytest.fixture(autouse=True)
 def jobs_stopped_after(request: pytest.FixtureRequest) -> Iterator[None]:
     """A cluster test that fails midway leaves no job to hold the node's CPUs for the next."""
@@ -260,17 +345,6 @@ def jobs_stopped_after(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if project is not None:
         project.cli("stop", "--all")
-
-
-@pytest.fixture(scope="module")
-def timed_out(cluster: slurm_cluster.Cluster,
-              tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, Path]:
-    """A run with a one-minute limit that sleeps for ever, submitted as early as possible."""
-    project = Project(tmp_path_factory.mktemp("timeout"))
-    project.write(manifest())
-    project.cli("run", "sleepy", "-d", "--set", "slurm.time=1", check=True)
-    (path,) = project.run_paths("sleepy")
-    return project, path
 
 
 def row_of(project: Project, path: Path) -> dict[str, object]:
@@ -287,8 +361,7 @@ def compare_cells(project: Project, experiment: str) -> list[list[str]]:
 
 
 def test_a_sweep_on_slurm_finishes_and_compares_like_a_local_one(
-        cluster: slurm_cluster.Cluster, timed_out: tuple[Project, Path],
-        project: Project) -> None:
+        cluster: slurm_cluster.Cluster, project: Project) -> None:
     project.write(manifest())
     done = project.cli("run", "printed", "printed-local", timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -358,8 +431,8 @@ def test_a_refused_job_fails_with_slurms_words(cluster: slurm_cluster.Cluster,
 
 
 def test_a_job_past_its_time_limit_shows_timeout_and_requeues(
-        cluster: slurm_cluster.Cluster, timed_out: tuple[Project, Path]) -> None:
-    project, path = timed_out
+        cluster: slurm_cluster.Cluster, slurm_time_limit_run: tuple[Project, Path]) -> None:
+    project, path = slurm_time_limit_run
     row = wait_for(lambda: (r := row_of(project, path)).get("state") == "timeout" and r,
                    timeout=180, poll=2, what="the run to show timeout")
     assert row["slurm_state"] == "TIMEOUT" and "time limit" in str(row["error"])  # type: ignore[index]
