@@ -32,14 +32,16 @@ from dltui.queue.scheduler import ensure_supervisor
 from dltui.search.study import distributions, open_study, optuna_module, study_dir
 from dltui.snapshots.queueing import LaunchSnapshots
 from dltui.store import rundir as rd
-from dltui.store.active import mark_active
+from dltui.store.active import ACTIVE_DIR, mark_active
 from dltui.store.results import best_value
 from dltui.store.runs import RunInfo, RunStore, load_run
 from dltui.tracking.stream import MetricTail, is_finite
+from dltui.watch import FolderWatch
 
 # Runs cut short by the machine or a cluster are requeued in place this many times.
 INTERRUPTED = frozenset({rd.LOST, rd.TIMEOUT, rd.PREEMPTED})
 MAX_ATTEMPTS = 3
+LOOK_GAP = 0.1  # the driver's looks are at least this far apart, however busy its trials
 VOID = "dltui_never_queued"  # a user attr: asked when the driver died, so not a trial
 
 
@@ -164,6 +166,11 @@ class StudyDriver:
         ensure_supervisor(self.root)  # a killed supervisor must not stall the study
         return asked >= self.search.trials and running == 0 and not unsettled
 
+    def followed_folders(self) -> list[Path]:
+        """The run directories of the trials not yet settled: where their metrics and
+        endings appear."""
+        return [path for number, path in self.run_paths.items() if number not in self.settled]
+
     def _void(self, trial: Any) -> None:
         handle = self.optuna.trial.Trial(self.study, trial._trial_id)
         handle.set_user_attr(VOID, True)
@@ -275,21 +282,36 @@ def _say(text: str) -> None:
     print(f"{time.strftime('%H:%M:%S')} {text}", flush=True)
 
 
-def drive(*, runs_dir: Path, manifest_path: Path, experiment: str, poll: float = 0.5) -> None:
-    """Drive the study until it has its trials; returns at once if another driver has it."""
+def drive(*, runs_dir: Path, manifest_path: Path, experiment: str, poll: float = 0.5,
+          safety_poll: float = 2.0, watch_folders: bool = True) -> None:
+    """Drive the study until it has its trials; returns at once if another driver has it.
+
+    The driver looks again as soon as a trial it follows logs or ends, or a run is
+    queued or requeued (the active-runs index), so the next trial is asked for and the
+    pruner heard within milliseconds; `safety_poll` catches what no folder event tells
+    (a change over NFS). Where folders cannot be watched it looks every `poll` s."""
     with driver_lock(runs_dir, experiment) as held:
         if not held:
             return
         driver = StudyDriver(manifest=load_manifest(manifest_path), experiment=experiment,
                              runs_dir=runs_dir)
         _say(f"study {experiment}: {driver.search.method}, {driver.search.trials} trials")
-        while True:
-            try:
-                if driver.step():
-                    break
-            except OSError as err:  # a full disk, a file another process holds: look again
-                _say(f"could not look at the study: {err}")
-            time.sleep(poll)
+        folders = FolderWatch(use_inotify=watch_folders)
+        try:
+            while True:
+                looked = time.monotonic()
+                try:
+                    if driver.step():
+                        break
+                except OSError as err:  # a full disk, a file another process holds: look again
+                    _say(f"could not look at the study: {err}")
+                folders.watch([runs_dir / ACTIVE_DIR, *driver.followed_folders()])
+                folders.wait(safety_poll if folders.active else poll)
+                # A trial printing many lines a second wakes the driver for each burst:
+                # it looks at most every LOOK_GAP seconds all the same.
+                time.sleep(max(0.0, looked + LOOK_GAP - time.monotonic()))
+        finally:
+            folders.close()
         _say(f"study {experiment} done")
 
 
