@@ -53,7 +53,7 @@ def main() -> None:
               f"{took:.0f} ms")
         again = median_ms(lambda: take_snapshot(cwd=PROJECT, argv=argv, runs_dir=runs,
                                                 limits=limits))
-        print(f"the same content again (copied, hashed, found stored): {again:.0f} ms "
+        print(f"the same content again (hashed, found stored, nothing copied): {again:.0f} ms "
               "(median of 5); a sweep's runs share the launch's one snapshot")
         inside = median_ms(lambda: describe_interpreter(sys.executable))
         other = os.path.realpath(sys.executable)  # the base interpreter: asked in a process

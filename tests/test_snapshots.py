@@ -358,3 +358,32 @@ def test_the_snapshots_size_is_measured_once_each(project: Project) -> None:
     # A damaged record is measured again.
     (folder / SIZES_FILE).write_bytes(os.urandom(64))
     assert snapshot_bytes(store) == each[made[1].id] + 500
+
+
+def test_stored_content_is_found_without_a_copy_and_an_edit_gets_its_own(
+        project: Project) -> None:
+    from dltui.snapshots.store import take_snapshot
+
+    write_code(project, "A")
+
+    def snapshot() -> tuple[str, Path]:
+        found = take_snapshot(cwd=project.root, argv=[PY, "printer.py"], runs_dir=project.runs)
+        assert found is not None
+        return found.id, found.path
+
+    first, path = snapshot()
+    folder = project.runs / ".snapshots"
+    os.utime(path, (1.0, 1.0))
+    before = folder.stat().st_mtime_ns
+    # The same content again: found by its hash; no staging copy made in the store (its
+    # folder's mtime would move), the stored one marked as in use for gc's grace.
+    assert snapshot() == (first, path)
+    assert folder.stat().st_mtime_ns == before
+    assert path.stat().st_mtime > 1.0
+    assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == [first]
+    # An edit is a new snapshot, with the edited file in it.
+    write_code(project, "B")
+    second, second_path = snapshot()
+    assert second != first
+    assert (second_path / "files" / "helper.py").read_text() == 'VERSION = "B"\n'
+    assert (path / "files" / "helper.py").read_text() == 'VERSION = "A"\n'

@@ -1,9 +1,11 @@
 """The content-addressed store of code snapshots under `runs/.snapshots/`.
 
-A snapshot is copied into a hidden staging folder while each file is hashed; its id
-is the hash of every (path, mode, content hash), and the folder is renamed to the
-id unless that content is stored already (then the copy is dropped). So a sweep,
-and any later launch of the same code, share one copy.
+A snapshot's id is the hash of every (path, mode, content hash). The files are hashed
+first: when that content is stored already (a study's next trial, a launch of code
+that has not changed), nothing is copied. Otherwise they are copied into a hidden
+staging folder, hashed again as they are copied (a file edited in between gives the
+copy its own id), and the folder is renamed to the id. So a sweep, and any later
+launch of the same code, share one copy.
 """
 
 from __future__ import annotations
@@ -60,14 +62,22 @@ def take_snapshot(*, cwd: Path, argv: list[str], runs_dir: Path,
     if tree is None:
         return None
     store = snapshots_root(runs_dir)
+    entries = _hash_tree(tree)
+    snapshot_id = _content_id(entries)
+    stored = store / snapshot_id
+    if (stored / MANIFEST_FILE).is_file():
+        try:
+            os.utime(stored)  # in use again: a fresh mtime keeps it from `dltui gc`'s grace
+        except OSError:
+            pass  # a read-only store: the snapshot is there all the same
+        return Snapshot(snapshot_id, stored, tree.root, tree.kind, len(entries),
+                        tree.total_bytes, tree.left_out)
     staging = store / f".staging-{secrets.token_hex(6)}"
     try:
         store.mkdir(parents=True, exist_ok=True)
         staging.mkdir()
         entries = _copy_tree(tree, staging / FILES_DIR)
-        digest = hashlib.sha256("".join(f"{name}\0{mode}\0{sha}\n" for name, mode, sha, _ in
-                                        entries).encode("utf-8", "surrogateescape"))
-        snapshot_id = digest.hexdigest()[:_ID_LENGTH]
+        snapshot_id = _content_id(entries)
         write_json_atomic(staging / MANIFEST_FILE, {
             "id": snapshot_id, "root": str(tree.root), "kind": tree.kind,
             "created": time.time(), "total_bytes": tree.total_bytes,
@@ -96,36 +106,61 @@ def take_snapshot(*, cwd: Path, argv: list[str], runs_dir: Path,
                     tree.left_out)
 
 
-def _copy_tree(tree: SourceTree, target: Path) -> list[tuple[str, str, str, int]]:
-    """Copy every chosen file, hashing what was copied: (name, mode, sha256, size)."""
+Entry = tuple[str, str, str, int]  # (name, mode, sha256, size)
+
+
+def _content_id(entries: list[Entry]) -> str:
+    digest = hashlib.sha256("".join(f"{name}\0{mode}\0{sha}\n" for name, mode, sha, _ in
+                                    entries).encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()[:_ID_LENGTH]
+
+
+def _hash_tree(tree: SourceTree) -> list[Entry]:
+    """Hash every chosen file as it is now, copying nothing."""
+    return [_copy_file(tree.root / name, name, None) for name in tree.files]
+
+
+def _copy_tree(tree: SourceTree, target: Path) -> list[Entry]:
+    """Copy every chosen file, hashing what was copied."""
     entries = []
     for name in tree.files:
-        source = tree.root / name
         dest = target / name
         dest.parent.mkdir(parents=True, exist_ok=True)
-        if os.path.islink(source):
-            link = os.readlink(source)
+        entries.append(_copy_file(tree.root / name, name, dest))
+    return entries
+
+
+def _copy_file(source: Path, name: str, dest: Path | None) -> Entry:
+    """Hash `source`, copying it to `dest` on the way unless that is None."""
+    if os.path.islink(source):
+        link = os.readlink(source)
+        if dest is not None:
             os.symlink(link, dest)
-            entries.append((name, "link", hashlib.sha256(link.encode()).hexdigest(), 0))
-            continue
+        return name, "link", hashlib.sha256(link.encode()).hexdigest(), 0
+    try:
+        src = open(source, "rb")  # noqa: SIM115
+    except OSError as err:
+        raise UserError(f"cannot read {source} for the run's code snapshot: "
+                        f"{err.strerror or err}",
+                        fix="make it readable, ignore it in .gitignore, or set "
+                        "snapshot = false for the experiment") from None
+    sha = hashlib.sha256()
+    size = 0
+    with src:
+        executable = os.fstat(src.fileno()).st_mode & stat.S_IXUSR
+        out = open(dest, "wb") if dest is not None else None  # noqa: SIM115
         try:
-            src = open(source, "rb")  # noqa: SIM115
-        except OSError as err:
-            raise UserError(f"cannot read {source} for the run's code snapshot: "
-                            f"{err.strerror or err}",
-                            fix="make it readable, ignore it in .gitignore, or set "
-                            "snapshot = false for the experiment") from None
-        sha = hashlib.sha256()
-        size = 0
-        with src, open(dest, "wb") as out:
             while chunk := src.read(1 << 20):
                 sha.update(chunk)
-                out.write(chunk)
+                if out is not None:
+                    out.write(chunk)
                 size += len(chunk)
-            executable = os.fstat(src.fileno()).st_mode & stat.S_IXUSR
+        finally:
+            if out is not None:
+                out.close()
+    if dest is not None:
         os.chmod(dest, 0o755 if executable else 0o644)
-        entries.append((name, "755" if executable else "644", sha.hexdigest(), size))
-    return entries
+    return name, "755" if executable else "644", sha.hexdigest(), size
 
 
 def read_snapshot(runs_dir: Path, snapshot_id: str) -> dict[str, Any] | None:
