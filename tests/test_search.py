@@ -28,7 +28,8 @@ optuna = pytest.importorskip("optuna")
 
 
 def toy_manifest(*, trials: int, parallel: int = 1, pruner: str = "median",
-                 extra_params: str = "", low: float = 1e-4) -> str:
+                 extra_params: str = "", low: float = 1e-4, delay: float = 0.4) -> str:
+    # Epochs of `delay` s: long enough for the pruner, or a stop, to land mid-trial.
     search = (f'search = {{ method = "tpe", trials = {trials}, parallel = {parallel}, '
               f'pruner = "{pruner}", seed = 3, startup_trials = 3 }}')
     return f"""
@@ -38,7 +39,7 @@ stop_grace = 2
 
 [experiments.toy]
 command = ["{sys.executable}", "{script('search_toy.py')}", "--lr={{lr}}"]
-params = {{ epochs = 4, delay = 0.4{extra_params} }}
+params = {{ epochs = 4, delay = {delay}{extra_params} }}
 metric = "score"
 mode = "max"
 {search}
@@ -357,7 +358,7 @@ def test_every_method_and_pruner_makes_a_study_on_the_journal(tmp_path: Path, me
 
 
 def test_a_trial_cut_short_inside_ask_does_not_count(project: Project) -> None:
-    project.write(toy_manifest(trials=2, pruner="none"))
+    project.write(toy_manifest(trials=2, pruner="none", delay=0.05))
     study_of(project).ask()  # a trial with no params yet: what a driver killed in ask() leaves
     done = project.cli("run", "toy", timeout=120, check=True)
     assert "study toy done: 2 trials" in done.stdout

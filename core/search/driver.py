@@ -283,7 +283,7 @@ def _say(text: str) -> None:
 
 
 def drive(*, runs_dir: Path, manifest_path: Path, experiment: str, poll: float = 0.5,
-          safety_poll: float = 2.0, watch_folders: bool = True) -> None:
+          safety_poll: float = 2.0) -> None:
     """Drive the study until it has its trials; returns at once if another driver has it.
 
     The driver looks again as soon as a trial it follows logs or ends, or a run is
@@ -296,7 +296,7 @@ def drive(*, runs_dir: Path, manifest_path: Path, experiment: str, poll: float =
         driver = StudyDriver(manifest=load_manifest(manifest_path), experiment=experiment,
                              runs_dir=runs_dir)
         _say(f"study {experiment}: {driver.search.method}, {driver.search.trials} trials")
-        folders = FolderWatch(use_inotify=watch_folders)
+        folders = FolderWatch()
         try:
             while True:
                 looked = time.monotonic()

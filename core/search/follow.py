@@ -1,6 +1,8 @@
 """`dltui run SEARCH` without --detach: a line per trial as it ends, until the study is done.
 
-Following is only reading: Ctrl-C (or a closed terminal) leaves the study going.
+Following is only reading: Ctrl-C (or a closed terminal) leaves the study going. It
+looks again when the study's folder changes (the driver tells Optuna of a trial, logs,
+or lets go of its lock as it exits) or a run is queued, and at least every `poll`.
 """
 
 from __future__ import annotations
@@ -9,10 +11,13 @@ import time
 from typing import TextIO
 
 from dltui.manifest import Experiment
+from dltui.search.study import study_dir
 from dltui.search.view import StudyView, TrialRow, study_view
 from dltui.store import rundir as rd
+from dltui.store.active import ACTIVE_DIR
 from dltui.store.runs import RunStore
 from dltui.views.numbers import format_value
+from dltui.watch import FolderWatch
 
 
 def trial_line(trial: TrialRow, view: StudyView) -> str:
@@ -29,6 +34,8 @@ def follow_study(*, store: RunStore, experiment: Experiment, out: TextIO,
     stopped before (the next `dltui run` continues it)."""
     seen: set[int] = set()
     gone_since: float | None = None
+    folders = FolderWatch()
+    folders.watch([study_dir(store.root), store.root / ACTIVE_DIR])
     try:
         while True:
             view = study_view(store=store, experiment=experiment)
@@ -56,8 +63,10 @@ def follow_study(*, store: RunStore, experiment: Experiment, out: TextIO,
                     return 1
             else:
                 gone_since = None
-            time.sleep(poll)
+            folders.wait(poll)  # a change wakes it, the driver's exit included
     except KeyboardInterrupt:
         out.write(f"\nstopped following; the study goes on (`dltui search "
                   f"{experiment.name}`)\n")
         return 0
+    finally:
+        folders.close()
