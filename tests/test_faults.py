@@ -18,6 +18,7 @@ import pytest
 
 from conftest import Project, script, wait_for
 from dltui.store import rundir as rd
+from dltui.store.index import INDEX_FILE, INDEX_FORMAT
 
 MANIFEST = """
 [settings]
@@ -89,6 +90,10 @@ CACHE_DAMAGES: dict[str, Callable[[list[Path]], bytes]] = {
          runs[1].name: {"mtime": _stamp(runs[1]), "spec": 5, "status": []}}).encode(),
     "current stamps, values of another type": lambda runs: json.dumps(
         {run.name: [_stamp(run), "1 GB"] for run in runs}).encode(),
+    "this version's layout, entries of other shapes": lambda runs: json.dumps(
+        {"format": INDEX_FORMAT, "runs": {
+            runs[0].name: ["stamp", "size"],
+            runs[1].name: {"mtime": _stamp(runs[1]), "spec": 5, "status": []}}}).encode(),
 }
 
 
@@ -109,6 +114,29 @@ def test_damaged_caches_of_a_runs_folder_are_read_again(world: Project, case: st
     assert world.cli("ps", "--all", check=True).stdout == table
     assert all(isinstance(row["disk"], int) and row["disk"] > 0 for row in expected)
     assert_untouched(world, before, manifest)
+
+
+def test_an_index_of_another_dltui_version_is_rebuilt_not_read(world: Project) -> None:
+    """Entries are trusted as they are: an index that another version of dltui wrote
+    (a runs folder shared by two installs) is rebuilt from the runs."""
+    folder = world.runs / "printed"
+    expected = json.loads(world.cli("ps", "--all", "-f", "json", check=True).stdout)
+    index = json.loads((folder / INDEX_FILE).read_text())
+    assert index["format"] == INDEX_FORMAT and len(index["runs"]) == 2
+    # Current stamps, well-formed entries that say something else: as a version whose
+    # fields changed meaning might write them.
+    for entry in index["runs"].values():
+        entry["status"]["state"] = "failed"
+        entry["summary"] = {"acc": 0.01}
+    for other in (INDEX_FORMAT + 1, INDEX_FORMAT - 1, None):
+        (folder / INDEX_FILE).write_text(json.dumps({**index, "format": other}))
+        assert json.loads(world.cli("ps", "--all", "-f", "json", check=True).stdout) == expected
+        assert json.loads((folder / INDEX_FILE).read_text())["format"] == INDEX_FORMAT
+    # The same entries under this version's number are taken as they are: the number is
+    # what keeps them out.
+    (folder / INDEX_FILE).write_text(json.dumps(index))
+    shown = json.loads(world.cli("ps", "--all", "-f", "json", check=True).stdout)
+    assert {row["state"] for row in shown} == {"failed"}
 
 
 @pytest.fixture

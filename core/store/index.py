@@ -14,6 +14,11 @@ from dltui.store.spec import RunSpec
 from dltui.store.status import RunStatus
 
 INDEX_FILE = ".finished.json"
+# The index's layout. Entries are trusted without a check of their types (at 10,000 runs
+# a check costs 50 ms), so a dltui that changes what an entry holds takes the next
+# number; an index of any other number, from an older or newer dltui sharing the runs
+# folder, is rebuilt from the runs rather than read.
+INDEX_FORMAT = 2
 
 
 def _settled(info: RunInfo) -> bool:
@@ -38,7 +43,9 @@ class FinishedIndex:
 
     def load(self, run_ids: list[str]) -> list[RunInfo]:
         """The runs of these ids (in this order), from the index where it is current."""
-        cached = rd.read_json(self.path, {})
+        stored = rd.read_json(self.path, {})
+        cached = stored.get("runs") if isinstance(stored, dict) and \
+            stored.get("format") == INDEX_FORMAT else None
         if not isinstance(cached, dict):
             cached = {}
         fresh: dict[str, Any] = {}
@@ -78,7 +85,8 @@ class FinishedIndex:
                                  "summary": loaded.summary()}
         if changed or len(fresh) != len(cached):
             try:
-                rd.write_json_atomic(self.path, fresh, compact=True)
+                rd.write_json_atomic(self.path, {"format": INDEX_FORMAT, "runs": fresh},
+                                     compact=True)
             except OSError:
                 pass  # a read-only or full runs directory still lists, only slower
         return found
