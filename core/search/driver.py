@@ -288,7 +288,7 @@ def drive(*, runs_dir: Path, manifest_path: Path, experiment: str, poll: float =
 
     The driver looks again as soon as a trial it follows logs or ends, or a run is
     queued or requeued (the active-runs index), so the next trial is asked for and the
-    pruner heard within milliseconds; `safety_poll` catches what no folder event tells
+    pruner hears each value at once; `safety_poll` catches what no folder event tells
     (a change over NFS). Where folders cannot be watched it looks every `poll` s."""
     with driver_lock(runs_dir, experiment) as held:
         if not held:

@@ -117,7 +117,7 @@ def _content_id(entries: list[Entry]) -> str:
 
 def _hash_tree(tree: SourceTree) -> list[Entry]:
     """Hash every chosen file as it is now, copying nothing."""
-    return [_copy_file(tree.root / name, name, None) for name in tree.files]
+    return [_hash_file(tree.root / name, name) for name in tree.files]
 
 
 def _copy_tree(tree: SourceTree, target: Path) -> list[Entry]:
@@ -126,12 +126,13 @@ def _copy_tree(tree: SourceTree, target: Path) -> list[Entry]:
     for name in tree.files:
         dest = target / name
         dest.parent.mkdir(parents=True, exist_ok=True)
-        entries.append(_copy_file(tree.root / name, name, dest))
+        entries.append(_hash_file(tree.root / name, name, copy_to=dest))
     return entries
 
 
-def _copy_file(source: Path, name: str, dest: Path | None) -> Entry:
-    """Hash `source`, copying it to `dest` on the way unless that is None."""
+def _hash_file(source: Path, name: str, copy_to: Path | None = None) -> Entry:
+    """Hash `source`, copying it to `copy_to` on the way where one is given."""
+    dest = copy_to
     if os.path.islink(source):
         link = os.readlink(source)
         if dest is not None:
