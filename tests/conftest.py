@@ -142,16 +142,7 @@ def slurm_time_limit_run(cluster: slurm_cluster.Cluster,
     """A Slurm run with a one-minute limit that sleeps for ever. Slurm looks at time
     limits every half minute, so it ends one to two minutes after it starts."""
     project = Project(tmp_path_factory.mktemp("timeout"))
-    project.write(f"""
-[experiments.sleepy]
-command = ["{sys.executable}", "{script('sleeper.py')}", "{{pidfile}}"]
-params = {{ pidfile = "sleeper.pid" }}
-backend = "slurm"
-
-[backends.slurm]
-time = 1
-cpus_per_task = 1
-""")
+    project.write(sleepy_on_slurm() + "\n[backends.slurm]\ntime = 1\ncpus_per_task = 1\n")
     project.cli("run", "sleepy", "-d", check=True)
     (path,) = project.run_paths("sleepy")
     return project, path
@@ -168,6 +159,17 @@ def slurm_time_limit_run_submitted_first(request: pytest.FixtureRequest) -> None
 
 def script(name: str) -> str:
     return str(SCRIPTS / name)
+
+
+def sleepy_on_slurm() -> str:
+    """The manifest section of `sleepy`: a Slurm run that sleeps until it is stopped,
+    its pid in the file `pidfile` names."""
+    return f"""
+[experiments.sleepy]
+command = ["{sys.executable}", "{script('sleeper.py')}", "{{pidfile}}"]
+params = {{ pidfile = "sleeper.pid" }}
+backend = "slurm"
+"""
 
 
 def records(run: Path) -> list[dict[str, Any]]:

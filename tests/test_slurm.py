@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import slurm_cluster
 
-from conftest import Project, script, wait_for
+from conftest import Project, script, sleepy_on_slurm, wait_for
 from dltui.backends import slurm, slurm_jobs
 from dltui.backends.slurm_jobs import JobState, SlurmUnavailable
 from dltui.backends.slurm_options import slurm_options, time_minutes
@@ -44,12 +44,7 @@ max_parallel = 3
 {printed}backend = "slurm"
 
 [experiments.printed-local]
-{printed}
-[experiments.sleepy]
-command = ["{PY}", "{script('sleeper.py')}", "{{pidfile}}"]
-params = {{ pidfile = "sleeper.pid" }}
-backend = "slurm"
-
+{printed}{sleepy_on_slurm()}
 [backends.slurm]
 time = 5
 cpus_per_task = 1
