@@ -154,7 +154,10 @@ def slurm_time_limit_run_submitted_first(request: pytest.FixtureRequest) -> None
     test Slurm is up: its wait then passes under the tests before the Slurm ones."""
     wanted = any("slurm_time_limit_run" in item.fixturenames for item in request.session.items)
     if wanted and isinstance(slurm_cluster.find_cluster(), slurm_cluster.Cluster):
-        request.getfixturevalue("slurm_time_limit_run")
+        try:
+            request.getfixturevalue("slurm_time_limit_run")
+        except (Exception, pytest.skip.Exception):
+            pass  # kept by pytest, and reported by the test that wants the run, not here
 
 
 def script(name: str) -> str:
