@@ -1,7 +1,9 @@
 """Following runs from a terminal: one progress line, a line per finished run.
 
 On a terminal the progress line redraws in place; into a pipe or a file, each
-new step and each state change is one plain line.
+new step and each state change is one plain line. The follower looks again as soon as
+a followed run's folder changes (a metrics line, a status replaced), so a step is shown,
+and the command returns, as it happens; where folders cannot be watched it polls.
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ from dltui.tracking.stream import MetricHistory
 from dltui.views.listing import progress_of
 from dltui.views.numbers import format_duration, format_value
 from dltui.views.text import params_text
+from dltui.watch import FolderWatch
+
+LOOK_GAP = 0.1  # looks at least this far apart, however many lines the runs write
+SAFETY_LOOK = 1.0  # and at most this far: the supervisor is checked, the ETA moves on
 
 
 def _values_text(latest: dict[str, float | None], limit: int = 4) -> str:
@@ -51,9 +57,10 @@ def follow_runs(runs: list[rd.RunDir], *, store: RunStore, out: TextIO,
     last_line = ""
     last_steps: dict[object, object] = {}
     next_check = 0.0
+    folders = FolderWatch()
     try:
         while len(finished) < len(runs):
-            now = time.monotonic()
+            now = looked = time.monotonic()
             if now >= next_check:
                 ensure_supervisor(store.root)
                 next_check = now + 1.0
@@ -88,7 +95,9 @@ def follow_runs(runs: list[rd.RunDir], *, store: RunStore, out: TextIO,
                     out.flush()
                     last_line = line
             if len(finished) < len(runs):
-                time.sleep(poll)
+                folders.watch([run.path for run in runs if run.path not in finished])
+                folders.wait(SAFETY_LOOK if folders.active else poll)
+                time.sleep(max(0.0, looked + LOOK_GAP - time.monotonic()))
     except KeyboardInterrupt:
         if is_tty:
             out.write("\r\x1b[2K")
@@ -98,6 +107,8 @@ def follow_runs(runs: list[rd.RunDir], *, store: RunStore, out: TextIO,
         for info in stop_runs(pending, grace=stop_grace):
             out.write(f"{info.ref}: {info.state}\n")
         return len(runs)
+    finally:
+        folders.close()
     return sum(info.state != rd.SUCCEEDED for info in finished.values())
 
 
