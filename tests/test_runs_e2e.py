@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import queue
+import subprocess
 import sys
+import threading
 
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -125,3 +128,33 @@ def test_run_references_resolve(project: Project) -> None:
     done = project.invoke("logs", "20")
     assert done.returncode == 2 and "matches 2 runs" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_logs_follow_prints_each_line_as_the_run_writes_it(project: Project) -> None:
+    """`logs -f` is live: the run writes its next line only once the test has read the
+    last one from the follower's output, so nothing can come in one piece at the end."""
+    acks = project.root / "acks"
+    acks.mkdir()
+    code = ("import pathlib, time\n"
+            "for k in range(3):\n"
+            "    print('line', k, flush=True)\n"
+            f"    while not pathlib.Path({str(acks)!r}, str(k)).exists():\n"
+            "        time.sleep(0.01)\n")
+    project.write(f'[experiments.talk]\ncommand = ["{sys.executable}", "-c", '
+                  f'{json.dumps(code)}]\n')
+    project.cli("run", "talk", "--detach", check=True)
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "dltui.tui.program", "logs", "talk", "-f"], cwd=project.root,
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=project.env())
+    out = follower.stdout
+    assert out is not None
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in out], daemon=True).start()
+    try:
+        for k in range(3):
+            while (line := lines.get(timeout=60).rstrip()) != f"line {k}":
+                assert not line.startswith("line "), line  # in order, none skipped
+            (acks / str(k)).touch()  # only now may the run write the next line
+        assert follower.wait(timeout=60) == 0  # it ends with the run
+    finally:
+        follower.kill()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from dltui.store import rundir as rd
 from dltui.store.runs import RunInfo, load_run
+from dltui.watch import FolderWatch
 
 
 def waiting_note(info: RunInfo) -> str | None:
@@ -33,22 +33,33 @@ def _read_from(path: Path, offset: int) -> bytes:
         return b""
 
 
-def stream_log(info: RunInfo, *, follow: bool = False, poll: float = 0.2) -> Iterator[str]:
-    """Chunks of output.log; with `follow`, until the run has ended and all is read."""
+def stream_log(info: RunInfo, *, follow: bool = False, poll: float = 0.2,
+               safety_look: float = 1.0) -> Iterator[str]:
+    """Chunks of output.log; with `follow`, until the run has ended and all is read.
+
+    Following waits on the run's folder (a line appended, the status replaced) and
+    prints a line as it is written; where folders cannot be watched it polls."""
     offset = 0
-    while True:
-        data = _read_from(info.dir.log_file, offset)
-        if data:
-            offset += len(data)
-            yield data.decode("utf-8", "replace")
-        if not follow:
-            return
-        if not data:
-            fresh = load_run(info.dir.path)
-            if fresh is None or fresh.is_final or fresh.state == rd.DAMAGED:
-                # One more read: the last lines may land just before the final status.
-                rest = _read_from(info.dir.log_file, offset)
-                if rest:
-                    yield rest.decode("utf-8", "replace")
+    folders = FolderWatch() if follow else None
+    try:
+        if folders is not None:
+            folders.watch([info.dir.path])
+        while True:
+            data = _read_from(info.dir.log_file, offset)
+            if data:
+                offset += len(data)
+                yield data.decode("utf-8", "replace")
+            if folders is None:
                 return
-            time.sleep(poll)
+            if not data:
+                fresh = load_run(info.dir.path)
+                if fresh is None or fresh.is_final or fresh.state == rd.DAMAGED:
+                    # One more read: the last lines may land just before the final status.
+                    rest = _read_from(info.dir.log_file, offset)
+                    if rest:
+                        yield rest.decode("utf-8", "replace")
+                    return
+                folders.wait(safety_look if folders.active else poll)
+    finally:
+        if folders is not None:
+            folders.close()
