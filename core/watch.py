@@ -15,6 +15,7 @@ import os
 import select
 import sys
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -85,6 +86,14 @@ class FolderWatch:
             except OSError:  # drained (BlockingIOError), or closed under us
                 pass
         return bool(ready)
+
+    def wait_apart(self, timeout: float, *, looked: float, gap: float) -> bool:
+        """`wait`, then no return before `gap` s after `looked` (a `time.monotonic()`):
+        a reader that looks at each wake looks at most once every `gap` s, however many
+        changes a busy writer makes."""
+        changed = self.wait(timeout)
+        time.sleep(max(0.0, looked + gap - time.monotonic()))
+        return changed
 
     def close(self) -> None:
         if self._fd >= 0:

@@ -152,6 +152,12 @@ def test_a_folder_watch_wakes_at_a_change_and_sleeps_otherwise(tmp_path: Path) -
             assert watch.wait(5.0) is True
             assert time.monotonic() - began < 1.0
             writer.join()
+            # Woken at once by a change, it still returns no sooner than `gap` after the
+            # last look: a busy writer does not make its reader look more often.
+            looked = time.monotonic()
+            (tmp_path / "m.jsonl").write_text("y\n")
+            assert watch.wait_apart(5.0, looked=looked, gap=0.3) is True
+            assert time.monotonic() - looked >= 0.3
     finally:
         watch.close()
 

@@ -306,10 +306,9 @@ def drive(*, runs_dir: Path, manifest_path: Path, experiment: str, poll: float =
                 except OSError as err:  # a full disk, a file another process holds: look again
                     _say(f"could not look at the study: {err}")
                 folders.watch([runs_dir / ACTIVE_DIR, *driver.followed_folders()])
-                folders.wait(safety_poll if folders.active else poll)
-                # A trial printing many lines a second wakes the driver for each burst:
-                # it looks at most every LOOK_GAP seconds all the same.
-                time.sleep(max(0.0, looked + LOOK_GAP - time.monotonic()))
+                # A trial printing many lines a second wakes the driver for each burst.
+                folders.wait_apart(safety_poll if folders.active else poll, looked=looked,
+                                   gap=LOOK_GAP)
         finally:
             folders.close()
         _say(f"study {experiment} done")

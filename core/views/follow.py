@@ -96,8 +96,8 @@ def follow_runs(runs: list[rd.RunDir], *, store: RunStore, out: TextIO,
                     last_line = line
             if len(finished) < len(runs):
                 folders.watch([run.path for run in runs if run.path not in finished])
-                folders.wait(SAFETY_LOOK if folders.active else poll)
-                time.sleep(max(0.0, looked + LOOK_GAP - time.monotonic()))
+                folders.wait_apart(SAFETY_LOOK if folders.active else poll, looked=looked,
+                                   gap=LOOK_GAP)
     except KeyboardInterrupt:
         if is_tty:
             out.write("\r\x1b[2K")
